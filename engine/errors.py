@@ -1,0 +1,59 @@
+"""Hilum's typed errors.
+
+Every error the engine raises on purpose is a :class:`HilumError`. Its message is written for the
+person at the workstation: it names the file (or setting) involved, says what was wrong and what
+they can do about it. The viewer shows ``str(error)`` as is; the CLI prints it and carries on.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+
+class HilumError(Exception):
+    """Base class of every error Hilum raises deliberately.
+
+    Catch this (not ``Exception``) where a user-facing message is wanted: anything else is a bug.
+    """
+
+
+class ImageReadError(HilumError):
+    """A file could not be read as a radiograph.
+
+    Raised by :func:`engine.load_image` for zero-byte, truncated, corrupt or non-image files,
+    DICOM files without pixel data, transfer syntaxes no installed decoder handles, images over the
+    pixel limit and files that cannot be opened. The user can pick another file, re-export the
+    image from the modality/PACS, or convert it to an uncompressed DICOM or a PNG.
+
+    Attributes:
+        path: the file that failed.
+        problem: what was wrong, in one sentence.
+        remedy: what the user can do.
+    """
+
+    def __init__(self, path: str | Path, problem: str, remedy: str) -> None:
+        self.path = Path(path)
+        self.problem = problem
+        self.remedy = remedy
+        super().__init__(f"{self.path}: {problem} {remedy}")
+
+
+class ModelFileError(HilumError):
+    """A model bundle is missing, incomplete, tampered with or incompatible.
+
+    The user can choose another model bundle, or retrain / re-copy this one.
+    """
+
+
+class DatasetError(HilumError):
+    """A training or evaluation folder is not usable (missing class folders, too few images).
+
+    The message says which folder layout Hilum expects.
+    """
+
+
+class ConfigError(HilumError, ValueError):
+    """A setting (training configuration, threshold, CLI option) has an invalid value.
+
+    The message names the setting, the value received and the values accepted.
+    """
