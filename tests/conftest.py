@@ -1,0 +1,81 @@
+"""Test set-up shared by engine and viewer tests.
+
+* Qt runs offscreen and TensorFlow quietly with oneDNN (set before anything imports them).
+* The real data lives in ../shared/data beside the repository (override with HILUM_SHARED_DATA);
+  tests that need it take one of the fixtures below and are skipped, with the reason, when it is
+  absent. Nothing from there is ever copied into the repository.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "1")
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+# Keep TensorFlow to the CI machine's two cores and deterministic where a test asks for it.
+os.environ.setdefault("TF_NUM_INTEROP_THREADS", "2")
+
+import pytest  # noqa: E402
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED_DATA = Path(os.environ.get("HILUM_SHARED_DATA", REPO.parent / "shared" / "data"))
+
+
+def _require(relative: str) -> Path:
+    path = SHARED_DATA / relative
+    if not path.exists():
+        pytest.skip(
+            f"needs the real data at {path} (../shared/data beside the repository, or set "
+            "HILUM_SHARED_DATA); it is not part of the repository"
+        )
+    return path
+
+
+@pytest.fixture(scope="session")
+def shared_data() -> Path:
+    """Root of the real data (../shared/data)."""
+    return _require("")
+
+
+@pytest.fixture(scope="session")
+def dicom_dir() -> Path:
+    """The 27 real DICOM files."""
+    return _require("dicom")
+
+
+@pytest.fixture(scope="session")
+def fullres_dir() -> Path:
+    """60 original-resolution chest radiographs (NORMAL/ and PNEUMONIA/)."""
+    return _require("fullres")
+
+
+@pytest.fixture(scope="session")
+def train_dir() -> Path:
+    """The 5,216 training images (NORMAL/ and PNEUMONIA/, 224x224 JPEG)."""
+    return _require("chest_xray/train")
+
+
+@pytest.fixture(scope="session")
+def chest_xray_dir() -> Path:
+    """The chest_xray root (holds train/ only)."""
+    return _require("chest_xray")
+
+
+@pytest.fixture(scope="session")
+def mobilenet_weights() -> Path:
+    """Genuine ImageNet weights of MobileNet v1 alpha 0.25, no top."""
+    return _require("weights/mobilenet_2_5_224_tf_no_top.h5")
+
+
+@pytest.fixture(scope="session")
+def tiny_train_set(tmp_path_factory: pytest.TempPathFactory, train_dir: Path) -> Path:
+    """A tiny real data folder: 24 NORMAL + 24 PNEUMONIA training images, linked (not copied
+    into the repository) into a temporary NORMAL/PNEUMONIA layout, several patients each."""
+    root = tmp_path_factory.mktemp("tiny_train")
+    for name in ("NORMAL", "PNEUMONIA"):
+        (root / name).mkdir()
+        for source in sorted((train_dir / name).iterdir())[:: 40][:24]:
+            (root / name / source.name).symlink_to(source)
+    return root

@@ -1,0 +1,32 @@
+"""The ``hilum`` console command.
+
+``hilum`` and ``hilum view PATH...`` open the viewer; every other sub-command (``info``,
+``predict``, ``train``, ...) runs headless in :mod:`engine.cli`, with the shipped default model's
+location passed in (the engine never imports :mod:`resources`).
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Sequence
+
+from viewer.resource_paths import default_model_dir
+
+VIEW_FLAGS = ("-h", "--help")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Dispatch to the viewer or to the engine CLI; return the exit status."""
+    args = list(sys.argv[1:] if argv is None else argv)
+    if not args or args[0] == "view" or (args[0].startswith("-") and args[0] not in VIEW_FLAGS):
+        from viewer.app import run_viewer
+
+        return run_viewer(args[1:] if args and args[0] == "view" else args)
+    from engine.cli import CliContext
+    from engine.cli import main as engine_main
+
+    return engine_main(args, CliContext(default_model=default_model_dir()))
+
+
+if __name__ == "__main__":
+    sys.exit(main())
