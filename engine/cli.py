@@ -35,8 +35,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     parser = argparse.ArgumentParser(
         prog="hilum",
-        description="Hilum: chest X-ray workstation. Supports a clinician's reading of pediatric "
-        "chest radiographs; it is not a diagnostic device. Without a sub-command, opens the viewer.",
+        description="Hilum: chest X-ray workstation. Supports a clinician's reading of "
+        "pediatric chest radiographs; it is not a diagnostic device. Without a sub-command, "
+        "opens the viewer.",
     )
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
     for module in _command_modules():

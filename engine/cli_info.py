@@ -15,7 +15,8 @@ from engine.images import load_image
 def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Add the ``info`` sub-command."""
     parser = commands.add_parser(
-        "info", help="describe image files (format, size, windows, ...) or say why they fail",
+        "info",
+        help="describe image files (format, size, windows, ...) or say why they fail",
         description="Read each file as Hilum would and print what was found. Folders are walked. "
         "Exit status 1 when any file could not be read.",
     )
@@ -24,7 +25,9 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
     parser.set_defaults(handler=run)
 
 
-def register_view_placeholder(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+def register_view_placeholder(
+    commands: argparse._SubParsersAction[argparse.ArgumentParser],
+) -> None:
     """List ``view`` in the help; the viewer's entry point handles it before the engine parses."""
     commands.add_parser("view", help="open the viewer (the default without a sub-command)")
 
@@ -45,8 +48,10 @@ def run(args: argparse.Namespace, _context: object) -> int:
     else:
         for report in reports:
             print(_format(report))
-        print(f"\n{len(reports) - failed} readable, {failed} failed"
-              + (f", {len(walk.ignored)} non-image files ignored" if walk.ignored else ""))
+        print(
+            f"\n{len(reports) - failed} readable, {failed} failed"
+            + (f", {len(walk.ignored)} non-image files ignored" if walk.ignored else "")
+        )
     return 1 if failed else 0
 
 
@@ -57,14 +62,17 @@ def _format(report: dict[str, Any]) -> str:
     lines = [
         f"{report['path']}",
         f"  {report['format']} {report['width']}x{report['height']}, {report['bits_stored']}-bit "
-        f"{report['photometric']}" + (f", {report['transfer_syntax']}" if report["transfer_syntax"]
-                                      else ""),
+        f"{report['photometric']}"
+        + (f", {report['transfer_syntax']}" if report["transfer_syntax"] else ""),
         f"  modality {report['modality'] or '-'}, body part {report['body_part'] or '-'}, "
         f"frames {report['frames']}, stored range {report['stored_range'][0]:g}.."
         f"{report['stored_range'][1]:g}",
-        f"  display: " + (f"VOI LUT '{report['voi_lut']}'" if report["voi_lut"] else
-                          f"window C={window['center']:g} W={window['width']:g} "
-                          f"({window['explanation']})")
+        "  display: "
+        + (
+            f"VOI LUT '{report['voi_lut']}'"
+            if report["voi_lut"]
+            else f"window C={window['center']:g} W={window['width']:g} ({window['explanation']})"
+        )
         + f"; {len(report['windows'])} window(s) available",
     ]
     lines += [f"  warning: {warning}" for warning in report["warnings"]]

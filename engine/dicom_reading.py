@@ -24,7 +24,8 @@ import pydicom.config
 from pydicom.dataset import Dataset, FileMetaDataset
 from pydicom.errors import InvalidDicomError
 from pydicom.multival import MultiValue
-from pydicom.pixels import apply_modality_lut, apply_voi, pixel_array
+from pydicom.pixels.processing import apply_color_lut, apply_modality_lut, apply_voi
+from pydicom.pixels.utils import pixel_array
 from pydicom.uid import UID, ExplicitVRLittleEndian, ImplicitVRLittleEndian
 
 from engine.errors import ImageReadError
@@ -36,7 +37,9 @@ from engine.radiograph import window_from_range as _auto
 # over-long string) are not worth a warning on every access: they are read as they are.
 pydicom.config.settings.reading_validation_mode = pydicom.config.IGNORE
 
-REMEDY_DAMAGED = "Copy or export the file again from the X-ray unit or PACS; the original may be intact."
+REMEDY_DAMAGED = (
+    "Copy or export the file again from the X-ray unit or PACS; the original may be intact."
+)
 REMEDY_CODEC = (
     "Ask for the image to be exported uncompressed (Explicit VR Little Endian), lossless JPEG, "
     "JPEG-LS, JPEG 2000 or RLE, which Hilum can decode."
@@ -60,16 +63,20 @@ def read_dicom(file: Path, *, has_file_meta: bool, warnings_: list[str]) -> Radi
         )
     rows, columns = int(ds.get("Rows", 0) or 0), int(ds.get("Columns", 0) or 0)
     if rows <= 0 or columns <= 0:
-        raise ImageReadError(file, "The DICOM header gives no image size (Rows/Columns).",
-                             REMEDY_DAMAGED)
+        raise ImageReadError(
+            file, "The DICOM header gives no image size (Rows/Columns).", REMEDY_DAMAGED
+        )
     _check_pixel_limit(file, columns, rows)
     frame_count = int(ds.get("NumberOfFrames", 1) or 1)
     stored = _decode_first_frame(file, ds, warnings_)
     photometric = str(ds.get("PhotometricInterpretation", "MONOCHROME2")).strip().upper()
     stored = _to_grayscale(stored, photometric, ds, warnings_)
     if stored.shape != (rows, columns):
-        raise ImageReadError(file, f"The decoded image is {stored.shape}, but the header says "
-                                   f"{rows} x {columns}.", REMEDY_DAMAGED)
+        raise ImageReadError(
+            file,
+            f"The decoded image is {stored.shape}, but the header says {rows} x {columns}.",
+            REMEDY_DAMAGED,
+        )
     values = _modality_values(stored, ds)
     windows = _file_windows(ds, warnings_)
     invert = photometric == "MONOCHROME1"
@@ -118,12 +125,19 @@ def read_header(file: Path) -> Dataset:
     Raises:
         ImageReadError: the file is not DICOM or its header is damaged.
     """
-    return _read_dataset(file, has_file_meta=True, warnings_=[], stop_before_pixels=True,
-                         force_if_needed=True)
+    return _read_dataset(
+        file, has_file_meta=True, warnings_=[], stop_before_pixels=True, force_if_needed=True
+    )
 
 
-def _read_dataset(file: Path, has_file_meta: bool, warnings_: list[str], *,
-                  stop_before_pixels: bool = False, force_if_needed: bool = False) -> Dataset:
+def _read_dataset(
+    file: Path,
+    has_file_meta: bool,
+    warnings_: list[str],
+    *,
+    stop_before_pixels: bool = False,
+    force_if_needed: bool = False,
+) -> Dataset:
     """dcmread with every parser failure turned into an ImageReadError.
 
     pydicom signals damaged files with many exception types (EOFError, struct.error, ValueError,
@@ -142,17 +156,23 @@ def _read_dataset(file: Path, has_file_meta: bool, warnings_: list[str], *,
                 ds = pydicom.dcmread(file, force=True, stop_before_pixels=stop_before_pixels)
             len(ds)  # parse every element now, so truncation shows up here and not later
     except InvalidDicomError:
-        raise ImageReadError(file, "The file is not a valid DICOM file.", REMEDY_OTHER_FILE) from None
-    except Exception as error:  # noqa: BLE001 - see docstring
-        raise ImageReadError(file, f"The DICOM file is damaged or truncated ({error}).",
-                             REMEDY_DAMAGED) from None
+        raise ImageReadError(
+            file, "The file is not a valid DICOM file.", REMEDY_OTHER_FILE
+        ) from None
+    except Exception as error:
+        raise ImageReadError(
+            file, f"The DICOM file is damaged or truncated ({error}).", REMEDY_DAMAGED
+        ) from None
     warnings_.extend(f"DICOM reader: {w.message}" for w in caught)
     if force:
         if "SOPClassUID" not in ds and "PixelData" not in ds:
-            raise ImageReadError(file, "The file is not a DICOM file, JPEG or PNG.",
-                                 REMEDY_OTHER_FILE)
-        warnings_.append("The file has no DICOM file meta header (Part 10 preamble); it was read "
-                         "as a raw data set, which most viewers accept but some archives refuse.")
+            raise ImageReadError(
+                file, "The file is not a DICOM file, JPEG or PNG.", REMEDY_OTHER_FILE
+            )
+        warnings_.append(
+            "The file has no DICOM file meta header (Part 10 preamble); it was read "
+            "as a raw data set, which most viewers accept but some archives refuse."
+        )
     meta = getattr(ds, "file_meta", None)
     if meta is None or "TransferSyntaxUID" not in meta:
         meta = meta if meta is not None else FileMetaDataset()
@@ -176,26 +196,35 @@ def _decode_first_frame(file: Path, ds: Dataset, warnings_: list[str]) -> np.nda
                 f"installed decoders can read.",
                 REMEDY_CODEC,
             ) from None
-        raise ImageReadError(file, f"The pixel data cannot be decoded ({error}).",
-                             REMEDY_DAMAGED) from None
-    except Exception as error:  # noqa: BLE001 - plugin failures on corrupt data vary by codec
-        problem = (f"The pixel data is incomplete: the file is truncated ({error})."
-                   if "less than" in str(error) or "end" in str(error).lower() else
-                   f"The pixel data cannot be decoded ({error}).")
+        raise ImageReadError(
+            file, f"The pixel data cannot be decoded ({error}).", REMEDY_DAMAGED
+        ) from None
+    except Exception as error:
+        problem = (
+            f"The pixel data is incomplete: the file is truncated ({error})."
+            if "less than" in str(error) or "end" in str(error).lower()
+            else f"The pixel data cannot be decoded ({error})."
+        )
         raise ImageReadError(file, problem, REMEDY_DAMAGED) from None
     warnings_.extend(f"DICOM decoder: {w.message}" for w in caught)
     return np.asarray(stored)
 
 
-def _to_grayscale(stored: np.ndarray[Any, Any], photometric: str, ds: Dataset,
-                  warnings_: list[str]) -> np.ndarray[Any, Any]:
+def _to_grayscale(
+    stored: np.ndarray[Any, Any], photometric: str, ds: Dataset, warnings_: list[str]
+) -> np.ndarray[Any, Any]:
+    if photometric == "PALETTE COLOR" and stored.ndim == 2:
+        stored = np.asarray(apply_color_lut(stored, ds))
     if stored.ndim == 2:
         return stored
-    if photometric == "PALETTE COLOR" or stored.ndim == 3:
-        warnings_.append(f"The image is in colour ({photometric}); it was converted to grayscale. "
-                         "A radiograph should be MONOCHROME: check that this is the right file.")
+    if stored.ndim == 3:
+        warnings_.append(
+            f"The image is in colour ({photometric}); it was converted to grayscale. "
+            "A radiograph should be MONOCHROME: check that this is the right file."
+        )
         rgb = stored.astype(np.float32)
-        return (0.299 * rgb[..., 0] + 0.587 * rgb[..., 1] + 0.114 * rgb[..., 2]).astype(np.float32)
+        gray: np.ndarray[Any, Any] = 0.299 * rgb[..., 0] + 0.587 * rgb[..., 1] + 0.114 * rgb[..., 2]
+        return gray.astype(np.float32)
     return stored
 
 
@@ -241,7 +270,9 @@ def _file_windows(ds: Dataset, warnings_: list[str]) -> tuple[Window, ...]:
     return tuple(windows)
 
 
-def _apply_voi_lut_sequence(values: FloatImage, ds: Dataset, invert: bool) -> tuple[FloatImage, str]:
+def _apply_voi_lut_sequence(
+    values: FloatImage, ds: Dataset, invert: bool
+) -> tuple[FloatImage, str]:
     """Apply the first VOI LUT of the VOI LUT Sequence (PS3.3 C.11.2.1.1), scaled to [0, 1]."""
     item = ds.VOILUTSequence[0]
     out = np.asarray(apply_voi(values.astype(np.int64), ds, index=0), dtype=np.float32)
@@ -260,17 +291,24 @@ def _automatic_window(values: FloatImage, stored: np.ndarray[Any, Any], ds: Data
     """The window used when a file has no VOI: the full 8-bit range for 8-bit images without a
     rescale (so a DICOM made from a JPEG displays exactly like the JPEG), otherwise the image's
     minimum to maximum."""
-    rescaled = "ModalityLUTSequence" in ds or float(ds.get("RescaleSlope", 1) or 1) != 1.0 or \
-        float(ds.get("RescaleIntercept", 0) or 0) != 0.0
+    rescaled = (
+        "ModalityLUTSequence" in ds
+        or float(ds.get("RescaleSlope", 1) or 1) != 1.0
+        or float(ds.get("RescaleIntercept", 0) or 0) != 0.0
+    )
     if int(ds.get("BitsStored", 16) or 16) <= 8 and stored.dtype.kind == "u" and not rescaled:
         return _auto(0, 255, "automatic (full 8-bit range)")
     return _auto(float(values.min()), float(values.max()), "automatic (image minimum to maximum)")
 
 
 def _pixel_spacing(ds: Dataset) -> tuple[tuple[float, float] | None, str]:
-    for keyword, note in (("PixelSpacing", "Pixel Spacing (patient)"),
-                          ("ImagerPixelSpacing", "Imager Pixel Spacing (at the detector, not "
-                                                 "corrected for magnification)")):
+    for keyword, note in (
+        ("PixelSpacing", "Pixel Spacing (patient)"),
+        (
+            "ImagerPixelSpacing",
+            "Imager Pixel Spacing (at the detector, not corrected for magnification)",
+        ),
+    ):
         value = _as_list(ds.get(keyword))
         if len(value) == 2:
             try:

@@ -17,8 +17,12 @@ from pathlib import Path
 IMAGE_EXTENSIONS = frozenset({".dcm", ".dicom", ".dic", ".jpg", ".jpeg", ".png", ""})
 
 _KIND_BY_EXTENSION = {
-    ".dcm": "DICOM", ".dicom": "DICOM", ".dic": "DICOM",
-    ".jpg": "JPEG", ".jpeg": "JPEG", ".png": "PNG",
+    ".dcm": "DICOM",
+    ".dicom": "DICOM",
+    ".dic": "DICOM",
+    ".jpg": "JPEG",
+    ".jpeg": "JPEG",
+    ".png": "PNG",
 }
 
 
@@ -36,9 +40,11 @@ def sniff_kind(head: bytes) -> str | None:
         return "JPEG"
     if head.startswith(b"\x89PNG\r\n\x1a\n"):
         return "PNG"
-    if len(head) >= 4 and head[0:2] == b"\x08\x00" and head[2:4] in (b"\x00\x00", b"\x05\x00",
-                                                                     b"\x08\x00", b"\x16\x00",
-                                                                     b"\x18\x00"):
+    if (
+        len(head) >= 4
+        and head[0:2] == b"\x08\x00"
+        and head[2:4] in (b"\x00\x00", b"\x05\x00", b"\x08\x00", b"\x16\x00", b"\x18\x00")
+    ):
         return "DICOM-RAW"
     return None
 
@@ -57,11 +63,9 @@ def read_head(path: Path, size: int = 132) -> bytes:
 def is_candidate(path: Path) -> bool:
     """Whether a folder walk should hand ``path`` to the reader.
 
-    Hidden files are skipped; files with an image extension are candidates whatever their content;
+    Files with an image extension are candidates whatever their content;
     other files only when their content is recognised.
     """
-    if path.name.startswith("."):
-        return False
     if path.suffix.lower() in IMAGE_EXTENSIONS:
         return True
     try:
@@ -81,9 +85,10 @@ class Walk:
 def walk_images(paths: Iterable[str | os.PathLike[str]]) -> Walk:
     """Expand files and folders into the image files to read, in a stable (sorted) order.
 
-    A path given explicitly is always returned (so that the user sees an error for a bad file they
-    chose); inside folders, only candidates (:func:`is_candidate`) are returned and the rest are
-    listed in ``ignored``. Missing paths are returned too: reading them gives the clear error.
+    A path given explicitly is always returned (so that the user sees an error for a bad file
+    they chose); inside folders, hidden entries are skipped silently, only candidates
+    (:func:`is_candidate`) are returned, and the rest are listed in ``ignored``. Missing paths
+    are returned too: reading them gives the clear error.
     """
     files: list[Path] = []
     ignored: list[tuple[Path, str]] = []
@@ -104,4 +109,5 @@ def _walk_sorted(folder: Path) -> Iterator[Path]:
     for root, dirs, names in os.walk(folder):
         dirs[:] = sorted(d for d in dirs if not d.startswith("."))
         for name in sorted(names):
-            yield Path(root) / name
+            if not name.startswith("."):  # .DS_Store, Thumbs caches, editor temp files
+                yield Path(root) / name

@@ -7,6 +7,7 @@ The format is decided by the file's content, not its name. Every failure becomes
 from __future__ import annotations
 
 import os
+import re
 import warnings
 from pathlib import Path
 
@@ -78,22 +79,36 @@ def load_image(path: str | os.PathLike[str]) -> Radiograph:
 def _read_head_or_raise(file: Path) -> bytes:
     try:
         if file.is_dir():
-            raise ImageReadError(file, "This is a folder, not a file.",
-                                 "Open the folder as a study instead, or choose a file in it.")
+            raise ImageReadError(
+                file,
+                "This is a folder, not a file.",
+                "Open the folder as a study instead, or choose a file in it.",
+            )
         head = read_head(file)
     except FileNotFoundError:
-        raise ImageReadError(file, "The file does not exist.",
-                             "Check the path; the file may have been moved or deleted.") from None
+        raise ImageReadError(
+            file,
+            "The file does not exist.",
+            "Check the path; the file may have been moved or deleted.",
+        ) from None
     except PermissionError:
-        raise ImageReadError(file, "Hilum is not allowed to read this file.",
-                             "Ask for read permission, or copy the file somewhere readable."
-                             ) from None
+        raise ImageReadError(
+            file,
+            "Hilum is not allowed to read this file.",
+            "Ask for read permission, or copy the file somewhere readable.",
+        ) from None
     except OSError as error:
-        raise ImageReadError(file, f"The file cannot be opened ({error.strerror or error}).",
-                             "Check that the disk or network share is available.") from None
+        raise ImageReadError(
+            file,
+            f"The file cannot be opened ({error.strerror or error}).",
+            "Check that the disk or network share is available.",
+        ) from None
     if not head:
-        raise ImageReadError(file, "The file is empty (0 bytes).",
-                             "The copy or export was probably interrupted: copy it again.")
+        raise ImageReadError(
+            file,
+            "The file is empty (0 bytes).",
+            "The copy or export was probably interrupted: copy it again.",
+        )
     return head
 
 
@@ -108,22 +123,27 @@ def _read_with_pillow(file: Path, warnings_: list[str]) -> Radiograph:
             _check_pixel_limit(file, width, height)
             fmt = str(image.format)
             image.load()
-            image = ImageOps.exif_transpose(image) or image
-            values, bits, mode = _gray_values(file, image, warnings_)
+            oriented: Image.Image = ImageOps.exif_transpose(image) or image
+            values, bits, mode = _gray_values(file, oriented, warnings_)
     except ImageReadError:
         raise
-    except (Image.DecompressionBombError, Image.DecompressionBombWarning):
-        raise ImageReadError(file, "The image is larger than Hilum's pixel limit.",
-                             REMEDY_OTHER_FILE) from None
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as error:
+        # Pillow refuses before we see the size; its message carries the pixel count.
+        found = re.search(r"\((\d+) pixels\)", str(error))
+        raise _too_large(file, int(found.group(1)) if found else None, "") from None
     except UnidentifiedImageError:
-        raise ImageReadError(file, "The file's content is not a valid JPEG or PNG image.",
-                             REMEDY_OTHER_FILE) from None
+        raise ImageReadError(
+            file, "The file's content is not a valid JPEG or PNG image.", REMEDY_OTHER_FILE
+        ) from None
     except (OSError, SyntaxError, ValueError) as error:
-        problem = ("The image data ends early: the file is truncated."
-                   if "truncated" in str(error).lower() else
-                   f"The image data is corrupt ({error}).")
-        raise ImageReadError(file, problem,
-                             "Copy or export the file again; the original may be intact.") from None
+        problem = (
+            "The image data ends early: the file is truncated."
+            if "truncated" in str(error).lower()
+            else f"The image data is corrupt ({error})."
+        )
+        raise ImageReadError(
+            file, problem, "Copy or export the file again; the original may be intact."
+        ) from None
     stored_range = (float(values.min()), float(values.max()))
     if bits <= 8:
         window = window_from_range(0, 255, "full 8-bit range")
@@ -143,16 +163,24 @@ def _read_with_pillow(file: Path, warnings_: list[str]) -> Radiograph:
 
 
 def _check_pixel_limit(file: Path, width: int, height: int) -> None:
+    """Refuse an image over :data:`MAX_PIXELS` before any pixel buffer is allocated."""
     if width * height > MAX_PIXELS:
-        raise ImageReadError(
-            file,
-            f"The image is {width} x {height} = {width * height / 1e6:.0f} megapixels, over "
-            f"Hilum's limit of {MAX_PIXELS / 1e6:.0f} megapixels (a radiograph is under 20).",
-            "If this really is a radiograph, downsample it before opening it.",
-        )
+        raise _too_large(file, width * height, f"{width} x {height} = ")
 
 
-def _gray_values(file: Path, image: Image.Image, warnings_: list[str]) -> tuple[FloatImage, int, str]:
+def _too_large(file: Path, pixels: int | None, dimensions: str) -> ImageReadError:
+    size = f"{dimensions}{pixels / 1e6:.0f} megapixels" if pixels else "too many megapixels"
+    return ImageReadError(
+        file,
+        f"The image is {size}, over Hilum's limit of {MAX_PIXELS / 1e6:.0f} megapixels "
+        "(a radiograph is under 20): it may be a decompression bomb.",
+        "If this really is a radiograph, downsample it before opening it.",
+    )
+
+
+def _gray_values(
+    file: Path, image: Image.Image, warnings_: list[str]
+) -> tuple[FloatImage, int, str]:
     """Grayscale values as float32 plus their bit depth, from any Pillow mode."""
     mode = image.mode
     if mode in ("I;16", "I;16B", "I;16L", "I"):

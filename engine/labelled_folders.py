@@ -43,8 +43,11 @@ class LabelledSet:
 
     def subset(self, indices: list[int] | np.ndarray) -> LabelledSet:
         """The images at ``indices`` (kept in the given order)."""
-        return LabelledSet(tuple(self.paths[int(i)] for i in indices),
-                           tuple(self.labels[int(i)] for i in indices), self.root)
+        return LabelledSet(
+            tuple(self.paths[int(i)] for i in indices),
+            tuple(self.labels[int(i)] for i in indices),
+            self.root,
+        )
 
 
 @dataclass(frozen=True)
@@ -142,7 +145,7 @@ def stratified_limit(data: LabelledSet, limit: int | None, seed: int) -> Labelle
     rng = np.random.default_rng(seed)
     labels = np.asarray(data.labels)
     chosen: list[int] = []
-    positives = int(round(limit * labels.mean()))
+    positives = round(limit * labels.mean())
     positives = min(max(positives, 1), limit - 1)
     for label, count in ((0, limit - positives), (1, positives)):
         indices = np.flatnonzero(labels == label)

@@ -54,11 +54,15 @@ class Preprocessing:
 
     def __post_init__(self) -> None:
         if not 32 <= self.image_size <= 1024:
-            raise ConfigError(f"image_size must be between 32 and 1024 pixels, got {self.image_size}.")
+            raise ConfigError(
+                f"image_size must be between 32 and 1024 pixels, got {self.image_size}."
+            )
         if self.channels not in (1, 3):
             raise ConfigError(f"channels must be 1 or 3, got {self.channels}.")
         if self.scaling not in SCALINGS:
-            raise ConfigError(f"scaling must be one of {', '.join(SCALINGS)}, got '{self.scaling}'.")
+            raise ConfigError(
+                f"scaling must be one of {', '.join(SCALINGS)}, got '{self.scaling}'."
+            )
 
     @property
     def input_shape(self) -> tuple[int, int, int]:
@@ -77,10 +81,16 @@ class Preprocessing:
             ConfigError: the card's preprocessing is missing a field or has an invalid value.
         """
         try:
-            return cls(int(card["image_size"]), int(card["channels"]), bool(card["stretch"]),
-                       str(card["scaling"]))
+            return cls(
+                int(card["image_size"]),
+                int(card["channels"]),
+                bool(card["stretch"]),
+                str(card["scaling"]),
+            )
         except (KeyError, TypeError, ValueError) as error:
-            raise ConfigError(f"The model card's preprocessing is invalid ({error!r}): {card}") from None
+            raise ConfigError(
+                f"The model card's preprocessing is invalid ({error!r}): {card}"
+            ) from None
 
 
 def resize(pixels: FloatImage, size: int) -> FloatImage:

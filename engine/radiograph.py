@@ -55,7 +55,9 @@ def window_from_range(low: float, high: float, explanation: str) -> Window:
     return Window(float(low) + width / 2, width, explanation, "LINEAR_EXACT")
 
 
-def apply_window(values: npt.NDArray[np.generic], window: Window, invert: bool = False) -> FloatImage:
+def apply_window(
+    values: npt.NDArray[np.generic], window: Window, invert: bool = False
+) -> FloatImage:
     """Map modality values to display values in [0, 1] through a VOI window.
 
     Implements the three VOI LUT functions of DICOM PS3.3 C.11.2.1.2.1 (LINEAR),
@@ -164,8 +166,12 @@ class Radiograph:
             "inverted": self.inverted,
             "transfer_syntax": self.transfer_syntax,
             "windows": [
-                {"center": w.center, "width": w.width, "explanation": w.explanation,
-                 "function": w.function}
+                {
+                    "center": w.center,
+                    "width": w.width,
+                    "explanation": w.explanation,
+                    "function": w.function,
+                }
                 for w in self.windows
             ],
             "voi_lut": self.voi_lut_explanation or None,

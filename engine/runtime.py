@@ -26,7 +26,8 @@ def tensorflow() -> ModuleType:
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     import tensorflow as tf
 
-    return tf
+    module: ModuleType = tf
+    return module
 
 
 @dataclass(frozen=True)

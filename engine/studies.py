@@ -76,8 +76,13 @@ class StudyIndex:
 
     def images(self) -> list[Path]:
         """Every indexed image, in browser order."""
-        return [image.path for patient in self.patients for study in patient.studies
-                for series in study.series for image in series.images]
+        return [
+            image.path
+            for patient in self.patients
+            for study in patient.studies
+            for series in study.series
+            for image in series.images
+        ]
 
 
 def find_studies(paths: Iterable[str | os.PathLike[str]]) -> StudyIndex:
@@ -101,7 +106,9 @@ def find_studies(paths: Iterable[str | os.PathLike[str]]) -> StudyIndex:
         except ImageReadError as error:
             skipped.append(SkippedFile(path, f"{error.problem} {error.remedy}"))
             continue
-        patient = patients.setdefault(entry.patient_id, Patient(entry.patient_id, entry.patient_name))
+        patient = patients.setdefault(
+            entry.patient_id, Patient(entry.patient_id, entry.patient_name)
+        )
         study = studies.get((entry.patient_id, entry.study_uid))
         if study is None:
             study = Study(entry.study_uid, entry.study_description, entry.study_date)
@@ -115,8 +122,13 @@ def find_studies(paths: Iterable[str | os.PathLike[str]]) -> StudyIndex:
             study.series.append(series)
         series.images.append(entry.image)
     for series in series_by_key.values():
-        series.images.sort(key=lambda image: (image.instance_number is None,
-                                              image.instance_number or 0, image.path.name))
+        series.images.sort(
+            key=lambda image: (
+                image.instance_number is None,
+                image.instance_number or 0,
+                image.path.name,
+            )
+        )
     return StudyIndex(list(patients.values()), skipped)
 
 
@@ -138,24 +150,42 @@ def _describe(path: Path) -> _Entry:
     try:
         head = read_head(path)
     except OSError as error:
-        raise ImageReadError(path, f"The file cannot be opened ({error.strerror or error}).",
-                             "Check that the disk or share is available.") from None
+        raise ImageReadError(
+            path,
+            f"The file cannot be opened ({error.strerror or error}).",
+            "Check that the disk or share is available.",
+        ) from None
     if not head:
         raise ImageReadError(path, "The file is empty (0 bytes).", "Copy or export it again.")
     kind = sniff_kind(head)
     if kind in ("JPEG", "PNG"):
         folder = str(path.parent.resolve())
-        return _Entry(Image(path), UNKNOWN_PATIENT, "", folder, path.parent.name, "", folder,
-                      path.parent.name, "")
+        return _Entry(
+            Image(path),
+            UNKNOWN_PATIENT,
+            "",
+            folder,
+            path.parent.name,
+            "",
+            folder,
+            path.parent.name,
+            "",
+        )
     if kind is None and path.suffix.lower() not in (".dcm", ".dicom", ".dic", ""):
-        raise ImageReadError(path, "The file is not a JPEG, PNG or DICOM image.",
-                             "Remove it from the folder or choose the image files.")
+        raise ImageReadError(
+            path,
+            "The file is not a JPEG, PNG or DICOM image.",
+            "Remove it from the folder or choose the image files.",
+        )
     from engine.dicom_reading import read_header
 
     ds = read_header(path)
     if "PixelData" not in ds and "Rows" not in ds:
-        raise ImageReadError(path, "This DICOM file holds no image (no pixel data).",
-                             "Open the image files of the study instead.")
+        raise ImageReadError(
+            path,
+            "This DICOM file holds no image (no pixel data).",
+            "Open the image files of the study instead.",
+        )
 
     def text(keyword: str) -> str:
         value = ds.get(keyword, "")

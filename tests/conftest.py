@@ -17,7 +17,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 # Keep TensorFlow to the CI machine's two cores and deterministic where a test asks for it.
 os.environ.setdefault("TF_NUM_INTEROP_THREADS", "2")
 
-import pytest  # noqa: E402
+import pytest
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED_DATA = Path(os.environ.get("HILUM_SHARED_DATA", REPO.parent / "shared" / "data"))
@@ -76,6 +76,6 @@ def tiny_train_set(tmp_path_factory: pytest.TempPathFactory, train_dir: Path) ->
     root = tmp_path_factory.mktemp("tiny_train")
     for name in ("NORMAL", "PNEUMONIA"):
         (root / name).mkdir()
-        for source in sorted((train_dir / name).iterdir())[:: 40][:24]:
+        for source in sorted((train_dir / name).iterdir())[::40][:24]:
             (root / name / source.name).symlink_to(source)
     return root
