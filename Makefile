@@ -30,7 +30,7 @@ run: $(VENV)/.installed-app
 
 lint: $(VENV)/.installed-test
 	$(BIN)/ruff check .
-	$(BIN)/ruff format --check engine viewer tests benchmarks packaging
+	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 	$(BIN)/lint-imports
 
