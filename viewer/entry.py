@@ -1,6 +1,7 @@
 """The ``hilum`` console command.
 
-``hilum`` and ``hilum view PATH...`` open the viewer; every other sub-command (``info``,
+``hilum`` and ``hilum view PATH...`` open the viewer; ``hilum --self-test`` checks the
+installation headless (see :mod:`viewer.self_test`); every other sub-command (``info``,
 ``predict``, ``train``, ...) runs headless in :mod:`engine.cli`, with the shipped default model's
 location passed in (the engine never imports :mod:`resources`).
 """
@@ -18,6 +19,10 @@ VIEW_FLAGS = ("-h", "--help")
 def main(argv: Sequence[str] | None = None) -> int:
     """Dispatch to the viewer or to the engine CLI; return the exit status."""
     args = list(sys.argv[1:] if argv is None else argv)
+    if args[:1] == ["--self-test"]:
+        from viewer.self_test import run_self_test
+
+        return run_self_test()
     if not args or args[0] == "view" or (args[0].startswith("-") and args[0] not in VIEW_FLAGS):
         from viewer.app import run_viewer
 
