@@ -31,37 +31,45 @@ from pydicom.uid import (
     generate_uid,
 )
 
-SECONDARY_CAPTURE = "1.2.840.10008.5.1.4.1.1.7"
+SECONDARY_CAPTURE = UID("1.2.840.10008.5.1.4.1.1.7")
 
 
-def chest_dataset(pixels: npt.NDArray[np.uint8], photometric: str = "MONOCHROME2") -> Dataset:
-    """A minimal, valid 8-bit DX-like data set holding ``pixels`` uncompressed.
+def chest_dataset(
+    pixels: npt.NDArray[np.uint8] | npt.NDArray[np.uint16], photometric: str = "MONOCHROME2"
+) -> Dataset:
+    """A minimal, valid DX chest data set holding ``pixels`` (8- or 16-bit) uncompressed.
 
-    For ``MONOCHROME1`` the stored values are inverted (255 - pixels), so that the displayed
+    For ``MONOCHROME1`` the stored values are inverted (maximum - pixels), so that the displayed
     image is the same as ``pixels`` once the reader applies the photometric interpretation.
     """
     ds = Dataset()
     ds.file_meta = FileMetaDataset()
     ds.file_meta.TransferSyntaxUID = ExplicitVRLittleEndian
     ds.file_meta.MediaStorageSOPClassUID = SECONDARY_CAPTURE
-    ds.file_meta.MediaStorageSOPInstanceUID = generate_uid()
+    instance = generate_uid()
+    ds.file_meta.MediaStorageSOPInstanceUID = instance
     ds.SOPClassUID = SECONDARY_CAPTURE
-    ds.SOPInstanceUID = ds.file_meta.MediaStorageSOPInstanceUID
+    ds.SOPInstanceUID = instance
     ds.StudyInstanceUID, ds.SeriesInstanceUID = generate_uid(), generate_uid()
     ds.PatientID, ds.Modality, ds.BodyPartExamined = "SELFTEST", "DX", "CHEST"
     ds.Rows, ds.Columns = pixels.shape
     ds.SamplesPerPixel, ds.PhotometricInterpretation = 1, photometric
-    ds.BitsAllocated, ds.BitsStored, ds.HighBit, ds.PixelRepresentation = 8, 8, 7, 0
-    stored = 255 - pixels if photometric == "MONOCHROME1" else pixels
-    ds.PixelData = np.ascontiguousarray(stored, dtype=np.uint8).tobytes()
+    bits = 8 * pixels.dtype.itemsize
+    ds.BitsAllocated, ds.BitsStored, ds.HighBit, ds.PixelRepresentation = bits, bits, bits - 1, 0
+    stored = np.iinfo(pixels.dtype).max - pixels if photometric == "MONOCHROME1" else pixels
+    ds.PixelData = np.ascontiguousarray(stored).tobytes()
     return ds
 
 
 def _plain(syntax: UID) -> Callable[[Dataset, Path], None]:
     def write(ds: Dataset, path: Path) -> None:
         ds.file_meta.TransferSyntaxUID = syntax
-        ds.save_as(path, implicit_vr=syntax == ImplicitVRLittleEndian, little_endian=True,
-                   enforce_file_format=True)
+        ds.save_as(
+            path,
+            implicit_vr=syntax == ImplicitVRLittleEndian,
+            little_endian=True,
+            enforce_file_format=True,
+        )
 
     return write
 
@@ -135,7 +143,8 @@ def write_sample(
     Raises:
         KeyError: ``syntax`` is not one Hilum writes samples of (see :data:`WRITERS`).
     """
-    name = f"{photometric.lower()}_{syntax.name.split(' (')[0].replace(' ', '_').replace(',', '')}"
+    label: str = syntax.name
+    name = f"{photometric.lower()}_{label.split(' (')[0].replace(' ', '_').replace(',', '')}"
     path = Path(folder) / f"{name}.dcm"
     WRITERS[syntax](chest_dataset(pixels, photometric), path)
     return path

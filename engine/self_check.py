@@ -40,9 +40,20 @@ class Check:
 def versions() -> dict[str, str]:
     """Versions of Python and the packages Hilum's behaviour depends on."""
     found = {"python": platform.python_version()}
-    for package in ("hilum", "tensorflow", "keras", "numpy", "pillow", "pydicom", "pylibjpeg",
-                    "pylibjpeg-openjpeg", "pylibjpeg-rle", "pyjpegls", "python-gdcm",
-                    "pyside6-essentials"):
+    for package in (
+        "hilum",
+        "tensorflow",
+        "keras",
+        "numpy",
+        "pillow",
+        "pydicom",
+        "pylibjpeg",
+        "pylibjpeg-openjpeg",
+        "pylibjpeg-rle",
+        "pyjpegls",
+        "python-gdcm",
+        "pyside6-essentials",
+    ):
         try:
             found[package] = metadata.version(package)
         except metadata.PackageNotFoundError:
@@ -60,7 +71,8 @@ def phantom(size: int = 512) -> npt.NDArray[np.uint8]:
     lungs = np.exp(-(((np.abs(x - 0.5) - 0.2) / 0.13) ** 2 + ((y - 0.5) / 0.28) ** 2))
     ribs = 0.15 * (np.sin(y * 60) > 0.6) * lungs
     image = 0.85 * body - 0.55 * lungs + ribs + 0.15 * np.exp(-(((x - 0.5) / 0.06) ** 2))
-    return (np.clip(image, 0, 1) * 255).astype(np.uint8)
+    phantom_image: npt.NDArray[np.uint8] = (np.clip(image, 0, 1) * 255).astype(np.uint8)
+    return phantom_image
 
 
 def _timed(name: str, action: Callable[[], str]) -> Check:
@@ -108,8 +120,10 @@ def run_checks(model_dir: str | os.PathLike[str] | None) -> list[Check]:
                     raise ValueError("the heatmap is missing or not at the image's size")
                 if not 0.0 <= prediction.probability <= 1.0:
                     raise ValueError(f"probability {prediction.probability} is outside [0, 1]")
-                return (f"{image.transfer_syntax or image.format}: p={prediction.probability:.3f}"
-                        f" heatmap {heatmap.shape[1]}x{heatmap.shape[0]}")
+                return (
+                    f"{image.transfer_syntax or image.format}: p={prediction.probability:.3f}"
+                    f" heatmap {heatmap.shape[1]}x{heatmap.shape[0]}"
+                )
 
             checks.append(_timed(name, read_and_predict))
     return checks

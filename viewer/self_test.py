@@ -30,11 +30,16 @@ def _window_check() -> Check:
         window.close()
         app.processEvents()
         ok = shown and not window.isVisible()
-        return Check("main window", ok, time.perf_counter() - start,
-                     "opened and closed" if ok else "did not open and close")
-    except Exception as error:  # noqa: BLE001 - the report must say what broke, not crash
-        return Check("main window", False, time.perf_counter() - start,
-                     f"{type(error).__name__}: {error}")
+        return Check(
+            "main window",
+            ok,
+            time.perf_counter() - start,
+            "opened and closed" if ok else "did not open and close",
+        )
+    except Exception as error:  # the report must say what broke, not crash
+        return Check(
+            "main window", False, time.perf_counter() - start, f"{type(error).__name__}: {error}"
+        )
 
 
 def run_self_test() -> int:

@@ -7,8 +7,9 @@ import zlib
 from pathlib import Path
 
 import numpy as np
-from pydicom.dataset import Dataset, FileMetaDataset
-from pydicom.uid import ExplicitVRLittleEndian, generate_uid
+from pydicom.dataset import Dataset
+
+from engine.dicom_samples import chest_dataset
 
 
 def gradient(height: int = 64, width: int = 48) -> np.ndarray:
@@ -19,21 +20,9 @@ def gradient(height: int = 64, width: int = 48) -> np.ndarray:
 
 
 def dicom_dataset(pixels: np.ndarray, photometric: str = "MONOCHROME2") -> Dataset:
-    """A minimal valid CR image data set holding ``pixels`` (uint8 or uint16), uncompressed."""
-    ds = Dataset()
-    ds.file_meta = FileMetaDataset()
-    ds.file_meta.TransferSyntaxUID = ExplicitVRLittleEndian
-    ds.file_meta.MediaStorageSOPClassUID = "1.2.840.10008.5.1.4.1.1.1"
-    ds.file_meta.MediaStorageSOPInstanceUID = generate_uid()
-    ds.SOPClassUID = "1.2.840.10008.5.1.4.1.1.1"
-    ds.SOPInstanceUID = ds.file_meta.MediaStorageSOPInstanceUID
-    ds.StudyInstanceUID, ds.SeriesInstanceUID = generate_uid(), generate_uid()
-    ds.PatientID, ds.Modality, ds.BodyPartExamined = "P1", "CR", "CHEST"
-    ds.Rows, ds.Columns = pixels.shape
-    ds.SamplesPerPixel, ds.PhotometricInterpretation = 1, photometric
-    bits = 8 if pixels.dtype == np.uint8 else 16
-    ds.BitsAllocated, ds.BitsStored, ds.HighBit, ds.PixelRepresentation = bits, bits, bits - 1, 0
-    ds.PixelData = np.ascontiguousarray(pixels).tobytes()
+    """A minimal valid CR chest image data set holding ``pixels`` (uint8 or uint16)."""
+    ds = chest_dataset(pixels, photometric)
+    ds.Modality = "CR"
     return ds
 
 

@@ -80,9 +80,11 @@ def test_jpeg_named_png_is_read_by_content_with_warning(tmp_path: Path) -> None:
 @pytest.mark.parametrize("photometric", ["MONOCHROME2", "MONOCHROME1"])
 def test_8bit_dicom_displays_like_the_same_pixels_as_png(tmp_path: Path, photometric: str) -> None:
     pixels = gradient()
-    stored = pixels if photometric == "MONOCHROME2" else 255 - pixels
-    path = write_dicom(tmp_path / "x.dcm", dicom_dataset(stored, photometric))
-    image = load_image(path)
+    ds = dicom_dataset(pixels, photometric)
+    stored = np.frombuffer(ds.PixelData, np.uint8).reshape(pixels.shape)
+    expected_stored = pixels if photometric == "MONOCHROME2" else 255 - pixels
+    np.testing.assert_array_equal(stored, expected_stored)
+    image = load_image(write_dicom(tmp_path / "x.dcm", ds))
     np.testing.assert_allclose(image.pixels, pixels / 255.0, atol=1e-6)
     assert image.inverted == (photometric == "MONOCHROME1")
 

@@ -1,0 +1,208 @@
+"""Inference speed of a model bundle: open-to-heatmap latency, batch throughput, peak memory.
+
+Why a script and not a test: timings depend on the machine and its load; the targets of issue 4
+(2-core CPU) are checked by reading this table, not by a flaky assertion.
+
+Measures, in one process:
+
+* open-to-heatmap latency of :func:`engine.inference.predict` for a 2k x 2k DICOM (uncompressed
+  and JPEG 2000) and a 224 px JPEG: median of ``--runs`` warm runs, split into decode,
+  preprocess (with the out-of-distribution check), model (forward pass alone), CAM (the rest of
+  the one forward+backward pass) and heatmap resize;
+* batch throughput of :meth:`Predictor.predict_many` over the training JPEGs, without and with
+  heatmaps;
+* the seed notebooks' way on the same model (``keras.utils.image_dataset_from_directory`` +
+  ``model.predict``), for the ratio, and the forward pass alone on inputs already in memory
+  (the ceiling of any pipeline with this model);
+* peak resident memory.
+
+Usage::
+
+    .venv/bin/python benchmarks/inference_latency.py [--model DIR] [--limit N] [--runs 20]
+
+Targets: 2k DICOM <= 150 ms, >= 150 images/s, >= 3x the seed way, peak RSS <= 1.5 GB.
+"""
+
+from __future__ import annotations
+
+import argparse
+import resource
+import statistics
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+from engine.gradcam import GradCam  # noqa: E402
+from engine.images import load_image  # noqa: E402
+from engine.inference import Predictor  # noqa: E402
+from engine.preprocessing import preprocess  # noqa: E402
+from engine.runtime import tensorflow  # noqa: E402
+
+DEFAULT_MODEL = REPO / "resources" / "models" / "default"
+
+
+def median_ms(values: list[float]) -> float:
+    return 1000.0 * statistics.median(values)
+
+
+def latency(predictor: Predictor, path: Path, runs: int) -> dict[str, float]:
+    """Median milliseconds per stage of ``runs`` warm predictions of ``path``."""
+    model_only = GradCam(predictor.bundle.model, predictor.bundle.gradcam_layer)
+    x = preprocess(load_image(path).pixels, predictor.bundle.preprocessing)[None]
+    model_only.probabilities(x)
+    forward = []
+    for _ in range(runs):
+        started = time.perf_counter()
+        model_only.probabilities(x)
+        forward.append(time.perf_counter() - started)
+    predictor.predict(path)  # warm: file cache, decoder
+    stages: dict[str, list[float]] = {}
+    totals = []
+    for _ in range(runs):
+        started = time.perf_counter()
+        result = predictor.predict(path)
+        totals.append(time.perf_counter() - started)
+        for stage, seconds in result.timings.items():
+            stages.setdefault(stage, []).append(seconds)
+    model_ms = median_ms(forward)
+    return {
+        "decode": median_ms(stages["decode"]),
+        "preprocess": median_ms(stages["preprocess"]),
+        "model": model_ms,
+        "cam": median_ms(stages["model_cam"]) - model_ms,
+        "resize": median_ms(stages["resize"]),
+        "total": median_ms(totals),
+    }
+
+
+def throughput(predictor: Predictor, files: list[Path], batch_size: int, heatmaps: bool) -> float:
+    """Images per second of ``predict_many`` over ``files``."""
+    started = time.perf_counter()
+    count = sum(
+        result.prediction is not None
+        for result in predictor.predict_many(files, batch_size=batch_size, with_heatmaps=heatmaps)
+    )
+    return count / (time.perf_counter() - started)
+
+
+def model_ceiling(predictor: Predictor, batch_size: int, batches: int = 30) -> float:
+    """Images per second of the forward pass alone, on inputs already in memory."""
+    model_only = GradCam(predictor.bundle.model, predictor.bundle.gradcam_layer)
+    x = np.random.default_rng(0).random(
+        (batch_size, *predictor.bundle.preprocessing.input_shape), dtype=np.float32
+    )
+    model_only.probabilities(x)
+    started = time.perf_counter()
+    for _ in range(batches):
+        model_only.probabilities(x)
+    return batch_size * batches / (time.perf_counter() - started)
+
+
+def seed_baseline(
+    model: Any, train_dir: Path, limit: int, size: int, channels: int, scaling: str
+) -> float:
+    """Images per second the seed notebooks' way: image_dataset_from_directory + predict."""
+    tensorflow()
+    import keras
+
+    batch = 32
+    dataset = keras.utils.image_dataset_from_directory(
+        train_dir,
+        image_size=(size, size),
+        batch_size=batch,
+        shuffle=False,
+        color_mode="grayscale" if channels == 1 else "rgb",
+        verbose=False,
+    )
+    offset = 1.0 if scaling == "minus_one_one" else 0.0
+    factor = 2.0 / 255.0 if scaling == "minus_one_one" else 1.0 / 255.0
+
+    def scale(x: Any, y: Any) -> tuple[Any, Any]:
+        return x * factor - offset, y
+
+    dataset = dataset.map(scale)
+    if limit:
+        dataset = dataset.take(max(1, limit // batch))
+    images = sum(int(x.shape[0]) for x, _ in dataset)
+    started = time.perf_counter()
+    model.predict(dataset, verbose=0)
+    return images / (time.perf_counter() - started)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument(
+        "--model",
+        type=Path,
+        default=DEFAULT_MODEL if DEFAULT_MODEL.exists() else None,
+        help="bundle folder (default: resources/models/default)",
+    )
+    parser.add_argument("--data", type=Path, default=REPO.parent / "shared" / "data")
+    parser.add_argument("--limit", type=int, default=0, help="training images for throughput")
+    parser.add_argument("--runs", type=int, default=20)
+    parser.add_argument("--batch-size", type=int, default=32)
+    args = parser.parse_args()
+    if args.model is None:
+        parser.error("no default model in resources/models/default: give --model DIR")
+    started = time.perf_counter()
+    predictor = Predictor.load(args.model)
+    load_seconds = time.perf_counter() - started
+    spec = predictor.bundle.preprocessing
+    train_dir = args.data / "chest_xray" / "train"
+    files = sorted(train_dir.glob("*/*.jpeg"))
+    files = files[: args.limit] if args.limit else files
+    jpeg = sorted((train_dir / "NORMAL").glob("*.jpeg"))[0]
+
+    print(
+        f"model {predictor.model_id} ({predictor.bundle.variant}, input {spec.input_shape}) "
+        f"on {predictor.device}; loaded + warmed up in {load_seconds:.1f} s\n"
+    )
+    print(f"Open-to-heatmap latency, median of {args.runs} warm runs (ms)")
+    print(
+        f"{'image':34s} {'decode':>7s} {'prep':>7s} {'model':>7s} {'CAM':>7s} {'resize':>7s} "
+        f"{'total':>7s}"
+    )
+    for label, path in (
+        ("2k DICOM uncompressed (RG1_UNCR)", args.data / "dicom/RG1_UNCR.dcm"),
+        ("2k DICOM JPEG-LS (RG1_JLSN)", args.data / "dicom/RG1_JLSN.dcm"),
+        ("2k DICOM JPEG 2000 (RG1_J2KR)", args.data / "dicom/RG1_J2KR.dcm"),
+        ("224 px JPEG", jpeg),
+    ):
+        row = latency(predictor, path, args.runs)
+        print(
+            f"{label:34s} "
+            + " ".join(
+                f"{row[key]:7.1f}"
+                for key in ("decode", "preprocess", "model", "cam", "resize", "total")
+            )
+        )
+
+    print(f"\nBatch throughput over {len(files)} training JPEGs (batch {args.batch_size})")
+    fast = throughput(predictor, files, args.batch_size, heatmaps=False)
+    with_maps = throughput(predictor, files, args.batch_size, heatmaps=True)
+    seed = seed_baseline(
+        predictor.bundle.model, train_dir, len(files), spec.image_size, spec.channels, spec.scaling
+    )
+    print(f"{'predict_many, probabilities':34s} {fast:7.0f} images/s  ({fast / seed:.1f}x seed)")
+    print(
+        f"{'predict_many, with heatmaps':34s} {with_maps:7.0f} images/s  "
+        f"({with_maps / seed:.1f}x seed)"
+    )
+    print(f"{'seed: dataset_from_directory+predict':34s} {seed:7.0f} images/s")
+    ceiling = model_ceiling(predictor, args.batch_size)
+    print(
+        f"{'model alone (inputs in memory)':34s} {ceiling:7.0f} images/s  "
+        f"({ceiling / seed:.1f}x seed: the most any pipeline can gain)"
+    )
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024**2  # KiB on Linux
+    print(f"\nPeak RSS {peak:.2f} GB")
+
+
+if __name__ == "__main__":
+    main()

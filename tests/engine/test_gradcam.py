@@ -1,0 +1,109 @@
+"""Grad-CAM: one pass gives the model's probability and a [0, 1] map, for every variant."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from engine.errors import ModelFileError
+from engine.gradcam import GradCam, overlay_rgb, upsample
+from engine.preprocessing import Preprocessing
+from engine.variants import build_model, list_variants
+from tests.engine.tiny_bundles import tiny_model
+
+SPEC = Preprocessing(64)
+
+
+@pytest.fixture(scope="module")
+def model() -> object:
+    return tiny_model(SPEC)
+
+
+@pytest.fixture(scope="module")
+def images() -> np.ndarray:
+    return np.random.default_rng(0).random((3, *SPEC.input_shape), dtype=np.float32)
+
+
+@pytest.mark.parametrize("method", ["gradcam", "gradcam++"])
+def test_one_pass_gives_the_models_probability_and_a_normalised_map(model, images, method):
+    batch = GradCam(model, "last_conv", method).run(images)
+
+    expected = np.asarray(model(images, training=False)).ravel()
+    np.testing.assert_allclose(batch.probabilities, expected, atol=1e-5)
+    assert batch.maps.shape == (3, 15, 15)  # last_conv's grid, before any upsampling
+    assert batch.maps.dtype == np.float32
+    assert np.isfinite(batch.maps).all()
+    assert batch.maps.min() >= 0.0
+    for index in range(3):
+        assert batch.empty[index] or batch.maps[index].max() == pytest.approx(1.0)
+
+
+def test_an_all_zero_map_stays_zero_and_is_flagged(images):
+    zero = tiny_model(SPEC, zero_cam=True)  # the output ignores the conv features
+
+    batch = GradCam(zero, "last_conv").run(images)
+
+    assert batch.empty.all()
+    assert not np.isnan(batch.maps).any()
+    assert (batch.maps == 0.0).all()
+
+
+def test_probabilities_only_matches_the_cam_pass(model, images):
+    cam = GradCam(model, "last_conv")
+    np.testing.assert_allclose(cam.probabilities(images), cam.run(images).probabilities, atol=1e-6)
+
+
+def test_an_unknown_or_flat_layer_is_a_clear_model_error(model):
+    with pytest.raises(ModelFileError, match=r"no layer 'nope'.*last_conv"):
+        GradCam(model, "nope")
+    with pytest.raises(ModelFileError, match=r"'gap'.*feature map"):
+        GradCam(model, "gap")
+
+
+def test_an_unknown_method_is_refused(model):
+    with pytest.raises(ValueError, match="gradcam\\+\\+"):
+        GradCam(model, "last_conv", "cam")  # type: ignore[arg-type]
+
+
+def test_upsample_is_bilinear_at_display_size_and_stays_in_range():
+    cam = np.random.default_rng(1).random((7, 7), dtype=np.float32)
+
+    big = upsample(cam, (1955, 1841))
+
+    assert big.shape == (1955, 1841) and big.dtype == np.float32
+    assert big.min() >= 0.0 and big.max() <= 1.0
+    pillow = Image.fromarray(cam, mode="F").resize((1841, 1955), Image.Resampling.BILINEAR)
+    np.testing.assert_allclose(big, np.asarray(pillow), atol=1e-5)
+
+
+def test_overlay_is_rgb_at_image_size():
+    pixels = np.linspace(0, 1, 40 * 30, dtype=np.float32).reshape(40, 30)
+    heat = np.zeros_like(pixels)
+    heat[10:20, 5:15] = 1.0
+
+    rgb = overlay_rgb(pixels, heat)
+
+    assert rgb.shape == (40, 30, 3) and rgb.dtype == np.uint8
+    assert (rgb[0, 0] == rgb[0, 0, 0]).all()  # cold pixels stay gray
+    assert not (rgb[15, 10] == rgb[15, 10, 0]).all()  # hot pixels are coloured
+
+
+@pytest.mark.parametrize("spec", list_variants(), ids=lambda spec: spec.name)
+def test_every_variant_gives_a_heatmap(spec):
+    size = max(spec.min_image_size, 32)
+    model = build_model(spec, size)
+    cam = GradCam(model, spec.gradcam_layer, "gradcam++" if spec.transfer else "gradcam")
+    x = np.random.default_rng(2).random(
+        (2, *spec.preprocessing_for(size).input_shape), dtype=np.float32
+    )
+
+    batch = cam.run(x)
+
+    np.testing.assert_allclose(
+        batch.probabilities, np.asarray(model(x, training=False)).ravel(), atol=1e-4
+    )
+    assert np.isfinite(batch.maps).all()
+    assert batch.maps.min() >= 0.0 and batch.maps.max() <= 1.0
+    display = upsample(batch.maps[0], (300, 250))
+    assert display.shape == (300, 250)

@@ -1,0 +1,205 @@
+"""Predictor, predict and predict_many on real images, with tiny bundles built here.
+
+The consistency checks of issue 4 need the trained default model and skip without it.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from engine.calibration import Calibration
+from engine.dicom_samples import LOSSLESS, write_sample
+from engine.gradcam import ZERO_MAP_NOTE
+from engine.images import load_image
+from engine.inference import Predictor, predict, predict_many
+from engine.ood import fit_ood_reference, save_ood_reference
+from engine.preprocessing import preprocess
+from engine.progress import Progress
+from tests.engine.tiny_bundles import make_bundle
+
+REPO = Path(__file__).resolve().parents[2]
+DEFAULT_MODEL = REPO / "resources" / "models" / "default"
+TIMINGS = {"decode", "preprocess", "model_cam", "resize"}
+
+
+@pytest.fixture(scope="module")
+def predictor(tmp_path_factory) -> Predictor:
+    return Predictor.load(make_bundle(tmp_path_factory.mktemp("bundle") / "tiny", threshold=0.4))
+
+
+@pytest.fixture(scope="module")
+def jpeg(train_dir) -> Path:
+    return sorted((train_dir / "PNEUMONIA").iterdir())[0]
+
+
+@pytest.fixture(scope="module")
+def some_jpegs(train_dir) -> list[Path]:
+    return sorted(train_dir.glob("*/*.jpeg"))[::500]
+
+
+def test_predict_a_jpeg(predictor, jpeg):
+    result = predict(predictor, jpeg)
+
+    assert 0.0 <= result.probability <= 1.0
+    assert result.label == ("PNEUMONIA" if result.probability >= 0.4 else "NORMAL")
+    assert result.threshold == 0.4
+    assert result.heatmap is not None and result.heatmap.shape == (224, 224)
+    assert result.heatmap.dtype == np.float32
+    assert result.heatmap.min() >= 0.0 and result.heatmap.max() <= 1.0
+    assert set(result.timings) == TIMINGS and result.seconds > 0
+    assert result.model_id == "tiny-test" and result.device == str(predictor.device)
+    assert result.path == jpeg and not result.out_of_distribution
+
+
+def test_predict_a_full_size_dicom_gives_a_heatmap_at_display_size(predictor, dicom_dir):
+    radiograph = load_image(dicom_dir / "RG1_UNCR.dcm")
+
+    result = predictor.predict(radiograph)
+
+    assert result.heatmap is not None and result.heatmap.shape == radiograph.pixels.shape
+    assert np.isfinite(result.heatmap).all()
+    assert result.timings["decode"] < 0.01  # already decoded: a Radiograph was given
+
+
+def test_the_model_sees_exactly_the_cards_preprocessing(predictor, jpeg):
+    x = preprocess(load_image(jpeg).pixels, predictor.bundle.preprocessing)
+    expected = float(np.asarray(predictor.bundle.model(x[np.newaxis], training=False))[0, 0])
+
+    assert predictor.predict(jpeg).raw_probability == pytest.approx(expected, abs=1e-5)
+
+
+def test_calibrated_probability_follows_the_card(tmp_path, jpeg, predictor):
+    calibrated = Predictor.load(
+        make_bundle(
+            tmp_path / "calibrated", calibration={"method": "temperature", "temperature": 0.25}
+        )
+    )
+
+    result = calibrated.predict(jpeg)
+
+    assert result.raw_probability == pytest.approx(
+        predictor.predict(jpeg).raw_probability, abs=1e-6
+    )
+    expected = float(Calibration("temperature", 4.0).apply(result.raw_probability))
+    assert result.probability == pytest.approx(expected, abs=1e-6)
+    assert abs(result.probability - result.raw_probability) > 0.05
+
+
+def test_label_at_another_threshold(predictor, jpeg):
+    result = predictor.predict(jpeg)
+    assert result.label_at(0.0) == "PNEUMONIA"
+    assert result.label_at(1.0 + 1e-9) == "NORMAL"
+    assert result.label_at(result.probability) == "PNEUMONIA"
+
+
+def test_an_all_zero_heatmap_is_zeros_with_a_note(tmp_path, jpeg):
+    zero = Predictor.load(make_bundle(tmp_path / "zero", zero_cam=True))
+
+    result = zero.predict(jpeg)
+
+    assert result.heatmap is not None and (result.heatmap == 0.0).all()
+    assert ZERO_MAP_NOTE in result.warnings
+
+
+def test_gradcam_plus_plus_predictor(tmp_path, jpeg):
+    bundle = make_bundle(tmp_path / "pp")
+    plain, plus = Predictor.load(bundle), Predictor.load(bundle, method="gradcam++")
+
+    a, b = plain.predict(jpeg), plus.predict(jpeg)
+
+    assert a.probability == pytest.approx(b.probability, abs=1e-6)
+    assert b.heatmap is not None and b.heatmap.min() >= 0.0 and b.heatmap.max() <= 1.0
+
+
+def test_the_bundles_ood_reference_flags_a_blank_frame_and_a_hip(tmp_path, train_dir, dicom_dir):
+    bundle = make_bundle(tmp_path / "with_reference")
+    save_ood_reference(fit_ood_reference(sorted(train_dir.glob("*/*.jpeg"))[::100]), bundle)
+    Image.fromarray(np.full((100, 120), 200, np.uint8)).save(tmp_path / "blank.png")
+    predictor = Predictor.load(bundle)
+
+    blank, hip = (
+        predictor.predict(tmp_path / "blank.png"),
+        predictor.predict(dicom_dir / "RG2_UNC.dcm"),
+    )
+
+    assert predictor.ood_reference is not None
+    assert blank.out_of_distribution and "blank" in blank.warnings[-1]
+    assert hip.out_of_distribution and hip.ood_score is not None and hip.ood_score > 1.0
+    assert "body part HIP" in hip.warnings[-1]
+
+
+def test_predict_many_streams_a_per_file_error_and_keeps_order(predictor, some_jpegs, tmp_path):
+    corrupt = tmp_path / "corrupt.jpg"
+    corrupt.write_bytes(b"\xff\xd8\xff\xe0 this is not really a JPEG")
+    paths = [*some_jpegs[:4], corrupt, *some_jpegs[4:]]
+    reports: list[Progress] = []
+
+    results = list(predict_many(predictor, paths, batch_size=4, on_progress=reports.append))
+
+    assert [result.path for result in results] == paths
+    assert results[4].prediction is None and "corrupt.jpg" in (results[4].error or "")
+    assert all(r.prediction is not None and r.error is None for r in results if r.path != corrupt)
+    single = predictor.predict(some_jpegs[5]).probability
+    assert results[6].prediction is not None
+    assert results[6].prediction.probability == pytest.approx(single, abs=1e-5)
+    assert results[6].prediction.heatmap is None  # heatmaps only when asked
+    assert [report.done for report in reports] == list(range(1, len(paths) + 1))
+    assert reports[-1].total == len(paths)
+
+
+def test_predict_many_with_heatmaps(predictor, some_jpegs):
+    results = list(predictor.predict_many(some_jpegs[:3], with_heatmaps=True, batch_size=2))
+    for result in results:
+        assert result.prediction is not None and result.prediction.heatmap is not None
+        assert result.prediction.heatmap.shape == (224, 224)
+
+
+def test_predict_many_stops_when_asked(predictor, some_jpegs):
+    seen: list[object] = []
+
+    results = list(
+        predictor.predict_many(
+            some_jpegs, batch_size=2, should_stop=lambda: len(seen) >= 3, on_progress=seen.append
+        )
+    )
+
+    assert len(results) == 3 < len(some_jpegs)
+
+
+# --- Consistency of the default model (issue 4); needs resources/models/default ---------------
+
+
+@pytest.fixture(scope="module")
+def default_predictor() -> Predictor:
+    if not (DEFAULT_MODEL / "card.json").is_file():
+        pytest.skip(f"needs the trained default model at {DEFAULT_MODEL} (not trained yet)")
+    return Predictor.load(DEFAULT_MODEL)
+
+
+def test_full_resolution_and_224_copy_agree(default_predictor, fullres_dir, train_dir):
+    differences = {}
+    for full in sorted(fullres_dir.glob("*/*.jpeg")):
+        small = train_dir / full.parent.name / full.name
+        differences[full.name] = abs(
+            default_predictor.predict(full).probability
+            - default_predictor.predict(small).probability
+        )
+    worst = max(differences, key=differences.__getitem__)
+    assert differences[worst] <= 0.05, f"{worst}: {differences[worst]:.3f}"
+
+
+def test_jpeg_and_dicom_of_the_same_pixels_agree(default_predictor, train_dir, tmp_path):
+    for jpeg in sorted(train_dir.glob("*/*.jpeg"))[::1000]:
+        pixels = np.round(load_image(jpeg).pixels * 255).astype(np.uint8)
+        reference = default_predictor.predict(jpeg).probability
+        for syntax in sorted(LOSSLESS):
+            for photometric in ("MONOCHROME2", "MONOCHROME1"):
+                folder = tmp_path / jpeg.stem
+                folder.mkdir(exist_ok=True)
+                dicom = write_sample(pixels, folder, syntax, photometric)
+                probability = default_predictor.predict(dicom).probability
+                assert abs(probability - reference) <= 0.02, (jpeg.name, syntax.name, photometric)

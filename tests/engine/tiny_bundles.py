@@ -1,0 +1,69 @@
+"""Tiny, untrained model bundles for inference tests (built in a second, never committed)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from engine.bundles import write_bundle
+from engine.preprocessing import Preprocessing
+from engine.runtime import tensorflow
+
+
+def tiny_model(preprocessing: Preprocessing, *, seed: int = 0, zero_cam: bool = False) -> Any:
+    """A small CNN with a ``last_conv`` layer, seeded so its outputs are reproducible.
+
+    With ``zero_cam`` the output ignores the conv features (its kernel is zero), so every
+    Grad-CAM gradient is zero: the all-zero-map case.
+    """
+    tensorflow()
+    import keras
+
+    keras.utils.set_random_seed(seed)
+    inputs = keras.Input(preprocessing.input_shape, name="image")
+    x = keras.layers.Conv2D(8, 3, strides=2, activation="relu", name="conv1")(inputs)
+    x = keras.layers.Conv2D(16, 3, strides=2, activation="relu", name="last_conv")(x)
+    x = keras.layers.GlobalAveragePooling2D(name="gap")(x)
+    output = keras.layers.Dense(1, activation="sigmoid", name="prediction")
+    model = keras.Model(inputs, output(x), name="tiny")
+    if zero_cam:
+        kernel, bias = output.get_weights()
+        output.set_weights([kernel * 0.0, bias + 0.3])
+    return model
+
+
+def tiny_card(
+    preprocessing: Preprocessing,
+    *,
+    model_id: str = "tiny-test",
+    calibration: dict[str, Any] | None = None,
+    threshold: float = 0.5,
+) -> dict[str, Any]:
+    """A complete model card for :func:`tiny_model`."""
+    return {
+        "format_version": 1,
+        "model_id": model_id,
+        "name": "tiny test model",
+        "variant": "cnn",
+        "input": {"shape": list(preprocessing.input_shape)},
+        "preprocessing": preprocessing.to_card(),
+        "class_names": ["NORMAL", "PNEUMONIA"],
+        "gradcam_layer": "last_conv",
+        "threshold": threshold,
+        "operating_point": None,
+        "calibration": calibration or {"method": "none"},
+        "validation_metrics": {},
+        "training": {},
+        "data": {},
+        "versions": {},
+        "device": "CPU",
+        "created": "2025-01-01T00:00:00Z",
+    }
+
+
+def make_bundle(folder: Path, preprocessing: Preprocessing | None = None, **options: Any) -> Path:
+    """Write a tiny bundle to ``folder``; ``options`` go to :func:`tiny_card`, except
+    ``zero_cam`` and ``seed`` which go to :func:`tiny_model`."""
+    spec = preprocessing or Preprocessing(64)
+    model = tiny_model(spec, seed=options.pop("seed", 0), zero_cam=options.pop("zero_cam", False))
+    return write_bundle(model, tiny_card(spec, **options), folder)

@@ -1,0 +1,48 @@
+"""Fixtures for viewer tests: windows that clean up after themselves, temporary settings.
+
+``make_window`` follows napari's ``make_napari_viewer``: the test asks for as many windows as it
+needs and the fixture closes them, stops their background work and checks nothing was left
+running, whatever the test did.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+from PySide6.QtCore import QSettings, QStandardPaths
+from pytestqt.qtbot import QtBot
+
+from viewer.main_window import MainWindow
+from viewer.settings import Settings
+
+# The window's history database and any other per-user file go to Qt's test locations
+# (~/.qttest), never to the user's real data folder.
+QStandardPaths.setTestModeEnabled(True)
+
+
+@pytest.fixture
+def settings(tmp_path: Path) -> Settings:
+    """Settings in a temporary INI file (never the user's real preferences)."""
+    return Settings(QSettings(str(tmp_path / "hilum.ini"), QSettings.Format.IniFormat))
+
+
+@pytest.fixture
+def make_window(qtbot: QtBot, settings: Settings) -> Iterator[Callable[..., MainWindow]]:
+    """Factory of shown main windows; every window is closed and its jobs joined afterwards."""
+    windows: list[MainWindow] = []
+
+    def factory(store: Settings | None = None) -> MainWindow:
+        window = MainWindow(store or settings)
+        qtbot.addWidget(window)
+        window.resize(1200, 800)
+        window.show()
+        qtbot.waitExposed(window)
+        windows.append(window)
+        return window
+
+    yield factory
+    for window in windows:
+        window.close()
+        window.shutdown()

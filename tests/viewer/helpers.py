@@ -1,0 +1,45 @@
+"""Helpers shared by the viewer tests (fixtures live in conftest.py)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+from pytestqt.qtbot import QtBot
+
+from engine import Radiograph
+from engine.inference import Prediction
+from viewer.main_window import MainWindow
+
+#: Generous timeouts: the CI machine has two cores shared with other work.
+LOAD_TIMEOUT_MS = 20_000
+MODEL_TIMEOUT_MS = 120_000
+
+
+def open_and_wait(qtbot: QtBot, window: MainWindow, path: Path) -> Radiograph:
+    """Open ``path`` and return what was shown (a Radiograph) once its job finished."""
+    with qtbot.waitSignal(window.image_shown, timeout=LOAD_TIMEOUT_MS) as blocker:
+        window.open_paths([path])
+    return blocker.args[0]
+
+
+def fake_prediction(
+    probability: float = 0.7,
+    threshold: float = 0.4,
+    shape: tuple[int, int] = (64, 64),
+    warnings: tuple[str, ...] = (),
+) -> Prediction:
+    """A Prediction with a centred blob as heatmap, for tests that need no model."""
+    yy, xx = np.mgrid[0 : shape[0], 0 : shape[1]]
+    heat = np.exp(-(((yy - shape[0] / 2) ** 2 + (xx - shape[1] / 2) ** 2) / (shape[0] ** 2 / 8)))
+    return Prediction(
+        probability=probability,
+        raw_probability=probability,
+        label="PNEUMONIA" if probability >= threshold else "NORMAL",
+        threshold=threshold,
+        heatmap=heat.astype(np.float32),
+        timings={},
+        model_id="fake-model",
+        device="CPU",
+        warnings=warnings,
+    )

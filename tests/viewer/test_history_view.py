@@ -1,0 +1,131 @@
+"""The History tab: lists the database, survives reopening, filters, follows new entries."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+from PySide6.QtCore import Qt
+from pytestqt.qtbot import QtBot
+
+from engine.history import History, HistoryEntry
+from viewer.history_view import ANY, POLL_MS, HistoryView
+
+
+def entry(path: str, probability: float, model_id: str = "cnn-1") -> HistoryEntry:
+    label = "PNEUMONIA" if probability >= 0.5 else "NORMAL"
+    return HistoryEntry(path, "c0" * 32, model_id, probability, 0.5, label, source="viewer")
+
+
+@pytest.fixture
+def db(tmp_path: Path) -> Path:
+    path = tmp_path / "history.sqlite"
+    with History(path) as history:
+        history.add(entry("/ward/alice/chest.dcm", 0.91))
+        history.add(entry("/ward/bob/chest.jpeg", 0.12))
+        history.add(entry("/clinic/carol.png", 0.66, model_id="mobilenet-2"))
+    return path
+
+
+@pytest.fixture
+def make_view(qtbot: QtBot) -> Iterator[Callable[[Path], HistoryView]]:
+    """Factory of shown history views; their databases are closed afterwards."""
+    opened: list[History] = []
+
+    def factory(path: Path) -> HistoryView:
+        history = History(path)
+        opened.append(history)
+        view = HistoryView(history)
+        qtbot.addWidget(view)
+        view.show()
+        qtbot.waitExposed(view)
+        return view
+
+    yield factory
+    for history in opened:
+        history.close()
+
+
+def names(view: HistoryView) -> list[str]:
+    return [Path(e.path).name for e in view.entries()]
+
+
+def test_lists_every_entry_newest_first(make_view: Callable[[Path], HistoryView], db: Path) -> None:
+    view = make_view(db)
+    assert names(view) == ["carol.png", "chest.jpeg", "chest.dcm"]
+    assert view.count_label.text() == "3 of 3 predictions"
+    assert view.table.proxy.index(0, 2).data() == "0.660"
+
+
+def test_history_survives_closing_and_reopening_the_view_and_database(
+    qtbot: QtBot, make_view: Callable[[Path], HistoryView], db: Path
+) -> None:
+    first = make_view(db)
+    first.history.add(entry("/ward/dave.png", 0.8))
+    first.close()
+    first.history.close()
+    reopened = make_view(db)
+    assert names(reopened) == ["dave.png", "carol.png", "chest.jpeg", "chest.dcm"]
+
+
+def test_text_label_and_model_filters(make_view: Callable[[Path], HistoryView], db: Path) -> None:
+    view = make_view(db)
+    view.text_filter.setText("WARD")
+    assert names(view) == ["chest.jpeg", "chest.dcm"]
+    view.label_filter.setCurrentText("PNEUMONIA")
+    assert names(view) == ["chest.dcm"]
+    view.text_filter.clear()
+    view.label_filter.setCurrentText(ANY)
+    models = [view.model_filter.itemText(i) for i in range(view.model_filter.count())]
+    assert models == [ANY, "cnn-1", "mobilenet-2"]
+    view.model_filter.setCurrentText("mobilenet-2")
+    assert names(view) == ["carol.png"]
+    assert view.count_label.text() == "1 of 3 predictions"
+
+
+def test_refreshes_when_entries_are_added_elsewhere(
+    qtbot: QtBot, make_view: Callable[[Path], HistoryView], db: Path
+) -> None:
+    """An entry written by another connection (the CLI, the worklist) appears by itself."""
+    view = make_view(db)
+    view.model_filter.setCurrentText("cnn-1")
+    with History(db) as other:
+        other.add(entry("/ward/erin.png", 0.7, model_id="densenet-3"))
+        other.add(entry("/ward/frank.png", 0.3))
+    qtbot.waitUntil(lambda: "frank.png" in names(view), timeout=5 * POLL_MS)
+    assert "erin.png" not in names(view)  # the model filter still applies
+    assert view.model_filter.currentText() == "cnn-1"
+    assert "densenet-3" in [view.model_filter.itemText(i) for i in range(view.model_filter.count())]
+
+
+def test_sorting_by_probability_is_numeric(
+    make_view: Callable[[Path], HistoryView], db: Path
+) -> None:
+    view = make_view(db)
+    view.history.add(entry("/x/ten.png", 0.1000001))
+    view.refresh()
+    view.table.sortByColumn(2, Qt.SortOrder.AscendingOrder)
+    assert [e.probability for e in view.entries()] == sorted(e.probability for e in view.entries())
+
+
+def test_double_click_asks_to_open_the_file(
+    qtbot: QtBot, make_view: Callable[[Path], HistoryView], db: Path
+) -> None:
+    view = make_view(db)
+    index = view.table.proxy.index(1, 1)
+    point = view.table.visualRect(index).center()
+    with qtbot.waitSignal(view.open_requested, timeout=5_000) as blocker:
+        qtbot.mouseClick(view.table.viewport(), Qt.MouseButton.LeftButton, pos=point)
+        qtbot.mouseDClick(view.table.viewport(), Qt.MouseButton.LeftButton, pos=point)
+    assert blocker.args == [Path("/ward/bob/chest.jpeg")]
+
+
+def test_an_unreadable_database_is_shown_in_the_banner(
+    make_view: Callable[[Path], HistoryView], db: Path
+) -> None:
+    view = make_view(db)
+    view.history.close()
+    view.refresh()
+    assert "cannot be read" in view.banner.text()
+    assert names(view) == ["carol.png", "chest.jpeg", "chest.dcm"]  # what was listed stays

@@ -1,0 +1,103 @@
+"""The job runner: progress, success, failure and cancel, delivered on the GUI thread."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from PySide6.QtCore import QThread
+from PySide6.QtWidgets import QApplication
+from pytestqt.qtbot import QtBot
+
+from engine import ImageReadError, load_image
+from engine.progress import OnProgress, Progress, ShouldStop
+from viewer.jobs import Job, JobRunner
+
+
+def count_to(
+    n: int, *, on_progress: OnProgress, should_stop: ShouldStop, pause: float = 0.0
+) -> int:
+    done = 0
+    for done in range(1, n + 1):
+        if should_stop():
+            return done - 1
+        on_progress(Progress("count", done, n, f"{done}/{n}"))
+        time.sleep(pause)
+    return done
+
+
+@pytest.fixture
+def runner(qtbot: QtBot) -> Iterator[JobRunner]:
+    runner = JobRunner(max_threads=2)
+    yield runner
+    assert runner.shutdown(5_000)
+
+
+def test_progress_and_result_arrive_on_the_gui_thread(qtbot: QtBot, runner: JobRunner) -> None:
+    job = runner.submit(count_to, 5)
+    reports: list[tuple[int, bool]] = []
+    results: list[object] = []
+    job.progress.connect(lambda p: reports.append((p.done, on_gui_thread())))
+    job.succeeded.connect(lambda value: results.append((value, on_gui_thread())))
+    with qtbot.waitSignal(job.finished, timeout=5_000):
+        job.start()
+    assert results == [(5, True)]
+    assert reports == [(i, True) for i in range(1, 6)]
+    assert job.is_done and not runner.active
+
+
+def on_gui_thread() -> bool:
+    return QThread.currentThread() is QApplication.instance().thread()
+
+
+def test_a_failure_carries_the_engine_error(
+    qtbot: QtBot, runner: JobRunner, tmp_path: Path
+) -> None:
+    job = runner.submit(load_image, tmp_path / "missing.dcm", callbacks=False)
+    with qtbot.waitSignal(job.failed, timeout=5_000) as blocker:
+        job.start()
+    assert isinstance(blocker.args[0], ImageReadError)
+    assert "does not exist" in str(blocker.args[0])
+
+
+def test_cancel_stops_the_work_cooperatively(qtbot: QtBot, runner: JobRunner) -> None:
+    job = runner.submit(count_to, 10_000, pause=0.001)
+    with qtbot.waitSignal(job.progress, timeout=5_000):
+        job.start()
+    with qtbot.waitSignal(job.succeeded, timeout=5_000) as blocker:
+        job.cancel()
+    assert job.is_cancelled
+    assert blocker.args[0] < 10_000
+
+
+def test_cancel_all_withdraws_queued_jobs(qtbot: QtBot) -> None:
+    runner = JobRunner(max_threads=1)
+    gate = threading.Event()
+    first = runner.submit(lambda: gate.wait(5), callbacks=False)
+    queued = [runner.submit(count_to, 3) for _ in range(3)]
+    first.start()
+    for job in queued:
+        job.start()
+    runner.cancel_all()
+    gate.set()
+    assert runner.wait(5_000)
+    qtbot.waitUntil(lambda: not runner.active, timeout=5_000)
+    assert not any(job.is_done for job in queued), "withdrawn jobs never ran"
+
+
+def test_a_job_cannot_start_twice(qtbot: QtBot, runner: JobRunner) -> None:
+    job = runner.submit(count_to, 1)
+    with qtbot.waitSignal(job.finished, timeout=5_000):
+        job.start()
+    with pytest.raises(RuntimeError, match="already started"):
+        job.start()
+
+
+def test_a_standalone_job_runs_on_the_global_pool(qtbot: QtBot) -> None:
+    job = Job(sum, [1, 2, 3], callbacks=False)
+    with qtbot.waitSignal(job.succeeded, timeout=5_000) as blocker:
+        job.start()
+    assert blocker.args == [6]

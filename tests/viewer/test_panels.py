@@ -1,0 +1,112 @@
+"""The side panels: prediction, DICOM tags and the study browser."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pytestqt.qtbot import QtBot
+
+from engine import load_image
+from tests.viewer.helpers import LOAD_TIMEOUT_MS, fake_prediction
+from viewer.dicom_tags import DicomTagsPanel
+from viewer.jobs import JobRunner
+from viewer.prediction_panel import DISCLAIMER, HEATMAP_NOTE, PredictionPanel
+from viewer.study_browser import StudyBrowser
+
+
+def panel_texts(panel: PredictionPanel) -> str:
+    from PySide6.QtWidgets import QLabel
+
+    return "\n".join(label.text() for label in panel.findChildren(QLabel))
+
+
+def test_prediction_panel_relabels_live_without_touching_the_card(qtbot: QtBot) -> None:
+    panel = PredictionPanel()
+    qtbot.addWidget(panel)
+    panel.set_model("cnn-2025", "CPU (2 cores, no GPU found)", 0.42)
+    panel.show_prediction(fake_prediction(probability=0.55, threshold=0.42))
+    assert panel.probability_text == "55.0 %"
+    assert panel.label_text == "PNEUMONIA"
+    assert panel.threshold == 0.42
+    with qtbot.waitSignal(panel.threshold_changed, timeout=1_000):
+        panel.set_threshold(0.6)
+    assert panel.label_text == "NORMAL"
+    panel.reset_threshold()
+    assert panel.threshold == 0.42 and panel.label_text == "PNEUMONIA"
+    assert "cnn-2025" in panel.model_text and "CPU" in panel.model_text
+
+
+def test_prediction_panel_shows_warnings_the_note_and_the_disclaimer(qtbot: QtBot) -> None:
+    panel = PredictionPanel()
+    qtbot.addWidget(panel)
+    panel.show()
+    panel.show_prediction(fake_prediction(warnings=("The image looks out of distribution.",)))
+    assert "out of distribution" in panel.warnings_text
+    texts = panel_texts(panel)
+    assert HEATMAP_NOTE in texts and DISCLAIMER in texts
+    panel.clear_prediction("Reading…")
+    assert panel.label_text == "" and panel.warnings_text == ""
+
+
+def test_prediction_panel_heatmap_controls_emit(qtbot: QtBot) -> None:
+    panel = PredictionPanel()
+    qtbot.addWidget(panel)
+    with qtbot.waitSignal(panel.opacity_changed, timeout=1_000) as blocker:
+        panel.set_opacity(0.7)
+    assert blocker.args == [0.7]
+    with qtbot.waitSignal(panel.colormap_changed, timeout=1_000) as blocker:
+        panel.set_colormap("inferno")
+    assert blocker.args == ["inferno"]
+    with qtbot.waitSignal(panel.heatmap_toggled, timeout=1_000) as blocker:
+        panel.heatmap_checkbox.setChecked(False)
+    assert blocker.args == [False]
+
+
+def test_tags_panel_filters_by_keyword_and_value(qtbot: QtBot, dicom_dir: Path) -> None:
+    panel = DicomTagsPanel()
+    qtbot.addWidget(panel)
+    panel.show_radiograph(load_image(dicom_dir / "RG1_UNCR.dcm"))
+    everything = panel.visible_keywords()
+    assert {"PatientID", "Modality", "TransferSyntaxUID"} <= set(everything)
+    panel.set_filter("modality")
+    assert panel.visible_keywords() == ["Modality"]
+    panel.set_filter("(0008,0060)")
+    assert panel.visible_keywords() == ["Modality"]
+    panel.set_filter("")
+    assert panel.visible_keywords() == everything
+
+
+def test_tags_panel_keeps_sequence_parents_of_matches(qtbot: QtBot, dicom_dir: Path) -> None:
+    panel = DicomTagsPanel()
+    qtbot.addWidget(panel)
+    panel.show_radiograph(load_image(dicom_dir / "vlut_04.dcm"))
+    panel.set_filter("LUTDescriptor")
+    assert panel.visible_keywords() == ["VOILUTSequence"]
+
+
+def test_study_browser_lists_patients_and_skipped_files(qtbot: QtBot, dicom_dir: Path) -> None:
+    runner = JobRunner()
+    browser = StudyBrowser(runner)
+    qtbot.addWidget(browser)
+    with qtbot.waitSignal(browser.index_ready, timeout=LOAD_TIMEOUT_MS) as blocker:
+        browser.open_paths([dicom_dir])
+    index = blocker.args[0]
+    assert len(index.patients) > 3
+    assert len(browser.image_paths()) == 27
+    assert browser.skipped_rows() == ["dicom_manifest.csv: " + index.skipped[0].reason]
+    top = [browser.tree.topLevelItem(i).text(0) for i in range(browser.tree.topLevelItemCount())]
+    assert "Skipped (1)" in top
+    qtbot.waitUntil(lambda: browser.thumbnails_pending() == 0, timeout=60_000)
+    item = browser.tree.findItems("RG1_UNCR.dcm", qtbot_match_flags(), 0)[0]
+    assert not item.icon(0).isNull()
+    with qtbot.waitSignal(browser.image_selected, timeout=1_000) as selected:
+        browser.tree.setCurrentItem(item)
+    assert selected.args == [dicom_dir / "RG1_UNCR.dcm"]
+    browser.shutdown()
+    assert runner.shutdown()
+
+
+def qtbot_match_flags():
+    from PySide6.QtCore import Qt
+
+    return Qt.MatchFlag.MatchExactly | Qt.MatchFlag.MatchRecursive

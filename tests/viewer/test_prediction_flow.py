@@ -1,0 +1,70 @@
+"""Open an image -> prediction and heatmap on screen, with a real (tiny or shipped) model.
+
+These tests import TensorFlow (a few seconds). The tiny bundle is untrained: it checks the wiring
+(jobs, panel, overlay), not the model's quality. The shipped default model is used when present.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+import pytest
+from pytestqt.qtbot import QtBot
+
+from tests.engine.tiny_bundles import make_bundle
+from tests.viewer.helpers import MODEL_TIMEOUT_MS, open_and_wait
+from viewer.main_window import MainWindow
+from viewer.rendering import qimage_to_array
+from viewer.resource_paths import default_model_dir
+
+MakeWindow = Callable[..., MainWindow]
+
+
+@pytest.fixture(scope="module")
+def tiny_bundle(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return make_bundle(tmp_path_factory.mktemp("bundle") / "tiny")
+
+
+def an_image(fullres_dir: Path) -> Path:
+    return sorted((fullres_dir / "PNEUMONIA").glob("*.jpeg"))[0]
+
+
+def assert_prediction_on_screen(window: MainWindow) -> None:
+    assert window.panel.probability_text.endswith("%")
+    assert window.panel.label_text in ("NORMAL", "PNEUMONIA")
+    assert window.view.has_heatmap and window.view.heatmap_visible
+    composite = qimage_to_array(window.view.render_image())[..., :3].astype(int)
+    gray = window.view.display_levels().astype(int)
+    assert np.abs(composite - gray[..., None]).mean() > 0.5, "the overlay changes the pixels"
+
+
+def test_an_image_opened_before_the_model_is_predicted_when_it_is_ready(
+    qtbot: QtBot, make_window: MakeWindow, tiny_bundle: Path, fullres_dir: Path
+) -> None:
+    window = make_window()
+    open_and_wait(qtbot, window, an_image(fullres_dir))
+    with qtbot.waitSignals(
+        [window.model_ready, window.prediction_shown], timeout=MODEL_TIMEOUT_MS, order="strict"
+    ):
+        window.load_model(tiny_bundle)
+    assert "tiny test model" in window.panel.model_text
+    assert_prediction_on_screen(window)
+    with qtbot.waitSignal(window.prediction_shown, timeout=MODEL_TIMEOUT_MS) as blocker:
+        window.open_paths([sorted((fullres_dir / "NORMAL").glob("*.jpeg"))[0]])
+    assert blocker.args[0].heatmap.shape == window.view.radiograph.pixels.shape
+
+
+def test_the_default_model_predicts_the_image_shown(
+    qtbot: QtBot, make_window: MakeWindow, fullres_dir: Path
+) -> None:
+    if default_model_dir() is None:
+        pytest.skip("no shipped default model at resources/models/default (the lead adds it)")
+    window = make_window()
+    with qtbot.waitSignal(window.model_ready, timeout=MODEL_TIMEOUT_MS):
+        window.start_model()
+    with qtbot.waitSignal(window.prediction_shown, timeout=MODEL_TIMEOUT_MS) as blocker:
+        window.open_paths([an_image(fullres_dir)])
+    assert 0.0 <= blocker.args[0].probability <= 1.0
+    assert_prediction_on_screen(window)

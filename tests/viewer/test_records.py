@@ -1,0 +1,157 @@
+"""Worklist, History and exports wired into the main window; PDF and PNG exports."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from PySide6.QtWidgets import QLabel
+from pytestqt.qtbot import QtBot
+
+from engine.inference import Prediction
+from tests.viewer.helpers import LOAD_TIMEOUT_MS, fake_prediction, open_and_wait
+from viewer import records as records_module
+from viewer.jobs import JobRunner
+from viewer.main_window import MainWindow
+from viewer.records import Records
+from viewer.report_export import ReportExporter, save_png, shown_prediction
+
+MakeWindow = Callable[..., MainWindow]
+CARD = {
+    "model_id": "fake-model",
+    "name": "Fake",
+    "variant": "cnn",
+    "threshold": 0.4,
+    "validation_metrics": {"auc": 0.9, "sensitivity": 0.95, "specificity": 0.7},
+}
+
+
+@pytest.fixture
+def make_records(
+    make_window: MakeWindow, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> Callable[[], tuple[MainWindow, Records]]:
+    """Main windows (with their Records) whose history is a temporary database."""
+    monkeypatch.setattr(records_module, "default_history_path", lambda: tmp_path / "h.sqlite")
+
+    def factory() -> tuple[MainWindow, Records]:
+        window = make_window()
+        return window, window.records
+
+    return factory
+
+
+def prediction_for(path: Path, probability: float = 0.8) -> Prediction:
+    return dataclasses.replace(fake_prediction(probability), path=path)
+
+
+def test_adds_the_tabs_and_a_menu_before_help(
+    make_records: Callable[[], tuple[MainWindow, Records]],
+) -> None:
+    window, records = make_records()
+    titles = [window.tabs.tabText(i) for i in range(window.tabs.count())]
+    assert titles[-2:] == ["Worklist", "History"]
+    menus = [action.text() for action in window.menuBar().actions()]
+    assert menus.index("&Records") == menus.index("&Help") - 1
+    assert not records.pdf_action.isEnabled()
+    assert records.pdf_action.shortcut().toString() == "Ctrl+Shift+E"
+
+
+def test_every_prediction_shown_is_recorded(
+    qtbot: QtBot, make_records: Callable[[], tuple[MainWindow, Records]], fullres_dir: Path
+) -> None:
+    window, records = make_records()
+    assert records.history is not None and records.history_view is not None
+    image = next((fullres_dir / "NORMAL").iterdir())
+    window.prediction_shown.emit(prediction_for(image, 0.3))
+    qtbot.waitUntil(lambda: records.history.count() == 1, timeout=LOAD_TIMEOUT_MS)
+    stored = records.history.query()[0]
+    assert (stored.path, stored.source, stored.model_id) == (str(image), "viewer", "fake-model")
+    assert len(stored.sha256) == 64
+    assert records.pdf_action.isEnabled()
+    window.tabs.setCurrentWidget(records.history_view)
+    qtbot.waitUntil(lambda: len(records.history_view.entries()) == 1, timeout=LOAD_TIMEOUT_MS)
+
+
+def test_a_worklist_row_opens_in_the_reading_room(
+    qtbot: QtBot, make_records: Callable[[], tuple[MainWindow, Records]], fullres_dir: Path
+) -> None:
+    window, records = make_records()
+    window.tabs.setCurrentWidget(records.worklist)
+    image = next((fullres_dir / "PNEUMONIA").iterdir())
+    with qtbot.waitSignal(window.image_shown, timeout=LOAD_TIMEOUT_MS) as blocker:
+        records.worklist.open_requested.emit(image)
+    assert blocker.args[0].source == image
+    assert window.tabs.currentIndex() == 0
+
+
+def test_triage_of_the_open_studies_needs_open_studies(
+    qtbot: QtBot, make_records: Callable[[], tuple[MainWindow, Records]], fullres_dir: Path
+) -> None:
+    window, records = make_records()
+    records.triage_open_studies()
+    assert "No studies are open" in window.banner.text()
+    with qtbot.waitSignal(window.browser.index_ready, timeout=LOAD_TIMEOUT_MS):
+        window.open_paths([fullres_dir / "NORMAL"])
+    records.triage_open_studies()
+    assert window.tabs.currentWidget() is records.worklist
+    assert "Waiting for the model" in records.worklist.status.text()  # no model in this test
+
+
+def test_pdf_report_without_a_prediction_explains_why(
+    make_records: Callable[[], tuple[MainWindow, Records]],
+) -> None:
+    window, records = make_records()
+    records.choose_pdf_report()
+    assert "Nothing to report yet" in window.banner.text()
+
+
+def test_pdf_report_of_the_image_shown_is_written_in_the_background(
+    qtbot: QtBot,
+    make_records: Callable[[], tuple[MainWindow, Records]],
+    fullres_dir: Path,
+    tmp_path: Path,
+) -> None:
+    window, records = make_records()
+    radiograph = open_and_wait(qtbot, window, next((fullres_dir / "PNEUMONIA").iterdir()))
+    prediction = dataclasses.replace(
+        fake_prediction(0.8, shape=radiograph.pixels.shape), path=radiograph.source
+    )
+    target = tmp_path / "report.pdf"
+    with qtbot.waitSignal(records.exporter.saved, timeout=LOAD_TIMEOUT_MS) as blocker:
+        records.exporter.export_pdf(target, radiograph, prediction, CARD, threshold=0.9)
+    assert blocker.args == [target]
+    assert target.read_bytes().startswith(b"%PDF-")
+    assert "Saved" in window.statusBar().currentMessage()
+
+
+def test_a_failed_pdf_export_is_reported(
+    qtbot: QtBot, make_window: MakeWindow, fullres_dir: Path, tmp_path: Path
+) -> None:
+    window = make_window()
+    radiograph = open_and_wait(qtbot, window, next((fullres_dir / "NORMAL").iterdir()))
+    exporter = ReportExporter(JobRunner(parent=window), window)
+    prediction = prediction_for(radiograph.source)
+    with qtbot.waitSignal(exporter.failed, timeout=LOAD_TIMEOUT_MS) as blocker:
+        exporter.export_pdf(tmp_path / "missing" / "r.pdf", radiograph, prediction, CARD)
+    assert isinstance(blocker.args[0], OSError)
+
+
+def test_shown_prediction_follows_the_users_threshold() -> None:
+    prediction = fake_prediction(0.6, threshold=0.4)
+    assert shown_prediction(prediction).label == "PNEUMONIA"
+    moved = shown_prediction(prediction, 0.7)
+    assert (moved.label, moved.threshold, moved.probability) == ("NORMAL", 0.7, 0.6)
+
+
+def test_save_png_writes_the_widget_atomically(qtbot: QtBot, tmp_path: Path) -> None:
+    label = QLabel("Hilum")
+    qtbot.addWidget(label)
+    label.resize(120, 40)
+    label.show()
+    target = save_png(label, tmp_path / "view.png")
+    assert target.read_bytes().startswith(b"\x89PNG")
+    assert [p.name for p in tmp_path.iterdir()] == ["view.png"]
+    with pytest.raises(OSError):
+        save_png(label, tmp_path / "no-such-folder" / "view.png")

@@ -1,0 +1,308 @@
+"""The Worklist tab: batch triage fills a sortable table, can be cancelled, exports CSV."""
+
+from __future__ import annotations
+
+import csv
+import threading
+import time
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+from functools import partial
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+from PySide6.QtCore import Qt
+from pytestqt.qtbot import QtBot
+
+from engine.history import History
+from engine.progress import ShouldStop
+from viewer.resource_paths import default_model_dir
+from viewer.worklist import TriageRow, TriageSummary, Worklist
+
+BATCH_TIMEOUT_MS = 30_000
+MODEL_TIMEOUT_MS = 180_000
+
+
+@dataclass(frozen=True)
+class FakePrediction:
+    probability: float
+    threshold: float
+    label: str
+    model_id: str
+    warnings: tuple[str, ...]
+    path: Path
+
+
+@dataclass(frozen=True)
+class FakeResult:
+    path: Path
+    prediction: FakePrediction | None = None
+    error: str | None = None
+
+
+def fake_probability(path: Path) -> float:
+    """A fixed pseudo-probability per file name, spread over [0, 1]."""
+    return (sum(path.name.encode()) % 97) / 96
+
+
+def fake_predict_many(
+    paths: Sequence[Path], *, should_stop: ShouldStop, delay: float = 0.0
+) -> Iterator[FakeResult]:
+    """Stands in for ``predict_many`` bound to a model: files named bad* cannot be read."""
+    for path in paths:
+        if should_stop():
+            return
+        time.sleep(delay)
+        if path.name.startswith("bad"):
+            yield FakeResult(path, error=f"{path}: not an image.")
+            continue
+        probability = fake_probability(path)
+        label = "PNEUMONIA" if probability >= 0.4 else "NORMAL"
+        warnings = ("low contrast",) if probability > 0.9 else ()
+        yield FakeResult(path, FakePrediction(probability, 0.4, label, "fake-1", warnings, path))
+
+
+@pytest.fixture
+def image_folder(tmp_path: Path) -> Path:
+    """Eight small PNGs and one broken file."""
+    folder = tmp_path / "images"
+    folder.mkdir()
+    for index in range(8):
+        level = np.full((16, 16), index * 30, np.uint8)
+        Image.fromarray(level).save(folder / f"img{index}.png")
+    (folder / "bad.png").write_bytes(b"not a png")
+    return folder
+
+
+@pytest.fixture
+def history(tmp_path: Path) -> Iterator[History]:
+    with History(tmp_path / "history.sqlite") as opened:
+        yield opened
+
+
+@pytest.fixture
+def make_worklist(qtbot: QtBot) -> Iterator[Callable[..., Worklist]]:
+    """Factory of worklists whose batches are stopped and joined after the test."""
+    made: list[Worklist] = []
+
+    def factory(history: History | None = None) -> Worklist:
+        worklist = Worklist(history)
+        qtbot.addWidget(worklist)
+        worklist.resize(900, 500)
+        worklist.show()
+        made.append(worklist)
+        return worklist
+
+    yield factory
+    for worklist in made:
+        assert worklist.shutdown(), "a batch was still running after the test"
+
+
+def run_and_wait(qtbot: QtBot, worklist: Worklist, paths: Sequence[Path]) -> TriageSummary:
+    with qtbot.waitSignal(worklist.finished, timeout=BATCH_TIMEOUT_MS) as blocker:
+        worklist.run(paths)
+    summary: TriageSummary = blocker.args[0]
+    return summary
+
+
+def test_triage_of_a_folder_fills_the_table_and_records_history(
+    qtbot: QtBot, make_worklist: Callable[..., Worklist], image_folder: Path, history: History
+) -> None:
+    worklist = make_worklist(history)
+    worklist.set_batch_predictor(fake_predict_many)
+    summary = run_and_wait(qtbot, worklist, [image_folder])
+    assert summary == TriageSummary(total=9, done=9, cancelled=False)
+    rows = worklist.rows()
+    assert sorted(row.path.name for row in rows) == sorted(p.name for p in image_folder.iterdir())
+    bad = next(row for row in rows if row.path.name == "bad.png")
+    assert bad.probability is None and "not an image" in bad.error
+    assert worklist.model.rowCount() == 9
+    assert "9 of 9 images done. 1 could not be read" in worklist.status.text()
+    assert worklist.export_button.isEnabled() and not worklist.cancel_button.isEnabled()
+    entries = history.query()
+    assert len(entries) == 8
+    assert {e.source for e in entries} == {"worklist"}
+    assert all(len(e.sha256) == 64 for e in entries)
+
+
+def test_real_folder_with_patient_and_study_date_from_dicom_headers(
+    qtbot: QtBot, make_worklist: Callable[..., Worklist], dicom_dir: Path
+) -> None:
+    worklist = make_worklist()
+    worklist.set_batch_predictor(fake_predict_many)
+    summary = run_and_wait(qtbot, worklist, [dicom_dir])
+    assert summary.done == summary.total > 0
+    assert any(row.patient and row.study_date for row in worklist.rows())
+
+
+def test_a_batch_asked_for_before_the_model_starts_when_it_is_ready(
+    qtbot: QtBot, make_worklist: Callable[..., Worklist], image_folder: Path
+) -> None:
+    worklist = make_worklist()
+    worklist.run([image_folder])
+    assert "Waiting for the model" in worklist.status.text()
+    with qtbot.waitSignal(worklist.finished, timeout=BATCH_TIMEOUT_MS):
+        worklist.set_batch_predictor(fake_predict_many)
+    assert len(worklist.rows()) == 9
+
+
+def test_cancel_stops_the_batch_and_keeps_the_rows_so_far(
+    qtbot: QtBot, make_worklist: Callable[..., Worklist], fullres_dir: Path
+) -> None:
+    worklist = make_worklist()
+    worklist.set_batch_predictor(partial(fake_predict_many, delay=0.05))
+    with qtbot.waitSignal(worklist.finished, timeout=BATCH_TIMEOUT_MS) as blocker:
+        worklist.run([fullres_dir])
+        qtbot.waitUntil(lambda: worklist.model.rowCount() >= 3, timeout=BATCH_TIMEOUT_MS)
+        assert worklist.is_running and worklist.cancel_button.isEnabled()
+        worklist.cancel_button.click()
+    summary: TriageSummary = blocker.args[0]
+    assert summary.cancelled
+    assert 3 <= summary.done < summary.total == 60
+    assert len(worklist.rows()) == summary.done
+    assert "cancelled" in worklist.status.text()
+    assert not worklist.is_running
+
+
+def test_a_new_run_replaces_a_running_one(
+    qtbot: QtBot, make_worklist: Callable[..., Worklist], fullres_dir: Path, image_folder: Path
+) -> None:
+    worklist = make_worklist()
+    worklist.set_batch_predictor(partial(fake_predict_many, delay=0.05))
+    worklist.run([fullres_dir])
+    qtbot.waitUntil(lambda: worklist.model.rowCount() >= 1, timeout=BATCH_TIMEOUT_MS)
+    with qtbot.waitSignals([worklist.finished, worklist.finished], timeout=BATCH_TIMEOUT_MS):
+        worklist.run([image_folder])
+    qtbot.waitUntil(lambda: not worklist.is_running, timeout=BATCH_TIMEOUT_MS)
+    assert sorted(row.path.parent for row in worklist.rows()) == [image_folder] * 9
+
+
+def test_probability_sorts_as_a_number_with_errors_last(
+    qtbot: QtBot, make_worklist: Callable[..., Worklist], image_folder: Path
+) -> None:
+    worklist = make_worklist()
+    worklist.set_batch_predictor(fake_predict_many)
+    run_and_wait(qtbot, worklist, [image_folder])
+    worklist.table.sortByColumn(0, Qt.SortOrder.DescendingOrder)
+    shown: list[TriageRow] = worklist.table.shown_records()
+    probabilities = [row.probability for row in shown]
+    assert probabilities[-1] is None
+    numbers = [p for p in probabilities if p is not None]
+    assert numbers == sorted(numbers, reverse=True)
+    assert worklist.table.proxy.index(0, 0).data() == f"{numbers[0]:.3f}"
+    worklist.table.sortByColumn(0, Qt.SortOrder.AscendingOrder)
+    assert worklist.table.shown_records()[0].probability is None
+
+
+def test_export_csv_writes_the_rows_in_the_order_shown(
+    qtbot: QtBot, make_worklist: Callable[..., Worklist], image_folder: Path, tmp_path: Path
+) -> None:
+    worklist = make_worklist()
+    worklist.set_batch_predictor(fake_predict_many)
+    run_and_wait(qtbot, worklist, [image_folder])
+    worklist.table.sortByColumn(0, Qt.SortOrder.DescendingOrder)
+    target = worklist.export_csv(tmp_path / "worklist.csv")
+    with target.open(newline="", encoding="utf-8") as stream:
+        rows = list(csv.DictReader(stream))
+    assert [row["file"] for row in rows] == [
+        row.path.name for row in worklist.table.shown_records()
+    ]
+    first = rows[0]
+    assert float(first["probability"]) == pytest.approx(
+        max(fake_probability(image_folder / f"img{i}.png") for i in range(8)), abs=1e-4
+    )
+    assert first["model_id"] == "fake-1" and first["threshold"] == "0.4000"
+    assert rows[-1]["error"].endswith("not an image.")
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []
+
+
+def test_double_click_asks_to_open_the_image(
+    qtbot: QtBot, make_worklist: Callable[..., Worklist], image_folder: Path
+) -> None:
+    worklist = make_worklist()
+    worklist.set_batch_predictor(fake_predict_many)
+    run_and_wait(qtbot, worklist, [image_folder])
+    table = worklist.table
+    index = table.proxy.index(2, 2)
+    expected = table.record_at(index).path
+    viewport = table.viewport()
+    with qtbot.waitSignal(worklist.open_requested, timeout=5_000) as blocker:
+        qtbot.mouseClick(viewport, Qt.MouseButton.LeftButton, pos=table.visualRect(index).center())
+        qtbot.mouseDClick(viewport, Qt.MouseButton.LeftButton, pos=table.visualRect(index).center())
+    assert blocker.args == [expected]
+
+
+def triage_real_images_with(
+    bundle: Path,
+    qtbot: QtBot,
+    worklist: Worklist,
+    fullres_dir: Path,
+    history: History,
+    folder: Path,
+) -> None:
+    """Triage three NORMAL and three PNEUMONIA real images with the engine's predict_many."""
+    from engine.inference import Predictor, predict_many
+
+    folder.mkdir()
+    chosen = [
+        *sorted((fullres_dir / "NORMAL").iterdir())[:3],
+        *sorted((fullres_dir / "PNEUMONIA").iterdir())[:3],
+    ]
+    for source in chosen:
+        (folder / source.name).symlink_to(source)
+    predictor = Predictor.load(bundle)
+    worklist.set_batch_predictor(partial(predict_many, predictor, batch_size=4))
+    with qtbot.waitSignal(worklist.finished, timeout=MODEL_TIMEOUT_MS) as blocker:
+        worklist.run([folder])
+    assert blocker.args[0].done == 6
+    rows = worklist.rows()
+    assert all(row.probability is not None and 0.0 <= row.probability <= 1.0 for row in rows)
+    assert {row.label for row in rows} <= {"NORMAL", "PNEUMONIA"}
+    assert {e.model_id for e in history.query()} == {predictor.model_id}
+    assert history.count() == 6
+
+
+def test_the_real_default_model_triages_real_images(
+    qtbot: QtBot,
+    make_worklist: Callable[..., Worklist],
+    fullres_dir: Path,
+    history: History,
+    tmp_path: Path,
+) -> None:
+    bundle = default_model_dir()
+    if bundle is None:
+        pytest.skip("no default model bundle in resources/models/default in this checkout")
+    worklist = make_worklist(history)
+    triage_real_images_with(bundle, qtbot, worklist, fullres_dir, history, tmp_path / "few")
+
+
+def test_the_engine_predict_many_of_a_tiny_bundle_triages_real_images(
+    qtbot: QtBot,
+    make_worklist: Callable[..., Worklist],
+    fullres_dir: Path,
+    history: History,
+    tmp_path: Path,
+) -> None:
+    """The real engine path (Predictor, predict_many, FileResult) without the shipped model."""
+    from tests.engine.tiny_bundles import make_bundle
+
+    bundle = make_bundle(tmp_path / "tiny")
+    worklist = make_worklist(history)
+    triage_real_images_with(bundle, qtbot, worklist, fullres_dir, history, tmp_path / "few")
+
+
+def test_triage_runs_off_the_gui_thread(
+    qtbot: QtBot, make_worklist: Callable[..., Worklist], image_folder: Path
+) -> None:
+    threads: set[int] = set()
+
+    def recording(paths: Sequence[Path], *, should_stop: ShouldStop) -> Iterator[FakeResult]:
+        threads.add(threading.get_ident())
+        yield from fake_predict_many(paths, should_stop=should_stop)
+
+    worklist = make_worklist()
+    worklist.set_batch_predictor(recording)
+    run_and_wait(qtbot, worklist, [image_folder])
+    assert threads and threading.get_ident() not in threads

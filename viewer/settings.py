@@ -1,0 +1,136 @@
+"""Typed accessors over QSettings: what the viewer remembers between sessions.
+
+QSettings returns strings, lists or nothing depending on the platform back-end and on how many
+items a list had; these properties hide that and always return the declared type, falling back
+to a default when a stored value is missing or unreadable.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from PySide6.QtCore import QByteArray, QSettings
+
+from viewer.rendering import COLORMAPS
+
+MAX_RECENT = 10
+DEFAULT_OPACITY = 0.45
+DEFAULT_COLORMAP = "jet"
+
+
+class Settings:
+    """The viewer's persisted preferences.
+
+    Args:
+        store: the QSettings to use; by default the application's (organisation and application
+            names are set in :func:`viewer.app.run_viewer`). Tests pass an INI file of their own.
+    """
+
+    def __init__(self, store: QSettings | None = None) -> None:
+        self.store = store if store is not None else QSettings()
+
+    def _bytes(self, key: str) -> QByteArray:
+        value = self.store.value(key)
+        return value if isinstance(value, QByteArray) else QByteArray()
+
+    def _float(self, key: str, default: float, low: float, high: float) -> float:
+        try:
+            value = float(self.store.value(key, default))  # type: ignore[arg-type]
+        except (TypeError, ValueError):
+            return default
+        return min(max(value, low), high)
+
+    def _text(self, key: str) -> str:
+        value = self.store.value(key, "")
+        return value if isinstance(value, str) else ""
+
+    @property
+    def geometry(self) -> QByteArray:
+        """The main window's geometry (``QWidget.saveGeometry``)."""
+        return self._bytes("window/geometry")
+
+    @geometry.setter
+    def geometry(self, value: QByteArray) -> None:
+        self.store.setValue("window/geometry", value)
+
+    @property
+    def layout_state(self) -> QByteArray:
+        """The reading room's splitter layout (``QSplitter.saveState``)."""
+        return self._bytes("window/layout")
+
+    @layout_state.setter
+    def layout_state(self, value: QByteArray) -> None:
+        self.store.setValue("window/layout", value)
+
+    @property
+    def last_folder(self) -> Path | None:
+        """The folder the last open dialog was in, when it still exists."""
+        text = self._text("paths/last_folder")
+        return Path(text) if text and Path(text).is_dir() else None
+
+    @last_folder.setter
+    def last_folder(self, value: Path) -> None:
+        self.store.setValue("paths/last_folder", str(value))
+
+    @property
+    def recent_paths(self) -> list[Path]:
+        """Files and folders opened recently, newest first (at most :data:`MAX_RECENT`)."""
+        value = self.store.value("paths/recent", [])
+        items = [value] if isinstance(value, str) else value if isinstance(value, list) else []
+        return [Path(item) for item in items if isinstance(item, str) and item][:MAX_RECENT]
+
+    def add_recent(self, path: Path) -> None:
+        """Put ``path`` first in :attr:`recent_paths` (moving it if already there)."""
+        resolved = path.resolve()
+        recent = [resolved, *(p for p in self.recent_paths if p != resolved)][:MAX_RECENT]
+        self.store.setValue("paths/recent", [str(p) for p in recent])
+
+    def clear_recent(self) -> None:
+        """Forget the recent files."""
+        self.store.remove("paths/recent")
+
+    @property
+    def heatmap_opacity(self) -> float:
+        """Overall opacity of the heatmap overlay, in [0, 1]."""
+        return self._float("heatmap/opacity", DEFAULT_OPACITY, 0.0, 1.0)
+
+    @heatmap_opacity.setter
+    def heatmap_opacity(self, value: float) -> None:
+        self.store.setValue("heatmap/opacity", float(value))
+
+    @property
+    def colormap(self) -> str:
+        """The heatmap colormap, one of :data:`viewer.rendering.COLORMAPS`."""
+        value = self._text("heatmap/colormap")
+        return value if value in COLORMAPS else DEFAULT_COLORMAP
+
+    @colormap.setter
+    def colormap(self, value: str) -> None:
+        self.store.setValue("heatmap/colormap", value)
+
+    @property
+    def heatmap_visible(self) -> bool:
+        """Whether the heatmap overlay is shown."""
+        value = self.store.value("heatmap/visible", True)
+        return value in (True, "true", "1", 1)
+
+    @heatmap_visible.setter
+    def heatmap_visible(self, value: bool) -> None:
+        self.store.setValue("heatmap/visible", bool(value))
+
+    @property
+    def model_path(self) -> Path | None:
+        """The model bundle the user chose, or ``None`` for the shipped default."""
+        text = self._text("model/path")
+        return Path(text) if text else None
+
+    @model_path.setter
+    def model_path(self, value: Path | None) -> None:
+        if value is None:
+            self.store.remove("model/path")
+        else:
+            self.store.setValue("model/path", str(value))
+
+    def sync(self) -> None:
+        """Write pending changes to disk now."""
+        self.store.sync()
