@@ -15,22 +15,12 @@ from pathlib import Path
 from types import FrameType
 from typing import Any, TextIO
 
+from engine.metrics import SCORES
 from engine.progress import Progress
 from engine.variants import list_variants
 
 _BAR_WIDTH = 24
 _SHOWN_METRICS = ("loss", "auc", "val_loss", "val_auc", "val_accuracy")
-_REPORTED = (
-    "accuracy",
-    "sensitivity",
-    "specificity",
-    "precision",
-    "f1",
-    "auc",
-    "pr_auc",
-    "brier",
-    "ece",
-)
 
 
 def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -249,9 +239,7 @@ def run_train(args: argparse.Namespace, _context: object) -> int:
     )
     print(
         "  "
-        + "  ".join(
-            f"{key} {metrics[key]:.4f}" for key in _REPORTED if metrics.get(key) is not None
-        )
+        + "  ".join(f"{key} {metrics[key]:.4f}" for key in SCORES if metrics.get(key) is not None)
     )
     (tn, fp), (fn, tp) = metrics["confusion_matrix"]
     print(f"  confusion matrix: TN {tn}  FP {fp}  FN {fn}  TP {tp}")

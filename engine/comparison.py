@@ -74,11 +74,16 @@ def comparison_table(reports: Sequence[EvaluationReport]) -> list[dict[str, Any]
     return rows
 
 
+def format_float(value: float) -> str:
+    """A table's float: 4 decimals, or 1 from 10 up (seconds, epochs)."""
+    return f"{value:.4f}" if abs(value) < 10 else f"{value:.1f}"
+
+
 def _cell(value: Any) -> str:
     if value is None:
         return "-"
     if isinstance(value, float):
-        return f"{value:.4f}" if abs(value) < 10 else f"{value:.1f}"
+        return format_float(value)
     if isinstance(value, list):
         return json.dumps(value, separators=(",", ":"))
     return str(value)

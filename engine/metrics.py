@@ -29,6 +29,18 @@ from engine.errors import ConfigError
 EPSILON = 1e-7
 ECE_BINS = 10
 MAX_ROC_POINTS = 200
+#: The scores of :class:`Metrics` besides counts, threshold, loss and curves, in report order.
+SCORES = (
+    "accuracy",
+    "sensitivity",
+    "specificity",
+    "precision",
+    "f1",
+    "auc",
+    "pr_auc",
+    "brier",
+    "ece",
+)
 
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
@@ -99,7 +111,8 @@ def as_labels_and_probabilities(y_true: Any, y_prob: Any) -> tuple[IntArray, Flo
     return labels.astype(np.int64), probabilities
 
 
-def _ratio(numerator: float, denominator: float) -> float:
+def ratio(numerator: float, denominator: float) -> float:
+    """``numerator / denominator``, or 0 when the denominator is 0 (a metric without cases)."""
     return float(numerator / denominator) if denominator else 0.0
 
 
@@ -197,8 +210,8 @@ def compute_metrics(y_true: Any, y_prob: Any, threshold: float) -> Metrics:
     fp = int(np.sum(called & (labels == 0)))
     fn = int(np.sum(~called & (labels == 1)))
     tn = int(np.sum(~called & (labels == 0)))
-    sensitivity = _ratio(tp, tp + fn)
-    precision = _ratio(tp, tp + fp)
+    sensitivity = ratio(tp, tp + fn)
+    precision = ratio(tp, tp + fp)
     clipped = np.clip(probabilities, EPSILON, 1.0 - EPSILON)
     both_classes = 0 < tp + fn < labels.size
     auc: float | None = None
@@ -215,11 +228,11 @@ def compute_metrics(y_true: Any, y_prob: Any, threshold: float) -> Metrics:
         n_negative=tn + fp,
         threshold=cut,
         loss=float(-np.mean(labels * np.log(clipped) + (1 - labels) * np.log1p(-clipped))),
-        accuracy=_ratio(tp + tn, labels.size),
+        accuracy=ratio(tp + tn, labels.size),
         sensitivity=sensitivity,
-        specificity=_ratio(tn, tn + fp),
+        specificity=ratio(tn, tn + fp),
         precision=precision,
-        f1=_ratio(2 * tp, 2 * tp + fp + fn),
+        f1=ratio(2 * tp, 2 * tp + fp + fn),
         auc=auc,
         pr_auc=pr_auc,
         brier=float(np.mean((probabilities - labels) ** 2)),

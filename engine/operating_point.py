@@ -13,6 +13,12 @@ by hand and never on the test images, and stored in the model card with how it w
 When the model is calibrated, the threshold is chosen on the *calibrated* validation
 probabilities (calibrate first, then choose), because those are what inference compares with it.
 An image is called PNEUMONIA when its probability is >= the threshold.
+
+The user may then move the operating point along the *validation* ROC stored in the card
+(:func:`operating_point_changes`), never looking at test images. Every threshold-dependent figure
+at an ROC point follows exactly from the point's rates and the validation class counts
+(tp = sensitivity x positives, ...), so the card's validation metrics stay consistent with its
+threshold; loss, AUC, Brier and ECE do not depend on the threshold and are kept.
 """
 
 from __future__ import annotations
@@ -24,9 +30,11 @@ from typing import Any
 import numpy as np
 
 from engine.errors import ConfigError
-from engine.metrics import as_labels_and_probabilities, check_threshold
+from engine.metrics import as_labels_and_probabilities, check_threshold, ratio
 
 METHODS = ("target_sensitivity", "youden")
+#: Operating-point method recorded when the user picked a point on the ROC curve.
+MANUAL = "manual"
 
 
 @dataclass(frozen=True)
@@ -132,3 +140,71 @@ def choose_operating_point(
         sensitivity=float(np.mean(positives >= threshold)),
         specificity=float(np.mean(negatives < threshold)),
     )
+
+
+def index_for_sensitivity(roc: dict[str, list[float]], target: float) -> int:
+    """The ROC point with the highest threshold whose sensitivity reaches ``target``.
+
+    This is the engine's ``target_sensitivity`` rule applied to the stored curve.
+
+    Raises:
+        ValueError: the curve is empty.
+    """
+    tpr = np.asarray(roc["tpr"])
+    if tpr.size == 0:
+        raise ValueError("This model's card has no validation ROC curve.")
+    reached = np.flatnonzero(tpr >= target - 1e-12)
+    return int(reached[0]) if reached.size else int(tpr.size - 1)
+
+
+def nearest_index(roc: dict[str, list[float]], fpr: float, tpr: float) -> int:
+    """The ROC point nearest to (``fpr``, ``tpr``), e.g. where the user clicked.
+
+    Raises:
+        ValueError: the curve is empty.
+    """
+    xs, ys = np.asarray(roc["fpr"]), np.asarray(roc["tpr"])
+    if xs.size == 0:
+        raise ValueError("This model's card has no validation ROC curve.")
+    return int(np.argmin((xs - fpr) ** 2 + (ys - tpr) ** 2))
+
+
+def operating_point_changes(
+    card: dict[str, Any], index: int, method: str, target: float | None = None
+) -> dict[str, Any]:
+    """The card changes that move the threshold to validation ROC point ``index``.
+
+    Args:
+        card: the model's card (with validation metrics and ROC).
+        index: the ROC point.
+        method: ``"target_sensitivity"`` or :data:`MANUAL`.
+        target: the target sensitivity, for that method.
+
+    Returns:
+        ``threshold``, ``operating_point`` and ``validation_metrics`` for
+        :func:`engine.bundles.update_card`.
+    """
+    metrics = card["validation_metrics"]
+    roc = metrics["roc"]
+    threshold = min(max(float(roc["thresholds"][index]), 0.0), 1.0)
+    positives, negatives = int(metrics["n_positive"]), int(metrics["n_negative"])
+    tp = round(roc["tpr"][index] * positives)
+    fp = round(roc["fpr"][index] * negatives)
+    fn, tn = positives - tp, negatives - fp
+    sensitivity, specificity = ratio(tp, positives), ratio(tn, negatives)
+    point = OperatingPoint(threshold, method, target, sensitivity, specificity)
+    updated = {
+        **metrics,
+        "threshold": threshold,
+        "accuracy": ratio(tp + tn, positives + negatives),
+        "sensitivity": sensitivity,
+        "specificity": specificity,
+        "precision": ratio(tp, tp + fp),
+        "f1": ratio(2 * tp, 2 * tp + fp + fn),
+        "confusion_matrix": [[tn, fp], [fn, tp]],
+    }
+    return {
+        "threshold": threshold,
+        "operating_point": point.to_card(),
+        "validation_metrics": updated,
+    }

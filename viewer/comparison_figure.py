@@ -21,12 +21,20 @@ from PySide6.QtCore import Signal
 from PySide6.QtGui import QShowEvent
 from PySide6.QtWidgets import QVBoxLayout, QWidget
 
-from engine.atomic_files import replacing
 from engine.labelled_folders import CLASS_NAMES
+from engine.plots import draw_confusion_matrix, draw_roc, save_figure
 from viewer.model_entries import ModelEntry
 
 #: Confusion matrices drawn at most (the table has them all).
 MAX_MATRICES = 6
+
+
+def _operating_point(entry: ModelEntry) -> tuple[float, float] | None:
+    """(false positive rate, sensitivity) at the card's threshold, when the card has them."""
+    metrics = entry.card.get("validation_metrics") or {}
+    if "sensitivity" not in metrics:
+        return None
+    return 1 - metrics["specificity"], metrics["sensitivity"]
 
 
 class ComparisonFigure(QWidget):
@@ -86,22 +94,19 @@ class ComparisonFigure(QWidget):
         )
         roc = figure.add_subplot(grid[0, 0])
         self.roc_axes = roc
-        roc.plot([0, 1], [0, 1], ":", color="grey")
-        for index, entry in enumerate(entries):
-            color = f"C{index % 10}"
-            curve = entry.roc
-            emphasis = 2.5 if entry is current else 1.2
-            if curve["fpr"]:
-                roc.plot(
-                    curve["fpr"], curve["tpr"], color=color, linewidth=emphasis, label=entry.name
-                )
-            metrics = entry.card.get("validation_metrics") or {}
-            if "sensitivity" in metrics:
-                roc.plot(1 - metrics["specificity"], metrics["sensitivity"], "o", color=color)
-            if entry is current and pending is not None and curve["fpr"]:
-                roc.plot(
-                    curve["fpr"][pending], curve["tpr"][pending], "*", color="black", markersize=14
-                )
+        draw_roc(
+            roc,
+            {entry.name: entry.roc for entry in entries},
+            {entry.name: point for entry in entries if (point := _operating_point(entry))},
+            linewidths={entry.name: 2.5 if entry is current else 1.2 for entry in entries},
+            chance_label="_chance",
+            marker_size=None,
+        )
+        if current is not None and pending is not None and current.roc["fpr"]:
+            curve = current.roc
+            roc.plot(
+                curve["fpr"][pending], curve["tpr"][pending], "*", color="black", markersize=14
+            )
         roc.set(xlim=(0, 1), ylim=(0, 1.02))
         roc.set_xlabel("1 - specificity", fontsize="small")
         roc.set_ylabel("sensitivity", fontsize="small")
@@ -119,22 +124,9 @@ class ComparisonFigure(QWidget):
         if not matrix:
             axes.set_axis_off()
             return
-        axes.imshow(matrix, cmap="Blues")
-        high = max(max(row) for row in matrix)
-        for row in range(2):
-            for column in range(2):
-                value = matrix[row][column]
-                axes.text(
-                    column,
-                    row,
-                    str(value),
-                    ha="center",
-                    va="center",
-                    color="white" if value > high / 2 else "black",
-                    fontsize="small",
-                )
-        short = [name[:4] for name in CLASS_NAMES]
-        axes.set(xticks=[0, 1], yticks=[0, 1], xticklabels=short, yticklabels=short)
+        draw_confusion_matrix(
+            axes, matrix, class_names=[name[:4] for name in CLASS_NAMES], fontsize="small"
+        )
         axes.set_xlabel("predicted", fontsize="xx-small")
         axes.set_ylabel("truth", fontsize="xx-small")
         axes.tick_params(labelsize="xx-small")
@@ -153,7 +145,4 @@ class ComparisonFigure(QWidget):
 
     def save_png(self, path: str | os.PathLike[str]) -> Path:
         """Write the figure as a PNG, atomically."""
-        target = Path(path)
-        with replacing(target) as temporary:
-            self.figure.savefig(temporary, format="png", dpi=100)
-        return target
+        return save_figure(self.figure, path)

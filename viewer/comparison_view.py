@@ -30,23 +30,21 @@ from PySide6.QtWidgets import (
 )
 
 from engine.bundles import update_card
-from engine.comparison import COLUMNS, write_csv
+from engine.comparison import COLUMNS, format_float, write_csv
 from engine.evaluation import EvaluationReport, evaluate_bundle
-from engine.operating_point import METHODS
-from viewer.comparison_figure import ComparisonFigure
-from viewer.errors import describe
-from viewer.jobs import JobRunner
-from viewer.model_entries import (
+from engine.operating_point import (
     MANUAL,
-    SOURCE,
-    ModelEntry,
+    METHODS,
     index_for_sensitivity,
     nearest_index,
     operating_point_changes,
-    read_entries,
 )
+from viewer.comparison_figure import ComparisonFigure
+from viewer.errors import describe
+from viewer.jobs import JobRunner
+from viewer.model_entries import SOURCE, ModelEntry, read_entries
 from viewer.record_table import MISSING, Column, RecordTable, RecordTableModel
-from viewer.training_settings import SHIPPED_DEFAULT, TrainingSettings
+from viewer.settings import SHIPPED_DEFAULT, TrainingSettings
 
 _TEXT_COLUMNS = ("model", "variant", "confusion_matrix", SOURCE)
 
@@ -55,7 +53,7 @@ def _cell(value: Any) -> str:
     if value is None:
         return "–"
     if isinstance(value, float):
-        return f"{value:.4f}" if abs(value) < 10 else f"{value:.1f}"
+        return format_float(value)
     if isinstance(value, int):
         return f"{value:,}"
     return str(value)

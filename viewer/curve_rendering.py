@@ -13,21 +13,16 @@ each time (plain matplotlib on an Agg canvas), so it can run anywhere.
 from __future__ import annotations
 
 import multiprocessing
-from collections.abc import Mapping
 from concurrent.futures import ProcessPoolExecutor
 
 import numpy as np
 import numpy.typing as npt
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
-from matplotlib.ticker import MaxNLocator
 
-from engine.plots import CURVES
+from engine.plots import CURVES, Histories, draw_training_curves
 from viewer.training_process import lower_priority
 
-Histories = Mapping[str, Mapping[str, list[float]]]
-#: Line style of training (solid) and validation (dashed) values, by history-key prefix.
-STYLES = (("", "-", "training"), ("val_", "--", "validation"))
 _DPI = 100
 
 
@@ -45,25 +40,14 @@ def render_curves(histories: Histories, width: int, height: int) -> npt.NDArray[
     figure = Figure(figsize=(max(width, 100) / _DPI, max(height, 80) / _DPI), dpi=_DPI)
     canvas = FigureCanvasAgg(figure)
     figure.subplots_adjust(left=0.06, right=0.99, bottom=0.17, top=0.88, wspace=0.25)
-    for axes, (key, title) in zip(figure.subplots(1, len(CURVES)), CURVES, strict=True):
+    panels = figure.subplots(1, len(CURVES))
+    draw_training_curves(panels, histories, marker=".")
+    for axes, (_key, title) in zip(panels, CURVES, strict=True):
         axes.set_title(title, fontsize="small")
         axes.set_xlabel("epoch", fontsize="small")
         axes.tick_params(labelsize="x-small")
-        axes.xaxis.set_major_locator(MaxNLocator(integer=True))
-        for index, (model, history) in enumerate(histories.items()):
-            for prefix, style, kind in STYLES:
-                values = history.get(prefix + key)
-                if values:
-                    axes.plot(
-                        range(1, len(values) + 1),
-                        values,
-                        style,
-                        marker=".",
-                        color=f"C{index % 10}",
-                        label=f"{model} ({kind})",
-                    )
-        if key == CURVES[0][0] and axes.get_lines():
-            axes.legend(fontsize="xx-small", loc="upper right")
+    if panels[0].get_lines():
+        panels[0].legend(fontsize="xx-small", loc="upper right")
     canvas.draw()
     return np.asarray(canvas.buffer_rgba()).copy()
 

@@ -1,6 +1,6 @@
 """The training data folder: its images per class and split, unreadable files, class balance.
 
-The folder is scanned off the GUI thread (:func:`viewer.dataset_summary.scan_dataset` decodes
+The folder is scanned off the GUI thread (:func:`engine.dataset_summary.scan_dataset` decodes
 every file, seconds for thousands of images); choosing another folder cancels a scan under way.
 """
 
@@ -24,9 +24,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from engine.dataset_summary import SPLITS, DatasetSummary, scan_dataset
 from engine.labelled_folders import CLASS_NAMES
 from engine.progress import Progress
-from viewer.dataset_summary import SPLITS, DatasetSummary, scan_dataset
 from viewer.errors import describe
 from viewer.jobs import Job, JobRunner
 

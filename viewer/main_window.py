@@ -42,12 +42,14 @@ from PySide6.QtWidgets import (
 )
 
 from engine import HilumError, Radiograph, StudyIndex, load_image
+from engine.report import DISCLAIMER
 from viewer.dicom_tags import DicomTagsPanel
 from viewer.errors import ErrorBanner, describe
 from viewer.image_view import ImageView, Preset
 from viewer.jobs import Job, JobRunner
-from viewer.prediction_panel import DISCLAIMER, HEATMAP_NOTE, PredictionPanel
+from viewer.prediction_panel import HEATMAP_NOTE, PredictionPanel
 from viewer.records import Records
+from viewer.report_export import save_png
 from viewer.resource_paths import default_model_dir
 from viewer.settings import Settings
 from viewer.study_browser import StudyBrowser
@@ -460,18 +462,15 @@ class MainWindow(QMainWindow):
             self.export_png(Path(target))
 
     def export_png(self, path: Path) -> bool:
-        """Save the image view as shown (window, zoom, overlay, scale bar) to ``path``."""
-        saved = self.view.viewport().grab().save(str(path), "PNG")
-        if saved:
-            self.statusBar().showMessage(f"Saved {path}", 10_000)
-        else:
-            self._show_error(
-                OSError(
-                    f"{path}: the PNG could not be written. Choose another "
-                    "folder (is it writable, is the disk full?)."
-                )
-            )
-        return saved
+        """Save the image view as shown (window, zoom, overlay, scale bar) to ``path``,
+        atomically; a failure is shown in the error banner and returns False."""
+        try:
+            save_png(self.view, path)
+        except OSError as error:
+            self._show_error(error)
+            return False
+        self.statusBar().showMessage(f"Saved {path}", 10_000)
+        return True
 
     # --- model ---------------------------------------------------------------------------------
 

@@ -28,12 +28,10 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from engine.report import DISCLAIMER
 from viewer.rendering import COLORMAPS
 
 HEATMAP_NOTE = "Heatmap: coarse evidence of what influenced the model, not a localisation."
-DISCLAIMER = (
-    "Hilum supports, and does not replace, a clinician's reading. It is not a diagnostic device."
-)
 SLIDER_STEPS = 1000
 
 

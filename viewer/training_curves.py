@@ -16,8 +16,8 @@ from PySide6.QtCore import Qt, Signal, Slot
 from PySide6.QtGui import QPixmap, QResizeEvent
 from PySide6.QtWidgets import QLabel, QSizePolicy, QWidget
 
-from engine.plots import CURVES
-from viewer.curve_rendering import STYLES, CurveRenderer
+from engine.plots import CURVES, STYLES
+from viewer.curve_rendering import CurveRenderer
 from viewer.jobs import JobRunner
 from viewer.rendering import rgba_qimage
 

@@ -112,16 +112,11 @@ def train_in_process(
     on_progress: OnProgress | None = None,
     should_stop: ShouldStop | None = None,
 ) -> TrainingResult:
-    """:func:`engine.training.train` in a spawned child process.
+    """:func:`engine.training.train` in a spawned child process: same arguments, same result.
 
-    Args:
-        config: the run's settings.
-        on_progress: receives the child's progress reports, in order.
-        should_stop: polled every :data:`POLL_SECONDS`; True asks the child to stop after its
-            current batch (the result then has ``cancelled=True`` and no bundle).
-
-    Returns:
-        The child's :class:`~engine.training.TrainingResult`.
+    The child's progress reports reach ``on_progress`` in order; ``should_stop`` is polled every
+    :data:`POLL_SECONDS`, and True asks the child to stop after its current batch (the result
+    then has ``cancelled=True`` and no bundle).
 
     Raises:
         HilumError: what the engine raised in the child (re-raised here), or the child died

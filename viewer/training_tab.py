@@ -39,12 +39,11 @@ from viewer.comparison_view import ComparisonView
 from viewer.dataset_panel import DatasetPanel
 from viewer.errors import describe
 from viewer.jobs import Job, JobRunner
-from viewer.settings import Settings
+from viewer.settings import Settings, TrainingSettings
 from viewer.train_form import DEFAULTS, TrainForm
 from viewer.training_curves import TrainingCurves
 from viewer.training_process import train_in_process
 from viewer.training_progress import TrainingProgress
-from viewer.training_settings import TrainingSettings
 from viewer.variant_list import VariantChecklist, count_parameters
 
 #: How long closing the window waits for a cancelled run to stop (one batch, then cleanup).

@@ -18,6 +18,7 @@ from engine.evaluation import (
     predict_probabilities,
     select_evaluation_set,
 )
+from engine.metrics import SCORES
 from engine.preprocessing import Preprocessing, load_and_preprocess
 from tests.engine.tiny_bundles import make_bundle
 
@@ -80,20 +81,7 @@ def test_evaluate_json_matches_metrics_of_the_same_predictions(
         captured = capsys.readouterr()
         report = json.loads(captured.out)
         expected = _expected(model, tiny_train_set)
-        for key in (
-            "n",
-            "accuracy",
-            "sensitivity",
-            "specificity",
-            "precision",
-            "f1",
-            "auc",
-            "pr_auc",
-            "brier",
-            "ece",
-            "threshold",
-            "loss",
-        ):
+        for key in ("n", *SCORES, "threshold", "loss"):
             assert report[key] == pytest.approx(expected[key], abs=1e-6), key
         assert report["confusion_matrix"] == expected["confusion_matrix"]
         tn, fp = report["confusion_matrix"][0]

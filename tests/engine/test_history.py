@@ -9,7 +9,6 @@ import sys
 import textwrap
 import threading
 from contextlib import closing
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -17,16 +16,7 @@ import pytest
 
 from engine import history as history_module
 from engine.history import History, HistoryEntry, HistoryError
-
-
-@dataclass(frozen=True)
-class FakePrediction:
-    probability: float
-    threshold: float
-    label: str
-    model_id: str
-    warnings: tuple[str, ...] = ()
-    path: Path | None = None
+from tests.fakes import FakePrediction
 
 
 def entry(path: str, probability: float = 0.5, **changes: object) -> HistoryEntry:

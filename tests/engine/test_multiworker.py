@@ -10,6 +10,7 @@ import sys
 from pathlib import Path
 
 from engine.bundles import load_bundle
+from tests.engine.tiny_bundles import tiny_train_args
 
 REPO = Path(__file__).resolve().parents[2]
 _WORKER = "import sys; from engine.cli import main; sys.exit(main(sys.argv[1:]))"
@@ -30,21 +31,7 @@ def test_two_workers_train_together_and_only_the_chief_writes(
     tmp_path: Path, tiny_train_set: Path
 ) -> None:
     workers = [f"127.0.0.1:{port}" for port in _free_ports(2)]
-    command = [
-        sys.executable,
-        "-c",
-        _WORKER,
-        "train",
-        str(tiny_train_set),
-        "--variant",
-        "cnn",
-        "--image-size",
-        "32",
-        "--epochs",
-        "2",
-        "--batch-size",
-        "8",
-    ]
+    command = [sys.executable, "-c", _WORKER, *tiny_train_args(tiny_train_set, epochs=2)]
     processes = []
     for index in range(2):
         env = {

@@ -14,6 +14,7 @@ from engine.cli import main
 from engine.errors import ConfigError
 from engine.progress import Progress
 from engine.training import TrainConfig, train
+from tests.engine.tiny_bundles import tiny_train_args
 
 # Own networks at 32-64 px, transfer backbones at their minimum sizes with random init (the
 # real ImageNet file for MobileNet v1): one epoch each on 48 real images.
@@ -179,16 +180,7 @@ def test_cli_trains_and_prints_the_bundle_and_metrics(
 ) -> None:
     status = main(
         [
-            "train",
-            str(tiny_train_set),
-            "--variant",
-            "cnn",
-            "--image-size",
-            "32",
-            "--epochs",
-            "1",
-            "--batch-size",
-            "8",
+            *tiny_train_args(tiny_train_set, epochs=1),
             "--out",
             str(tmp_path),
             "--seed",

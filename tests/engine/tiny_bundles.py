@@ -1,4 +1,5 @@
-"""Tiny, untrained model bundles for inference tests (built in a second, never committed)."""
+"""Tiny, untrained model bundles for inference tests (built in a second, never committed), and
+the arguments of a tiny ``hilum train`` run."""
 
 from __future__ import annotations
 
@@ -67,3 +68,19 @@ def make_bundle(folder: Path, preprocessing: Preprocessing | None = None, **opti
     spec = preprocessing or Preprocessing(64)
     model = tiny_model(spec, seed=options.pop("seed", 0), zero_cam=options.pop("zero_cam", False))
     return write_bundle(model, tiny_card(spec, **options), folder)
+
+
+def tiny_train_args(data: Path, *, epochs: int) -> list[str]:
+    """``hilum train`` arguments: the CNN at 32 px, batches of 8, for ``epochs`` epochs."""
+    return [
+        "train",
+        str(data),
+        "--variant",
+        "cnn",
+        "--image-size",
+        "32",
+        "--epochs",
+        str(epochs),
+        "--batch-size",
+        "8",
+    ]

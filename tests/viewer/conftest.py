@@ -14,6 +14,7 @@ import pytest
 from PySide6.QtCore import QSettings, QStandardPaths
 from pytestqt.qtbot import QtBot
 
+from tests.viewer.helpers import show_widget
 from viewer.main_window import MainWindow
 from viewer.settings import Settings
 
@@ -34,11 +35,7 @@ def make_window(qtbot: QtBot, settings: Settings) -> Iterator[Callable[..., Main
     windows: list[MainWindow] = []
 
     def factory(store: Settings | None = None) -> MainWindow:
-        window = MainWindow(store or settings)
-        qtbot.addWidget(window)
-        window.resize(1200, 800)
-        window.show()
-        qtbot.waitExposed(window)
+        window = show_widget(qtbot, MainWindow(store or settings), (1200, 800))
         windows.append(window)
         return window
 

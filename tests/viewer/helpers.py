@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TypeVar
 
 import numpy as np
+from PySide6.QtWidgets import QWidget
 from pytestqt.qtbot import QtBot
 
 from engine import Radiograph
@@ -14,6 +16,19 @@ from viewer.main_window import MainWindow
 #: Generous timeouts: the CI machine has two cores shared with other work.
 LOAD_TIMEOUT_MS = 20_000
 MODEL_TIMEOUT_MS = 120_000
+
+AnyWidget = TypeVar("AnyWidget", bound=QWidget)
+
+
+def show_widget(qtbot: QtBot, widget: AnyWidget, size: tuple[int, int] | None = None) -> AnyWidget:
+    """Register ``widget`` with ``qtbot`` (closed after the test), resize it to ``size`` when
+    given, show it and wait until it is exposed."""
+    qtbot.addWidget(widget)
+    if size is not None:
+        widget.resize(*size)
+    widget.show()
+    qtbot.waitExposed(widget)
+    return widget
 
 
 def open_and_wait(qtbot: QtBot, window: MainWindow, path: Path) -> Radiograph:

@@ -10,6 +10,7 @@ from PySide6.QtCore import Qt
 from pytestqt.qtbot import QtBot
 
 from engine.history import History, HistoryEntry
+from tests.viewer.helpers import show_widget
 from viewer.history_view import ANY, POLL_MS, HistoryView
 
 
@@ -36,11 +37,7 @@ def make_view(qtbot: QtBot) -> Iterator[Callable[[Path], HistoryView]]:
     def factory(path: Path) -> HistoryView:
         history = History(path)
         opened.append(history)
-        view = HistoryView(history)
-        qtbot.addWidget(view)
-        view.show()
-        qtbot.waitExposed(view)
-        return view
+        return show_widget(qtbot, HistoryView(history))
 
     yield factory
     for history in opened:

@@ -11,6 +11,7 @@ from PySide6.QtCore import QPoint, Qt
 from pytestqt.qtbot import QtBot
 
 from engine import Radiograph, Window, load_image
+from tests.viewer.helpers import show_widget
 from viewer.image_view import ImageView, nice_length
 from viewer.rendering import qimage_to_array, to_uint8
 
@@ -23,12 +24,7 @@ def chest_cr(dicom_dir: Path) -> Radiograph:
 
 @pytest.fixture
 def view(qtbot: QtBot) -> ImageView:
-    view = ImageView()
-    qtbot.addWidget(view)
-    view.resize(800, 700)
-    view.show()
-    qtbot.waitExposed(view)
-    return view
+    return show_widget(qtbot, ImageView(), (800, 700))
 
 
 def rendered(view: ImageView) -> np.ndarray:

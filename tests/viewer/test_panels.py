@@ -7,10 +7,11 @@ from pathlib import Path
 from pytestqt.qtbot import QtBot
 
 from engine import load_image
+from engine.report import DISCLAIMER
 from tests.viewer.helpers import LOAD_TIMEOUT_MS, fake_prediction
 from viewer.dicom_tags import DicomTagsPanel
 from viewer.jobs import JobRunner
-from viewer.prediction_panel import DISCLAIMER, HEATMAP_NOTE, PredictionPanel
+from viewer.prediction_panel import HEATMAP_NOTE, PredictionPanel
 from viewer.study_browser import StudyBrowser
 
 

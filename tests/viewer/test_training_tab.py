@@ -23,11 +23,11 @@ from engine.evaluation import evaluate_bundle
 from engine.progress import Progress
 from engine.training import TrainConfig, TrainingResult, train
 from engine.variants import build_model, get_variant, list_variants
+from tests.viewer.helpers import show_widget
 from viewer.comparison_view import ComparisonView
 from viewer.main_window import MainWindow
-from viewer.settings import Settings
+from viewer.settings import SHIPPED_DEFAULT, Settings, TrainingSettings
 from viewer.training_process import train_in_process
-from viewer.training_settings import SHIPPED_DEFAULT, TrainingSettings
 from viewer.training_tab import TrainingTab
 
 pytestmark = pytest.mark.data
@@ -93,11 +93,7 @@ def make_tab(qtbot: QtBot, settings: Settings) -> Iterator[Callable[..., Trainin
         stored.model_folder = model_folder
         if not count:
             stored.parameter_counts = {spec.name: 1 for spec in list_variants()}
-        tab = TrainingTab(settings)
-        qtbot.addWidget(tab)
-        tab.resize(1400, 900)
-        tab.show()
-        qtbot.waitExposed(tab)
+        tab = show_widget(qtbot, TrainingTab(settings), (1400, 900))
         tabs.append(tab)
         return tab
 

@@ -18,21 +18,12 @@ from pytestqt.qtbot import QtBot
 
 from engine.history import History
 from engine.progress import ShouldStop
+from tests.fakes import FakePrediction
 from viewer.resource_paths import default_model_dir
 from viewer.worklist import TriageRow, TriageSummary, Worklist
 
 BATCH_TIMEOUT_MS = 30_000
 MODEL_TIMEOUT_MS = 180_000
-
-
-@dataclass(frozen=True)
-class FakePrediction:
-    probability: float
-    threshold: float
-    label: str
-    model_id: str
-    warnings: tuple[str, ...]
-    path: Path
 
 
 @dataclass(frozen=True)
@@ -107,6 +98,15 @@ def run_and_wait(qtbot: QtBot, worklist: Worklist, paths: Sequence[Path]) -> Tri
     return summary
 
 
+@pytest.fixture
+def triaged(qtbot: QtBot, make_worklist: Callable[..., Worklist], image_folder: Path) -> Worklist:
+    """A worklist that has triaged ``image_folder`` with :func:`fake_predict_many`."""
+    worklist = make_worklist()
+    worklist.set_batch_predictor(fake_predict_many)
+    run_and_wait(qtbot, worklist, [image_folder])
+    return worklist
+
+
 def test_triage_of_a_folder_fills_the_table_and_records_history(
     qtbot: QtBot, make_worklist: Callable[..., Worklist], image_folder: Path, history: History
 ) -> None:
@@ -179,12 +179,8 @@ def test_a_new_run_replaces_a_running_one(
     assert sorted(row.path.parent for row in worklist.rows()) == [image_folder] * 9
 
 
-def test_probability_sorts_as_a_number_with_errors_last(
-    qtbot: QtBot, make_worklist: Callable[..., Worklist], image_folder: Path
-) -> None:
-    worklist = make_worklist()
-    worklist.set_batch_predictor(fake_predict_many)
-    run_and_wait(qtbot, worklist, [image_folder])
+def test_probability_sorts_as_a_number_with_errors_last(triaged: Worklist) -> None:
+    worklist = triaged
     worklist.table.sortByColumn(0, Qt.SortOrder.DescendingOrder)
     shown: list[TriageRow] = worklist.table.shown_records()
     probabilities = [row.probability for row in shown]
@@ -197,11 +193,9 @@ def test_probability_sorts_as_a_number_with_errors_last(
 
 
 def test_export_csv_writes_the_rows_in_the_order_shown(
-    qtbot: QtBot, make_worklist: Callable[..., Worklist], image_folder: Path, tmp_path: Path
+    triaged: Worklist, image_folder: Path, tmp_path: Path
 ) -> None:
-    worklist = make_worklist()
-    worklist.set_batch_predictor(fake_predict_many)
-    run_and_wait(qtbot, worklist, [image_folder])
+    worklist = triaged
     worklist.table.sortByColumn(0, Qt.SortOrder.DescendingOrder)
     target = worklist.export_csv(tmp_path / "worklist.csv")
     with target.open(newline="", encoding="utf-8") as stream:
@@ -218,12 +212,8 @@ def test_export_csv_writes_the_rows_in_the_order_shown(
     assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []
 
 
-def test_double_click_asks_to_open_the_image(
-    qtbot: QtBot, make_worklist: Callable[..., Worklist], image_folder: Path
-) -> None:
-    worklist = make_worklist()
-    worklist.set_batch_predictor(fake_predict_many)
-    run_and_wait(qtbot, worklist, [image_folder])
+def test_double_click_asks_to_open_the_image(qtbot: QtBot, triaged: Worklist) -> None:
+    worklist = triaged
     table = worklist.table
     index = table.proxy.index(2, 2)
     expected = table.record_at(index).path

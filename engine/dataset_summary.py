@@ -1,11 +1,11 @@
 """What a training data folder holds: images per class and split, and the unreadable files.
 
-Qt-free (run as a job by :mod:`viewer.dataset_panel`): it reads the folder with the engine's own
-functions, so the counts are those training will use. Validation comes from a ``val/`` folder
+The viewer's data panel runs :func:`scan_dataset` as a job. It reads the folder with the engine's
+own functions, so the counts are those training will use. Validation comes from a ``val/`` folder
 when the engine would use it, otherwise it is carved from train exactly as
 :func:`engine.datasets.make_split` carves it (same fraction and seed). Every file is decoded with
-:func:`engine.load_image` to find the unreadable ones, because training silently skips them
-(weight 0) and the user should know beforehand.
+:func:`engine.load_image` to find the unreadable ones, because training silently skips them (weight
+0) and the user should know beforehand.
 """
 
 from __future__ import annotations
@@ -14,7 +14,8 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from engine import ImageReadError, load_image
+from engine.errors import ImageReadError
+from engine.images import load_image
 from engine.labelled_folders import LabelledSet, find_data_folders
 from engine.progress import OnProgress, Progress, ShouldStop, ignore_progress, never_stop
 

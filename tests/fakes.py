@@ -1,0 +1,19 @@
+"""Stand-ins shared by engine and viewer tests."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+
+@dataclass(frozen=True)
+class FakePrediction:
+    """The fields of :class:`engine.inference.Prediction` that the history and the worklist
+    read, without a model."""
+
+    probability: float
+    threshold: float
+    label: str
+    model_id: str
+    warnings: tuple[str, ...] = ()
+    path: Path | None = None
