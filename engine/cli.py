@@ -13,7 +13,7 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from engine.errors import HilumError
@@ -21,9 +21,11 @@ from engine.errors import HilumError
 
 @dataclass(frozen=True)
 class CliContext:
-    """What the caller knows that the engine must not import: the shipped default model."""
+    """What the caller knows that the engine must not import: the shipped default model, and
+    the command line as typed (recorded in model cards so that a run can be reproduced)."""
 
     default_model: Path | None = None
+    argv: tuple[str, ...] = ()
 
 
 Handler = Callable[[argparse.Namespace, CliContext], int]
@@ -71,8 +73,11 @@ def main(argv: Sequence[str] | None = None, context: CliContext | None = None) -
     if handler is None:
         parser.print_help()
         return 2
+    context = context or CliContext()
+    if not context.argv:
+        context = replace(context, argv=tuple(sys.argv[1:] if argv is None else argv))
     try:
-        return handler(args, context or CliContext())
+        return handler(args, context)
     except HilumError as error:
         print(f"hilum {args.command}: {error}", file=sys.stderr)
         return 2

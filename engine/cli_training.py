@@ -8,6 +8,7 @@ status 130); a second one interrupts at once.
 from __future__ import annotations
 
 import argparse
+import shlex
 import signal
 import sys
 import time
@@ -15,6 +16,7 @@ from pathlib import Path
 from types import FrameType
 from typing import Any, TextIO
 
+from engine.cli import CliContext
 from engine.metrics import SCORES
 from engine.progress import Progress
 from engine.variants import list_variants
@@ -210,8 +212,12 @@ class _CancelOnInterrupt:
         return self.requested
 
 
-def run_train(args: argparse.Namespace, _context: object) -> int:
-    """Train, then print the bundle path and the validation metrics; 130 when cancelled."""
+def run_train(args: argparse.Namespace, context: CliContext) -> int:
+    """Train, then print the bundle path and the validation metrics; 130 when cancelled.
+
+    The command line is stored in the card (``command``) so that the run can be repeated.
+    """
+    from engine.bundles import update_card
     from engine.training import train
 
     config = config_from_args(args)
@@ -231,6 +237,7 @@ def run_train(args: argparse.Namespace, _context: object) -> int:
     if result.bundle is None:
         print("This worker is not the chief: the chief writes the bundle.")
         return 0
+    card = update_card(result.bundle, {"command": shlex.join(["hilum", *context.argv])})
     print(f"Bundle: {result.bundle}")
     print(
         f"Validation ({metrics['n']} images, threshold {card['threshold']:.4f} by "

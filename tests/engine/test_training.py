@@ -196,6 +196,8 @@ def test_cli_trains_and_prints_the_bundle_and_metrics(
     assert "sensitivity" in captured.out and "confusion matrix: TN" in captured.out
     assert "epoch 1/1 done" in captured.err
     assert bundle.card["training"]["config"]["limit"] == 40
+    command = bundle.card["command"]
+    assert command.startswith("hilum train ") and "--limit 40" in command and "--seed 3" in command
     assert (
         sum(bundle.card["data"]["counts"]["train"].values())
         + sum(bundle.card["data"]["counts"]["validation"].values())
