@@ -121,9 +121,13 @@ class GradCam:
             _, features = cam_model(images, training=False)
             return tf.sigmoid(to_logit(features))
 
-        self._run: Any = tf.function(run, input_signature=[spec], reduce_retracing=True)
+        # No tensor-dependent Python control flow here, so AutoGraph is not needed; without it
+        # tracing also works in the frozen app, where the functions' source is not available.
+        self._run: Any = tf.function(
+            run, input_signature=[spec], reduce_retracing=True, autograph=False
+        )
         self._probabilities: Any = tf.function(
-            probabilities, input_signature=[spec], reduce_retracing=True
+            probabilities, input_signature=[spec], reduce_retracing=True, autograph=False
         )
 
     def run(self, images: npt.NDArray[np.float32]) -> CamBatch:
