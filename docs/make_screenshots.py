@@ -33,7 +33,7 @@ def _wait(signal: object, timeout_ms: int) -> None:
 
 def main() -> int:
     QStandardPaths.setTestModeEnabled(True)  # keep the history database out of the user's data
-    app = QApplication.instance() or QApplication(sys.argv[:1])
+    _app = QApplication.instance() or QApplication(sys.argv[:1])  # kept alive until the end
     from viewer.main_window import MainWindow
     from viewer.settings import Settings
 
