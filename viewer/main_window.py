@@ -42,6 +42,7 @@ from PySide6.QtWidgets import (
 )
 
 from engine import HilumError, Radiograph, StudyIndex, load_image
+from engine.card_text import describe_card
 from engine.report import DISCLAIMER
 from viewer.dicom_tags import DicomTagsPanel
 from viewer.errors import ErrorBanner, describe
@@ -618,7 +619,8 @@ class MainWindow(QMainWindow):
         if card is None:
             self._show_error(HilumError("No model is loaded: choose a model bundle first."))
             return
-        self._text_dialog("Model card", json.dumps(card, indent=2, default=str)).open()
+        text = f"{describe_card(card)}\n\nThe full card:\n{json.dumps(card, indent=2, default=str)}"
+        self._text_dialog("Model card", text).open()
 
     @Slot()
     def show_about(self) -> None:

@@ -68,3 +68,23 @@ def test_the_default_model_predicts_the_image_shown(
         window.open_paths([an_image(fullres_dir)])
     assert 0.0 <= blocker.args[0].probability <= 1.0
     assert_prediction_on_screen(window)
+
+
+def test_show_model_card_gives_a_readable_summary_and_the_full_card(
+    qtbot: QtBot, make_window: MakeWindow, tiny_bundle: Path
+) -> None:
+    from PySide6.QtWidgets import QDialog, QPlainTextEdit
+
+    from engine.bundles import read_card
+
+    window = make_window()
+    with qtbot.waitSignal(window.model_ready, timeout=MODEL_TIMEOUT_MS):
+        window.load_model(tiny_bundle)
+    window.show_model_card()
+    dialogs = [d for d in window.findChildren(QDialog) if d.windowTitle() == "Model card"]
+    assert len(dialogs) == 1
+    text = dialogs[0].findChild(QPlainTextEdit).toPlainText()
+    card = read_card(tiny_bundle)
+    assert text.startswith(f"Model: {card['name']}")
+    assert f"Operating point: threshold {card['threshold']:.3f}" in text
+    assert f'"model_sha256": "{card["model_sha256"]}"' in text  # the full JSON follows
