@@ -216,3 +216,33 @@ def test_cli_lists_the_variants(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["variants"]) == 0
     out = capsys.readouterr().out
     assert "mobilenet" in out and "conv_pw_13_relu" in out and "4,287,233" in out
+
+
+def test_a_killed_training_process_leaves_no_bundle(tmp_path: Path, tiny_train_set: Path) -> None:
+    """SIGKILL (power cut, OOM killer) mid-run: nothing that looks like a model is left."""
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    from engine.bundles import find_bundles
+
+    out = tmp_path / "runs"
+    args = [*tiny_train_args(tiny_train_set, epochs=200), "--out", str(out), "--patience", "200"]
+    command = [sys.executable, "-c", "import sys; from engine.cli import main; sys.exit(main())"]
+    log = tmp_path / "stderr.log"
+    with open(log, "w") as stderr:
+        process = subprocess.Popen([*command, *args], stderr=stderr, stdout=subprocess.DEVNULL)
+        try:
+            deadline = time.monotonic() + 120
+            while "epoch 2/200 done" not in log.read_text() and time.monotonic() < deadline:
+                assert process.poll() is None, log.read_text()[-2000:]
+                time.sleep(0.2)
+            assert "epoch 2/200 done" in log.read_text(), "training did not get going"
+        finally:
+            process.send_signal(signal.SIGKILL)
+            process.wait(30)
+    assert process.returncode == -signal.SIGKILL
+    assert find_bundles(out) == []
+    visible = [p for p in out.rglob("*") if not p.name.startswith(".")] if out.exists() else []
+    assert visible == [], "a killed run must not leave anything that looks like a model"
