@@ -234,10 +234,19 @@ def fit_ood_reference(
     }
 
 
+def reference_files(reference: dict[str, Any]) -> dict[str, str]:
+    """The bundle files (name -> text) that hold ``reference``, for ``write_bundle(extra_files=)``.
+
+    The one place that knows the reference's file name and format (with :func:`load_ood_reference`).
+    """
+    return {REFERENCE_FILE: json.dumps(reference)}
+
+
 def save_ood_reference(reference: dict[str, Any], bundle_dir: str | os.PathLike[str]) -> Path:
-    """Write ``reference`` as ``ood_reference.json`` in a model bundle folder, atomically."""
-    target = Path(bundle_dir) / REFERENCE_FILE
-    write_text(target, json.dumps(reference))
+    """Add ``reference`` to an existing model bundle folder, atomically."""
+    ((name, text),) = reference_files(reference).items()
+    target = Path(bundle_dir) / name
+    write_text(target, text)
     return target
 
 

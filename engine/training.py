@@ -22,7 +22,6 @@ leaves no bundle either (nothing is written before step 6, which is atomic).
 
 from __future__ import annotations
 
-import json
 import platform
 import time
 from dataclasses import asdict, dataclass, field, fields
@@ -450,7 +449,7 @@ def train(
     if not distribution.is_chief:
         return TrainingResult(None, card, run.history)
     from engine.bundles import write_bundle
-    from engine.ood import REFERENCE_FILE, fit_ood_reference
+    from engine.ood import fit_ood_reference, reference_files
 
     # The out-of-distribution check's reference (engine.ood) is fitted on the same training
     # images and written inside the bundle's atomic step; the Predictor reads it from there.
@@ -459,6 +458,6 @@ def train(
         _inference_copy(run.model),
         card,
         Path(config.out_dir) / model_id,
-        extra_files={REFERENCE_FILE: json.dumps(reference)},
+        extra_files=reference_files(reference),
     )
     return TrainingResult(bundle, card, run.history)
