@@ -21,7 +21,7 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
 from engine.plots import CURVES, Histories, draw_training_curves
-from viewer.training_process import lower_priority
+from viewer.training_process import become_background_process
 
 _DPI = 100
 
@@ -53,7 +53,8 @@ def render_curves(histories: Histories, width: int, height: int) -> npt.NDArray[
 
 
 class CurveRenderer:
-    """One low-priority helper process that runs :func:`render_curves` (started on first use)."""
+    """One helper process that runs :func:`render_curves` (started on first use), as background
+    work (:func:`viewer.training_process.become_background_process`)."""
 
     def __init__(self) -> None:
         self._pool: ProcessPoolExecutor | None = None
@@ -65,7 +66,7 @@ class CurveRenderer:
             self._pool = ProcessPoolExecutor(
                 max_workers=1,
                 mp_context=multiprocessing.get_context("spawn"),
-                initializer=lower_priority,
+                initializer=become_background_process,
             )
         return self._pool.submit(render_curves, histories, width, height).result()
 

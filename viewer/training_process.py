@@ -16,6 +16,7 @@ the start of the entry point.
 
 from __future__ import annotations
 
+import contextlib
 import multiprocessing
 import os
 import pickle
@@ -85,14 +86,47 @@ def _start_with_low_priority(child: Any) -> None:
         raise errors[0]
 
 
+def become_background_process() -> None:
+    """Make the calling child process background work that cannot starve the viewer's window.
+
+    Three steps, first thing in the child (training and curve drawing call it):
+
+    1. Its own session (``setsid``), hence its own scheduling group where the kernel groups
+       processes by session (Linux "autogroup", on by default on desktop distributions and on
+       the CI machine). Otherwise the child's CPU time is charged to the viewer's group, which
+       then waits behind every other busy group on the machine: measured by
+       ``benchmarks/training_responsiveness.py`` on the loaded 2-core CI machine, the window
+       stalled 13 times over 100 ms (up to 261 ms) in 75 s of training, each time with its GUI
+       thread runnable but waiting for a CPU. Its own group competes with other programs like
+       any program (a lower group priority starved training to a few % of a core there).
+    2. The process at :data:`NICENESS`, which orders it below the viewer where there is no
+       autogroup (lowering one's own priority needs no privilege).
+    3. A watcher thread that ends the child when the viewer dies: having left the viewer's
+       session, it no longer receives the terminal's hang-up or interrupt.
+    """
+    if hasattr(os, "setsid"):
+        with contextlib.suppress(OSError):  # already a session leader: keep its group
+            os.setsid()
+    lower_priority()
+    parent = multiprocessing.parent_process()
+    if parent is not None:
+
+        def exit_with_parent() -> None:
+            parent.join()
+            os._exit(1)
+
+        threading.Thread(
+            target=exit_with_parent, name="hilum-exit-with-viewer", daemon=True
+        ).start()
+
+
 def _child(config: TrainConfig, messages: Any, stop: Any) -> None:
     """The child process: train and send ``("progress", Progress)`` messages, then the result.
 
-    It lowers its own scheduling priority first, so that on a busy machine the viewer's GUI
-    thread still gets a core as soon as it needs one (training is throughput work; the window
-    is latency work).
+    It becomes background work first (:func:`become_background_process`): training is
+    throughput work, the window is latency work.
     """
-    lower_priority()
+    become_background_process()
     from engine.training import train
 
     def report(progress: object) -> None:

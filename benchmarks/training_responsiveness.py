@@ -1,0 +1,319 @@
+"""How long the viewer's event loop stalls while the Training tab trains (target: max <= 100 ms).
+
+Why a script and not a test: the figure depends on the machine's load (issue 11, item 6); the
+test keeps only checks that load cannot break, and this prints the number to read.
+
+The Training tab trains ``--variants`` (default ``dense cnn``, two epochs at 64 px) on a tiny
+real data folder (48 images linked from ../shared/data/chest_xray/train) in an offscreen
+QApplication, exactly as the viewer does. A ``QTimer`` ticks every ``--interval`` ms on the GUI
+thread; a gap is the time between two ticks, so an idle loop shows gaps of about the interval and
+a stall shows as one long gap. Printed: ticks, median, p99 and max gap, the gaps above the
+target, and, with ``--diagnose``, where the GUI thread was when it stalled (a watchdog thread
+samples its Python stack; a stall inside C++ or while waiting for the interpreter lock shows as
+the last Python frame before it).
+
+``--busy N`` starts N pure-CPU busy processes (at normal priority) for the duration, to see the
+figure on busy cores (on the 2-core CI machine, ``--busy 2``).
+
+Usage::
+
+    .venv/bin/python benchmarks/training_responsiveness.py [--busy 2] [--diagnose] [--runs 1]
+"""
+
+from __future__ import annotations
+
+import argparse
+import collections
+import multiprocessing
+import os
+import sys
+import tempfile
+import threading
+import time
+import traceback
+from collections.abc import Callable
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "1")
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+TRAIN = Path(os.environ.get("HILUM_SHARED_DATA", REPO.parent / "shared" / "data")) / (
+    "chest_xray/train"
+)
+TARGET_MS = 100.0
+
+
+def tiny_data_folder(root: Path) -> Path:
+    """24 NORMAL + 24 PNEUMONIA real training images, linked under ``root`` (as the tests do)."""
+    for name in ("NORMAL", "PNEUMONIA"):
+        (root / name).mkdir(parents=True)
+        for source in sorted((TRAIN / name).iterdir())[::40][:24]:
+            (root / name / source.name).symlink_to(source)
+    return root
+
+
+def _spin() -> None:
+    while True:
+        pass
+
+
+class StallSampler:
+    """A watchdog thread: while the GUI thread has not ticked for ``after_ms``, record its stack."""
+
+    def __init__(self, last_tick: list[float], after_ms: float = 40.0) -> None:
+        self._last = last_tick
+        self._after = after_ms / 1000
+        self._main = threading.main_thread().ident
+        self._stop = threading.Event()
+        self.samples: collections.Counter[str] = collections.Counter()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join()
+
+    def _run(self) -> None:
+        while not self._stop.wait(0.01):
+            if time.perf_counter() - self._last[0] < self._after:
+                continue
+            frame = sys._current_frames().get(self._main or 0)
+            if frame is not None:
+                stack = traceback.extract_stack(frame)
+                ours = [f for f in stack if str(REPO) in f.filename][-3:]
+                shown = [*ours, *(f for f in stack[-3:] if f not in ours)]
+                self.samples["\n".join(f"    {f.filename}:{f.lineno} {f.name}" for f in shown)] += 1
+
+
+def _scheduling() -> tuple[float, float]:
+    """The calling thread's time on a CPU and time runnable but waiting for one, in ms (Linux
+    schedstat; zeros elsewhere)."""
+    try:
+        ran, waited, _ = Path("/proc/thread-self/schedstat").read_text().split()
+    except (OSError, ValueError):
+        return 0.0, 0.0
+    return int(ran) / 1e6, int(waited) / 1e6
+
+
+class GapMeter:
+    """A GUI-thread ``QTimer`` ticking every ``interval_ms``; records the gaps between ticks."""
+
+    def __init__(self, interval_ms: int) -> None:
+        from PySide6.QtCore import QTimer
+
+        self.gaps: list[float] = []
+        self.ends: list[float] = []
+        self.split: list[tuple[float, float]] = []
+        self._sched = _scheduling()
+        self.last = [time.perf_counter()]
+        self._timer = QTimer()
+        self._timer.setInterval(interval_ms)
+        self._timer.timeout.connect(self._tick)
+
+    def _tick(self) -> None:
+        now = time.perf_counter()
+        ran, waited = _scheduling()
+        self.gaps.append((now - self.last[0]) * 1000)
+        self.ends.append(now)
+        self.split.append((ran - self._sched[0], waited - self._sched[1]))
+        self.last[0] = now
+        self._sched = (ran, waited)
+
+    def stalls(self, above_ms: float) -> list[tuple[float, float, float, float]]:
+        """Every gap above ``above_ms``: (when it ended, its length, the GUI thread's running
+        time in it, its time waiting for a CPU in it), times in ms except the first."""
+        return [
+            (end, gap, ran, waited)
+            for end, gap, (ran, waited) in zip(self.ends, self.gaps, self.split, strict=True)
+            if gap > above_ms
+        ]
+
+    def start(self) -> None:
+        self._timer.start()
+        self.last[0] = time.perf_counter()
+        self._sched = _scheduling()
+
+    def stop(self) -> list[float]:
+        self._timer.stop()
+        return self.gaps
+
+
+def run_loop(until: Callable[[], bool]) -> None:
+    """Run the Qt event loop until ``until()`` is true (checked every 50 ms)."""
+    from PySide6.QtCore import QEventLoop, QTimer
+
+    loop = QEventLoop()
+    check = QTimer()
+    check.setInterval(50)
+    check.timeout.connect(lambda: loop.quit() if until() else None)
+    check.start()
+    loop.exec()
+    check.stop()
+
+
+def run_for(seconds: float) -> None:
+    """Run the Qt event loop for ``seconds``."""
+    ends = time.perf_counter() + seconds
+    run_loop(lambda: time.perf_counter() > ends)
+
+
+def thread_cpu() -> dict[str, float]:
+    """CPU seconds used so far by each thread of this process, by thread name (Linux)."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    used: dict[str, float] = collections.Counter()
+    for task in Path("/proc/self/task").iterdir():
+        try:
+            name = (task / "comm").read_text().strip()
+            fields = (task / "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        used[name] += (int(fields[11]) + int(fields[12])) / ticks
+    return used
+
+
+def one_run(options: argparse.Namespace) -> tuple[list[float], list[float]]:
+    """Measure the idle tab for ``options.idle`` s, then train; return both phases' gaps (ms)."""
+    from PySide6.QtCore import QSettings
+    from PySide6.QtWidgets import QApplication
+
+    from engine.runtime import tensorflow
+    from engine.variants import list_variants
+    from viewer.settings import Settings, TrainingSettings
+    from viewer.training_tab import TrainingTab
+
+    QApplication.instance() or QApplication(sys.argv[:1])
+    tensorflow()  # as in the viewer, whose reading room holds a model: not part of the figure
+    with tempfile.TemporaryDirectory() as scratch:
+        settings = Settings(QSettings(str(Path(scratch) / "hilum.ini"), QSettings.Format.IniFormat))
+        stored = TrainingSettings(settings)
+        stored.model_folder = Path(scratch) / "models"
+        stored.parameter_counts = {spec.name: 1 for spec in list_variants()}
+        tab = TrainingTab(settings)
+        tab.resize(1400, 900)
+        tab.show()
+        scanned: list[object] = []
+        tab.dataset.scanned.connect(scanned.append)
+        tab.set_data_folder(tiny_data_folder(Path(scratch) / "data"))
+        run_loop(lambda: bool(scanned))
+        tab.variants.set_checked(options.variants)
+        tab.form.epochs.setValue(options.epochs)
+        tab.form.image_size.setValue(64)
+        tab.form.batch_size.setValue(8)
+        tab.form.augmentation.setChecked(False)
+        # The same tab, not training: what the machine's load alone does to the event loop
+        # (the class-balance chart drawn after the scan is left out by a one-second settle).
+        run_for(1.0)
+        idle = GapMeter(options.interval)
+        idle.start()
+        run_for(options.idle)
+        idle_gaps = idle.stop()
+
+        done: list[bool] = []
+        tab.training_finished.connect(done.append)
+        events: list[tuple[float, str]] = []
+
+        def note(text: str) -> None:
+            events.append((time.perf_counter(), text))
+
+        tab.progressed.connect(
+            lambda name, report: (
+                note(f"{name} {report.message}") if report.done in (1, report.total) else None
+            )
+        )
+        tab.variant_finished.connect(lambda name, _: note(f"{name} finished"))
+        tab.curves.rendered.connect(lambda: note("curves shown"))
+        meter = GapMeter(options.interval)
+        sampler = StallSampler(meter.last) if options.diagnose else None
+        meter.start()
+        if sampler is not None:
+            sampler.start()
+        cpu_before, wall_before = thread_cpu(), time.perf_counter()
+        tab.start_training()
+        run_loop(lambda: bool(done))
+        gaps = meter.stop()
+        note("end")
+        for at, gap, ran, waited in meter.stalls(TARGET_MS):
+            before = [e for e in events if e[0] <= at] or [(wall_before, "start")]
+            print(
+                f"  {gap:.0f} ms gap ({ran:.0f} ms running, {waited:.0f} ms waiting for a CPU) "
+                f"{at - wall_before:.1f} s in, {at - before[-1][0]:.1f} s after "
+                f"'{before[-1][1]}'"
+            )
+        wall = time.perf_counter() - wall_before
+        used = {k: v - cpu_before.get(k, 0.0) for k, v in thread_cpu().items()}
+        busiest = sorted(used.items(), key=lambda item: -item[1])[:4]
+        print(
+            f"  GUI process CPU while training: {sum(used.values()):.1f} s over {wall:.1f} s ("
+            + ", ".join(f"{name} {seconds:.1f} s" for name, seconds in busiest)
+            + ")"
+        )
+        if sampler is not None:
+            sampler.stop()
+            for stack, count in sampler.samples.most_common(6):
+                print(f"  stalled GUI thread seen {count}x at:\n{stack}")
+        tab.shutdown()
+        tab.close()
+        if done != [False]:
+            raise RuntimeError(f"training did not finish normally: {tab.reason.text()}")
+    return idle_gaps, gaps
+
+
+def percentile(values: list[float], share: float) -> float:
+    """The ``share`` (0-1) quantile of ``values`` (nearest rank)."""
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, max(0, round(share * len(ordered)) - 1))]
+
+
+def describe(gaps: list[float]) -> str:
+    """Median, p99 and max of ``gaps`` and how many exceed the target."""
+    over = sorted(round(g) for g in gaps if g > TARGET_MS)
+    return (
+        f"{len(gaps)} ticks: median {percentile(gaps, 0.5):.0f} ms, p99 "
+        f"{percentile(gaps, 0.99):.0f} ms, max {max(gaps):.0f} ms; {len(over)} over "
+        f"{TARGET_MS:.0f} ms {over[-8:]}"
+    )
+
+
+def main() -> int:
+    """Run the measurement and print the figures; exit 1 when max gap > target."""
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--variants", nargs="+", default=["dense", "cnn"])
+    parser.add_argument("--epochs", type=int, default=2)
+    parser.add_argument("--interval", type=int, default=20, help="timer interval in ms")
+    parser.add_argument("--idle", type=float, default=15.0, help="seconds measured idle first")
+    parser.add_argument("--busy", type=int, default=0, help="busy-loop processes to add")
+    parser.add_argument("--runs", type=int, default=1)
+    parser.add_argument("--diagnose", action="store_true", help="sample the stalled GUI stack")
+    options = parser.parse_args()
+    if not TRAIN.is_dir():
+        print(f"needs the real training images at {TRAIN} (set HILUM_SHARED_DATA)")
+        return 2
+    spinners = [multiprocessing.Process(target=_spin, daemon=True) for _ in range(options.busy)]
+    for spinner in spinners:
+        spinner.start()
+    worst = 0.0
+    try:
+        for run in range(1, options.runs + 1):
+            idle, training = one_run(options)
+            worst = max(worst, max(training))
+            print(
+                f"run {run} ({options.busy} busy processes, load average "
+                f"{os.getloadavg()[0]:.1f}, interval {options.interval} ms)\n"
+                f"  idle tab, same load:   {describe(idle)}\n"
+                f"  training {'+'.join(options.variants):9s}: {describe(training)}"
+            )
+    finally:
+        for spinner in spinners:
+            spinner.terminate()
+            spinner.join()
+    verdict = "OK" if worst <= TARGET_MS else "TOO SLOW"
+    print(f"max gap while training {worst:.0f} ms (target <= {TARGET_MS:.0f} ms): {verdict}")
+    return 0 if worst <= TARGET_MS else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
