@@ -20,6 +20,7 @@ from engine.cli import CliContext
 from engine.errors import ImageReadError, ModelFileError
 from engine.files import walk_images
 from engine.gradcam import METHODS, overlay_rgb
+from engine.heatmap_strength import scaled_heatmap
 from engine.images import load_image
 from engine.inference import FileResult, Predictor
 from engine.radiograph import FloatImage
@@ -49,7 +50,8 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
         "--heatmaps",
         type=Path,
         metavar="DIR",
-        help="write a PNG overlay (image + Grad-CAM heatmap) per file to DIR",
+        help="write a PNG overlay (image + Grad-CAM heatmap, faded below the operating point) "
+        "per file to DIR",
     )
     parser.add_argument(
         "--method", choices=METHODS, default="gradcam", help="heatmap method (default: gradcam)"
@@ -81,8 +83,11 @@ def run(args: argparse.Namespace, context: CliContext) -> int:
     for result in predictor.predict_many(
         walk.files, batch_size=max(1, args.batch_size), with_heatmaps=args.heatmaps is not None
     ):
-        heatmap = result.prediction.heatmap if result.prediction else None
-        if args.heatmaps and heatmap is not None:
+        prediction = result.prediction
+        if args.heatmaps and prediction is not None and prediction.heatmap is not None:
+            heatmap = scaled_heatmap(
+                prediction.heatmap, prediction.probability, prediction.threshold
+            )
             _write_overlay(result.path, heatmap, args.heatmaps, used_names)
         row = _row(result, predictor.threshold)
         rows.append(row)

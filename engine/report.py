@@ -7,7 +7,8 @@ place (:func:`engine.atomic_files.replacing`), so a crash never leaves half a re
 
 The report always carries :data:`DISCLAIMER` and :data:`HEATMAP_NOTE`: Hilum supports a reading,
 it does not make one, and Grad-CAM maps are coarse evidence, not localisation (Saporta et al.,
-Nat Mach Intell 2022).
+Nat Mach Intell 2022). The heatmap is drawn at the strength the viewer uses
+(:mod:`engine.heatmap_strength`: faded below the operating point), and the page says so.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ import numpy.typing as npt
 from matplotlib.figure import Figure
 
 from engine.atomic_files import replacing
+from engine.heatmap_strength import scaled_heatmap, strength_legend
 
 DISCLAIMER = (
     "Hilum supports a clinician's reading; it is not a diagnostic device. The probability and "
@@ -42,6 +44,8 @@ PAGE_SIZE = (8.27, 11.69)
 PDF_DPI = 150
 #: Longest side of the images drawn (more is invisible at :data:`PDF_DPI` and bloats the file).
 MAX_IMAGE_SIDE = 1200
+#: Opacity of the heatmap overlay where its (strength-scaled) weight is 1.
+OVERLAY_OPACITY = 0.6
 _TEXT_WIDTH = 100  # characters per line of body text at 9 pt on A4
 
 
@@ -199,7 +203,11 @@ def write_pdf_report(
         OSError: the file cannot be written (the previous file, if any, is untouched).
     """
     image = _checked_image("image", pixels)
-    cam = None if heatmap is None else _checked_image("heatmap", heatmap)
+    cam = None
+    if heatmap is not None:
+        cam = scaled_heatmap(
+            _checked_image("heatmap", heatmap), prediction.probability, prediction.threshold
+        )
     moment = created or datetime.now(UTC)
     figure = Figure(figsize=PAGE_SIZE)
     figure.text(0.06, 0.955, "Hilum — chest X-ray report", fontsize=16, fontweight="bold")
@@ -215,13 +223,24 @@ def write_pdf_report(
     if cam is None:
         right.text(0.5, 0.5, "no heatmap", transform=right.transAxes, ha="center", color="w")
     else:
-        layer = right.imshow(cam, cmap="jet", vmin=0.0, vmax=1.0, alpha=0.4, extent=extent)
+        # Opacity grows with the (strength-scaled) weight, as in the viewer: no evidence, no tint.
+        layer = right.imshow(
+            cam, cmap="jet", vmin=0.0, vmax=1.0, alpha=OVERLAY_OPACITY * cam, extent=extent
+        )
         bar = figure.add_axes((0.52, 0.525, 0.42, 0.01))
         figure.colorbar(layer, cax=bar, orientation="horizontal")
         bar.tick_params(labelsize=7)
-        bar.set_xlabel("Grad-CAM weight (relative to this image's maximum)", fontsize=7)
+        bar.set_xlabel(
+            "Grad-CAM weight relative to this image's maximum, x strength (below)", fontsize=7
+        )
+    legend = strength_legend(prediction.probability, prediction.threshold)
     figure.text(
-        0.06, 0.50, textwrap.fill(HEATMAP_NOTE, _TEXT_WIDTH), fontsize=9, style="italic", va="top"
+        0.06,
+        0.50,
+        textwrap.fill(f"{HEATMAP_NOTE} {legend}", _TEXT_WIDTH),
+        fontsize=9,
+        style="italic",
+        va="top",
     )
 
     text = _lines(prediction, card, file_name, patient_id, study_date, moment)

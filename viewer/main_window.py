@@ -43,6 +43,7 @@ from PySide6.QtWidgets import (
 
 from engine import HilumError, Radiograph, StudyIndex, load_image
 from engine.card_text import describe_card
+from engine.heatmap_strength import heatmap_strength, scaled_heatmap
 from engine.report import DISCLAIMER
 from viewer.dicom_tags import DicomTagsPanel
 from viewer.errors import ErrorBanner, describe
@@ -122,6 +123,7 @@ class MainWindow(QMainWindow):
         self._model_job: Job | None = None
         self._predictor: Predictor | None = None
         self._model_path: Path | None = None
+        self._heat_strength = -1.0  # the strength the heatmap on screen was drawn at
         self._prediction: Prediction | None = None
         self._open_first_indexed = False
 
@@ -268,6 +270,7 @@ class MainWindow(QMainWindow):
         self.panel.heatmap_toggled.connect(self._set_heatmap_visible)
         self.panel.opacity_changed.connect(self._on_opacity)
         self.panel.colormap_changed.connect(self._on_colormap)
+        self.panel.threshold_changed.connect(self._show_heatmap)
 
     def _restore_settings(self) -> None:
         s = self.settings
@@ -570,9 +573,24 @@ class MainWindow(QMainWindow):
     def show_prediction(self, prediction: Prediction) -> None:
         """Show ``prediction`` of the image on screen: panel, heatmap, ``prediction_shown``."""
         self._prediction = prediction
+        self._heat_strength = -1.0
         self.panel.show_prediction(prediction)
-        self.view.set_heatmap(prediction.heatmap)
+        self._show_heatmap()
         self.prediction_shown.emit(prediction)
+
+    @Slot()
+    def _show_heatmap(self) -> None:
+        """Overlay the prediction's heatmap at the strength of the threshold in use
+        (:mod:`engine.heatmap_strength`); redrawn only when that strength changes."""
+        prediction = self._prediction
+        if prediction is None or prediction.heatmap is None:
+            return
+        strength = heatmap_strength(prediction.probability, self.panel.threshold)
+        if abs(strength - self._heat_strength) >= 0.005:
+            self._heat_strength = strength
+            self.view.set_heatmap(
+                scaled_heatmap(prediction.heatmap, prediction.probability, self.panel.threshold)
+            )
 
     @Slot(object)
     def _on_prediction_failed(self, error: BaseException) -> None:

@@ -11,8 +11,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Protocol
 
+import numpy as np
 from PySide6.QtCore import Qt, Signal, Slot
-from PySide6.QtGui import QColor, QPainter, QPaintEvent, QPen
+from PySide6.QtGui import QColor, QPainter, QPaintEvent, QPen, QPixmap
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -28,8 +29,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from engine.heatmap_strength import strength_legend
 from engine.report import DISCLAIMER
-from viewer.rendering import COLORMAPS
+from viewer.rendering import COLORMAPS, heatmap_rgba, rgba_qimage
 
 HEATMAP_NOTE = "Heatmap: coarse evidence of what influenced the model, not a localisation."
 SLIDER_STEPS = 1000
@@ -151,6 +153,16 @@ class PredictionPanel(QWidget):
         self._colormap = QComboBox()
         self._colormap.addItems(COLORMAPS)
         self._colormap.currentTextChanged.connect(self.colormap_changed)
+        self._colormap.currentTextChanged.connect(
+            lambda name: self._draw_scale(name) if not self._scale.pixmap().isNull() else None
+        )
+        self._scale = QLabel()
+        self._scale.setToolTip(
+            "Colour and opacity grow with the Grad-CAM weight (1 = this image's strongest region) "
+            "times the strength below."
+        )
+        self._strength = QLabel("")
+        self._strength.setWordWrap(True)
         note = QLabel(HEATMAP_NOTE)
         note.setWordWrap(True)
         note.setStyleSheet("color: palette(mid); font-style: italic;")
@@ -159,6 +171,8 @@ class PredictionPanel(QWidget):
         heat_form.addRow(self._heat_toggle)
         heat_form.addRow("Opacity", self._opacity)
         heat_form.addRow("Colours", self._colormap)
+        heat_form.addRow("Weak → strong", self._scale)
+        heat_form.addRow(self._strength)
         heat_form.addRow(note)
 
         disclaimer = QLabel(DISCLAIMER)
@@ -273,7 +287,11 @@ class PredictionPanel(QWidget):
     def _relabel(self) -> None:
         prediction = self._prediction
         if prediction is None:
+            self._strength.setText("")
             return
+        self._strength.setText(strength_legend(prediction.probability, self.threshold))
+        if self._scale.pixmap().isNull():  # drawn with the first heatmap: matplotlib loads late
+            self._draw_scale(self._colormap.currentText())
         positive = prediction.probability >= self.threshold
         negative_name, positive_name = self._class_names
         self._label.setText(positive_name if positive else negative_name)
@@ -305,6 +323,19 @@ class PredictionPanel(QWidget):
         self._colormap.setCurrentText(colormap)
         for widget in (self._heat_toggle, self._opacity, self._colormap):
             widget.blockSignals(False)
+
+    @property
+    def strength_text(self) -> str:
+        """The legend line saying how strongly the heatmap is drawn ("" without a prediction)."""
+        return self._strength.text()
+
+    @Slot(str)
+    def _draw_scale(self, colormap: str) -> None:
+        """The colour scale as drawn over the image: colour and opacity from 0 to 1."""
+        ramp = np.linspace(0.0, 1.0, 160, dtype=np.float32)[None, :].repeat(12, axis=0)
+        rgba = heatmap_rgba(ramp, colormap)
+        rgba[..., 3] = np.maximum(rgba[..., 3], 40)  # the weak end stays visible on the panel
+        self._scale.setPixmap(QPixmap.fromImage(rgba_qimage(rgba)))
 
     def set_opacity(self, opacity: float) -> None:
         """Move the opacity slider (emits ``opacity_changed``)."""

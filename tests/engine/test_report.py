@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import re
-import shutil
-import subprocess
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
+import pypdfium2 as pdfium
 import pytest
 
 from engine import load_image
@@ -40,23 +39,30 @@ def synthetic_image(rows: int = 300, columns: int = 240) -> np.ndarray:
 
 
 def pdf_text(path: Path) -> str:
-    """The PDF's text, extracted by Ghostscript or pdftotext; skips when neither is installed."""
-    if shutil.which("pdftotext"):
-        command = ["pdftotext", "-layout", str(path), "-"]
-    elif shutil.which("gs"):
-        command = [
-            "gs",
-            "-q",
-            "-dNOPAUSE",
-            "-dBATCH",
-            "-sDEVICE=txtwrite",
-            "-sOutputFile=-",
-            str(path),
-        ]
-    else:
-        pytest.skip("needs pdftotext or Ghostscript to read the PDF's text")
-    done = subprocess.run(command, capture_output=True, text=True, timeout=60, check=True)
-    return " ".join(done.stdout.split())
+    """The PDF's text as PDFium extracts it, whitespace collapsed."""
+    document = pdfium.PdfDocument(str(path))
+    try:
+        return " ".join(document[0].get_textpage().get_text_range().split())
+    finally:
+        document.close()
+
+
+def render_page(path: Path, dpi: int = 60) -> np.ndarray:
+    """The PDF's first page rendered by PDFium, as H x W x 3 uint8 RGB."""
+    document = pdfium.PdfDocument(str(path))
+    try:
+        return document[0].render(scale=dpi / 72).to_numpy()[..., :3].copy()
+    finally:
+        document.close()
+
+
+def heatmap_panel(page: np.ndarray) -> np.ndarray:
+    """The pixels inside the report's heatmap axes (figure box 0.52-0.94 x 0.54-0.89)."""
+    rows, columns = page.shape[:2]
+    return page[
+        round((1 - 0.885) * rows) : round((1 - 0.545) * rows),
+        round(0.525 * columns) : round(0.935 * columns),
+    ]
 
 
 def assert_one_page_pdf(path: Path) -> None:
@@ -127,27 +133,36 @@ def test_report_of_a_real_radiograph_renders(tmp_path: Path, fullres_dir: Path) 
     )
     assert_one_page_pdf(path)
     assert path.stat().st_size < 3_000_000  # images are embedded at print size, not 2k x 2k
-    if not shutil.which("gs"):
-        pytest.skip("Ghostscript is not installed: the PDF is not rendered")
-    png = tmp_path / "page.png"
-    subprocess.run(
-        [
-            "gs",
-            "-q",
-            "-dNOPAUSE",
-            "-dBATCH",
-            "-sDEVICE=pnggray",
-            "-r40",
-            f"-sOutputFile={png}",
-            str(path),
-        ],
-        check=True,
-        timeout=60,
-    )
-    from PIL import Image
-
-    page = np.asarray(Image.open(png))
+    page = render_page(path, dpi=40)
     assert page.std() > 10  # a page with an image on it, not a blank one
+    assert heatmap_panel(page).std() > 10
+
+
+@pytest.mark.parametrize(("probability", "hot_spot"), [(0.02, False), (0.3, True), (0.99, True)])
+def test_the_heatmap_is_faded_below_the_operating_point(
+    tmp_path: Path, probability: float, hot_spot: bool
+) -> None:
+    """A 2 % NORMAL image must not show the red hot spot of a 99 % PNEUMONIA one, although
+    Grad-CAM, normalised per image, gives both the same map."""
+    heatmap = np.zeros((40, 40), dtype=np.float32)
+    heatmap[10:22, 12:24] = 1.0
+    label = "PNEUMONIA" if probability >= 0.38 else "NORMAL"
+    path = write_pdf_report(
+        tmp_path / "r.pdf",
+        np.full((200, 200), 0.5, dtype=np.float32),  # uniform gray: any colour is the overlay
+        heatmap,
+        FakePrediction(probability=probability, label=label, warnings=()),
+        CardSummary.from_card(CARD),
+        file_name="a.png",
+    )
+    panel = heatmap_panel(render_page(path)).astype(int)
+    colourful = (panel.max(axis=2) - panel.min(axis=2)) > 40
+    if hot_spot:
+        assert colourful.sum() > 50, "the hot spot of a positive or near-threshold image is shown"
+    else:
+        assert not colourful.any(), "a 2 % prediction shows a hot spot"
+    legend = "full strength" if probability >= 0.38 else "faded to"
+    assert legend in pdf_text(path)
 
 
 def test_card_summary_falls_back_to_the_operating_point_and_says_n_a() -> None:

@@ -174,3 +174,36 @@ def test_layout_and_recent_files_survive_a_restart(
     second = make_window(settings)
     assert second.settings.recent_paths[0] == path.resolve()
     assert second.recent_menu.actions()[0].text() == str(path.resolve())
+
+
+def test_the_heatmap_fades_below_the_operating_point_and_the_legend_says_so(
+    qtbot: QtBot, make_window: MakeWindow, tmp_path: Path
+) -> None:
+    """Grad-CAM is normalised per image, so a 2 % NORMAL image gets as hot a map as a 99 % one;
+    the window must not show it as such (engine.heatmap_strength)."""
+    from PIL import Image
+
+    image = tmp_path / "gray.png"
+    Image.fromarray(np.full((96, 96), 128, dtype=np.uint8)).save(image)
+    window = make_window()
+    radiograph = open_and_wait(qtbot, window, image)
+    window.panel.set_opacity(1.0)
+    shape = (radiograph.height, radiograph.width)
+    centre = (shape[0] // 2, shape[1] // 2)
+
+    def overlay_at_centre() -> int:
+        pixels = qimage_to_array(window.view.render_image())[..., :3].astype(int)
+        gray = window.view.display_levels().astype(int)
+        return int(np.abs(pixels[centre] - gray[centre]).max())
+
+    window.show_prediction(fake_prediction(probability=0.99, threshold=0.4, shape=shape))
+    assert overlay_at_centre() > 100  # the hot spot of a positive call, in full
+    assert "full strength" in window.panel.strength_text
+
+    window.show_prediction(fake_prediction(probability=0.02, threshold=0.4, shape=shape))
+    assert overlay_at_centre() < 15, "a 2 % prediction shows a full-strength hot spot"
+    assert "faded to 5% strength" in window.panel.strength_text
+
+    window.panel.set_threshold(0.02)  # trying a lower operating point: the same image is positive
+    assert overlay_at_centre() > 100
+    assert "full strength" in window.panel.strength_text
