@@ -13,6 +13,13 @@ alive for confident predictions (the sigmoid's gradient vanishes as p -> 1).
 * Grad-CAM++ (Chattopadhay et al. 2018), closed form for an exponential score:
   alpha = g^2 / (2 g^2 + sum_ij(A) g^3); weights = sum_ij(alpha * ReLU(g)).
 
+* A model with no convolutional layer (the ``dense`` baseline) names its *input* as the layer.
+  There Grad-CAM's pooled weights would be one number per channel, and the "map" the image
+  itself times that number: it would show the radiograph, not evidence. On the input, Hilum
+  therefore keeps the gradient per pixel: map = ReLU(sum_c dlogit/dx_c * x_c), the pixel's
+  contribution to the logit to first order ("gradient x input", Shrikumar et al. 2016), for
+  both methods. :attr:`GradCam.explains` says which map a :class:`GradCam` computes.
+
 Each map is divided by its maximum; a map that is zero everywhere (no positive evidence, or
 vanishing gradients) stays zero and is flagged, never divided into NaN. The map is computed at
 the conv layer's resolution and only then upsampled bilinearly to the display size.
@@ -86,6 +93,12 @@ class GradCam:
         self.method: Method = method
         self.layer_name = layer_name
         layer = _find_layer(model, layer_name)
+        import keras
+
+        on_input = isinstance(layer, keras.layers.InputLayer)
+        #: What the maps show: ``"gradcam"``, ``"gradcam++"`` or, on a model's input,
+        #: ``"gradient x input"`` (see the module docstring).
+        self.explains = "gradient x input" if on_input else method
         if len(layer.output.shape) != 4:
             raise ModelFileError(
                 f"Grad-CAM layer '{layer_name}' has output shape {tuple(layer.output.shape)}; "
@@ -93,8 +106,6 @@ class GradCam:
                 "Fix the model card's 'gradcam_layer'."
             )
         head_input, to_logit = _logit_head(model)
-        import keras
-
         cam_model = keras.Model(inputs=model.inputs, outputs=[layer.output, head_input])
         spec = tf.TensorSpec((None, *model.input_shape[1:]), tf.float32)
         plus = method == "gradcam++"
@@ -105,6 +116,8 @@ class GradCam:
                 activations, features = cam_model(images, training=False)
                 logits = to_logit(features)
             grads = tape.gradient(logits, activations)
+            if on_input:
+                return tf.sigmoid(logits), tf.nn.relu(tf.reduce_sum(grads * activations, axis=-1))
             if plus:
                 g2 = tf.square(grads)
                 denominator = 2.0 * g2 + tf.reduce_sum(activations, axis=(1, 2), keepdims=True) * (

@@ -73,7 +73,8 @@ class VariantSpec:
         description: one line for ``hilum variants`` and the viewer.
         builder: ``builder(input_shape, weights) -> keras.Model`` (see :func:`build_model`).
         preprocessing: the default input (size, channels, stretch, scaling).
-        gradcam_layer: the layer Grad-CAM reads (last convolutional activation).
+        gradcam_layer: the layer Grad-CAM reads (last convolutional activation; the input for a
+            model without one, where the map is gradient x input, see :mod:`engine.gradcam`).
         transfer: True for ImageNet backbones (frozen first, then fine-tuned).
         min_image_size: smallest input side the architecture accepts.
         fine_tune_from: first backbone layer unfrozen in the fine-tuning phase (transfer only).
@@ -335,7 +336,7 @@ _RGB_TANH = partial(Preprocessing, channels=3, stretch=True, scaling="minus_one_
 _VARIANTS = (
     VariantSpec(
         "dense",
-        "Baseline: flattened pixels, dense 128-64, sigmoid (Grad-CAM on the input)",
+        "Baseline: flattened pixels, dense 128-64, sigmoid (heatmap: gradient x input)",
         partial(build_dense_net, units=(128, 64), name="dense"),
         _GRAY(64),
         INPUT_NAME,

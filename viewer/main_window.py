@@ -669,12 +669,19 @@ class MainWindow(QMainWindow):
         self.banner.show_error(error)
         self.statusBar().showMessage(describe(error)[0], 10_000)
 
-    def shutdown(self, timeout_ms: int = 15_000) -> None:
-        """Stop background work and wait for it (a TensorFlow import cannot be interrupted)."""
-        self.records.shutdown(timeout_ms)  # Worklist batch, pending history writes, reports
-        self.browser.shutdown()
-        self._io.shutdown(timeout_ms)
-        self._model_runner.shutdown(timeout_ms)
+    def shutdown(self, timeout_ms: int = 15_000) -> bool:
+        """Stop background work and wait for it (a TensorFlow import cannot be interrupted).
+
+        Returns:
+            True when every part's work ended within ``timeout_ms``.
+        """
+        stopped = [
+            self.records.shutdown(timeout_ms),  # Worklist batch, pending history writes, reports
+            self.browser.shutdown(timeout_ms),
+            self._io.shutdown(timeout_ms),
+            self._model_runner.shutdown(timeout_ms),
+        ]
+        return all(stopped)
 
     def closeEvent(self, event: QCloseEvent) -> None:
         """Remember the layout, stop background work, close."""

@@ -178,9 +178,15 @@ class Records(QObject):
     def _on_saved(self, path: Path) -> None:
         self._window.statusBar().showMessage(f"Saved {path}", 10_000)
 
-    def shutdown(self, timeout_ms: int = 15_000) -> None:
-        """Stop the batch, finish pending history writes and reports, close the history."""
-        self.worklist.shutdown(timeout_ms)
-        self._writer.wait(timeout_ms)  # not shutdown(): queued history writes must still run
+    def shutdown(self, timeout_ms: int = 15_000) -> bool:
+        """Stop the batch, finish pending history writes and reports, close the history.
+
+        Returns:
+            True when all of that work ended within ``timeout_ms`` (each).
+        """
+        stopped = self.worklist.shutdown(timeout_ms)
+        # not shutdown(): queued history writes must still run
+        written = self._writer.wait(timeout_ms)
         if self.history is not None:
             self.history.close()
+        return stopped and written

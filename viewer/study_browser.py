@@ -111,9 +111,9 @@ class StudyBrowser(QWidget):
         """Thumbnails not yet made."""
         return len(self._thumbnails.active)
 
-    def shutdown(self) -> None:
-        """Stop making thumbnails (the window is closing)."""
-        self._thumbnails.shutdown()
+    def shutdown(self, timeout_ms: int = 10_000) -> bool:
+        """Stop making thumbnails (the window is closing); True when they stopped in time."""
+        return self._thumbnails.shutdown(timeout_ms)
 
     @Slot(object)
     def _on_index(self, index: StudyIndex) -> None:

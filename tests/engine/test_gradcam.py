@@ -107,3 +107,32 @@ def test_every_variant_gives_a_heatmap(spec):
     assert batch.maps.min() >= 0.0 and batch.maps.max() <= 1.0
     display = upsample(batch.maps[0], (300, 250))
     assert display.shape == (300, 250)
+
+
+def test_the_dense_baselines_heatmap_is_evidence_not_the_image():
+    """The dense variant has no conv layer; Grad-CAM's pooled weights on its input would only
+    rescale the image. Its map must be the per-pixel contribution, which the image is not."""
+    from engine.variants import get_variant
+
+    spec = get_variant("dense")
+    model = build_model(spec, 64)
+    cam = GradCam(model, spec.gradcam_layer)
+    assert cam.explains == "gradient x input"
+    y, x = np.mgrid[0:64, 0:64]
+    image = (0.2 + 0.6 * np.exp(-((x - 20) ** 2 + (y - 40) ** 2) / 300)).astype(np.float32)
+    batch = cam.run(image[None, ..., None])
+
+    heat = batch.maps[0]
+    assert not batch.empty[0] and heat.max() == pytest.approx(1.0)
+    correlation = np.corrcoef(heat.ravel(), image.ravel())[0, 1]
+    assert correlation < 0.8, f"the heatmap is the image again (correlation {correlation:.2f})"
+    # Gradient x input, exactly: each pixel's first-order contribution to the logit.
+    import tensorflow as tf
+
+    inputs = tf.constant(image[None, ..., None])
+    with tf.GradientTape() as tape:
+        tape.watch(inputs)
+        probability = model(inputs, training=False)[0, 0]
+        logit = tf.math.log(probability) - tf.math.log1p(-probability)
+    contribution = np.maximum(np.asarray(tape.gradient(logit, inputs))[0, ..., 0] * image, 0)
+    np.testing.assert_allclose(heat, contribution / contribution.max(), atol=1e-3)

@@ -10,6 +10,7 @@ from pathlib import Path
 import numpy as np
 import pypdfium2 as pdfium
 import pytest
+from matplotlib.figure import Figure
 
 from engine import load_image
 from engine.report import DISCLAIMER, CardSummary, write_pdf_report
@@ -186,5 +187,33 @@ def test_bad_input_leaves_the_previous_report_untouched(tmp_path: Path) -> None:
             CardSummary.from_card(CARD),
             file_name="a.png",
         )
+    assert path.read_bytes() == b"previous report"
+    assert [p.name for p in tmp_path.iterdir()] == ["report.pdf"]
+
+
+def test_a_failure_while_writing_leaves_the_previous_report_and_no_temporary(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The disk fills up half-way through the PDF: the old report stays whole, nothing is left."""
+    path = tmp_path / "report.pdf"
+    path.write_bytes(b"previous report")
+    written: list[Path] = []
+
+    def half_written(self: Figure, target: Path, **_: object) -> None:
+        Path(target).write_bytes(b"%PDF-1.4 half a page")  # where the real write was going
+        written.append(Path(target))
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(Figure, "savefig", half_written)
+    with pytest.raises(OSError, match="No space left"):
+        write_pdf_report(
+            path,
+            synthetic_image(),
+            None,
+            FakePrediction(),
+            CardSummary.from_card(CARD),
+            file_name="a.png",
+        )
+    assert written and written[0] != path and written[0].parent == tmp_path  # a temporary
     assert path.read_bytes() == b"previous report"
     assert [p.name for p in tmp_path.iterdir()] == ["report.pdf"]

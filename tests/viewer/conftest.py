@@ -7,6 +7,7 @@ running, whatever the test did.
 
 from __future__ import annotations
 
+import multiprocessing
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -15,6 +16,7 @@ from PySide6.QtCore import QSettings, QStandardPaths
 from pytestqt.qtbot import QtBot
 
 from tests.viewer.helpers import show_widget
+from viewer.jobs import JobRunner
 from viewer.main_window import MainWindow
 from viewer.settings import Settings
 
@@ -41,5 +43,10 @@ def make_window(qtbot: QtBot, settings: Settings) -> Iterator[Callable[..., Main
 
     yield factory
     for window in windows:
-        window.close()
-        window.shutdown()
+        window.close()  # asks nothing: a test that trains answers the question itself
+        assert window.shutdown(), "the window's background work did not stop in time"
+        assert window.training_tab.shutdown(), "the Training tab's work did not stop in time"
+        busy = [runner for runner in window.findChildren(JobRunner) if not runner.wait(0)]
+        assert not busy, f"{len(busy)} job runner(s) still had work queued or running"
+    children = multiprocessing.active_children()
+    assert not children, f"child processes outlived the test: {[c.name for c in children]}"

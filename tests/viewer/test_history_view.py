@@ -96,14 +96,26 @@ def test_refreshes_when_entries_are_added_elsewhere(
     assert "densenet-3" in [view.model_filter.itemText(i) for i in range(view.model_filter.count())]
 
 
+#: Probabilities whose text sorts differently from their values: as Python writes them
+#: ("1e-05" after "0.9"), and as the table shows them (0.0951 and 0.0949 both read "0.095", and
+#: are recorded in the wrong order for one direction, so a text sort fails either way).
+TRICKY_PROBABILITIES = (0.9, 0.10, 0.0951, 0.0949, 1e-05, 1.0, 0.095)
+
+
 def test_sorting_by_probability_is_numeric(
-    make_view: Callable[[Path], HistoryView], db: Path
+    make_view: Callable[[Path], HistoryView], tmp_path: Path
 ) -> None:
-    view = make_view(db)
-    view.history.add(entry("/x/ten.png", 0.1000001))
+    view = make_view(tmp_path / "tricky.sqlite")
+    for index, probability in enumerate(TRICKY_PROBABILITIES):
+        view.history.add(entry(f"/x/{index}.png", probability))
     view.refresh()
+    numeric = sorted(TRICKY_PROBABILITIES)
     view.table.sortByColumn(2, Qt.SortOrder.AscendingOrder)
-    assert [e.probability for e in view.entries()] == sorted(e.probability for e in view.entries())
+    assert [e.probability for e in view.entries()] == numeric
+    assert view.table.proxy.index(0, 2).data() == "0.000"
+    view.table.sortByColumn(2, Qt.SortOrder.DescendingOrder)
+    assert [e.probability for e in view.entries()] == numeric[::-1]
+    assert view.table.proxy.index(0, 2).data() == "1.000"
 
 
 def test_double_click_asks_to_open_the_file(

@@ -7,6 +7,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from PySide6.QtGui import QPixmap
 from PySide6.QtWidgets import QLabel
 from pytestqt.qtbot import QtBot
 
@@ -145,7 +146,9 @@ def test_shown_prediction_follows_the_users_threshold() -> None:
     assert (moved.label, moved.threshold, moved.probability) == ("NORMAL", 0.7, 0.6)
 
 
-def test_save_png_writes_the_widget_atomically(qtbot: QtBot, tmp_path: Path) -> None:
+def test_save_png_writes_the_widget_atomically(
+    qtbot: QtBot, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     label = QLabel("Hilum")
     qtbot.addWidget(label)
     label.resize(120, 40)
@@ -155,3 +158,50 @@ def test_save_png_writes_the_widget_atomically(qtbot: QtBot, tmp_path: Path) -> 
     assert [p.name for p in tmp_path.iterdir()] == ["view.png"]
     with pytest.raises(OSError):
         save_png(label, tmp_path / "no-such-folder" / "view.png")
+
+    # The write fails half-way (disk full): the previous PNG stays whole, no temporary is left.
+    previous = target.read_bytes()
+    written: list[Path] = []
+
+    def half_written(self: QPixmap, name: str, *_: object) -> bool:
+        Path(name).write_bytes(previous[:20])
+        written.append(Path(name))
+        return False
+
+    monkeypatch.setattr(QPixmap, "save", half_written)
+    with pytest.raises(OSError, match="could not be written"):
+        save_png(label, target)
+    assert written and written[0] != target
+    assert target.read_bytes() == previous
+    assert [p.name for p in tmp_path.iterdir()] == ["view.png"]
+
+
+def test_a_pdf_export_that_fails_while_writing_keeps_the_previous_report(
+    qtbot: QtBot,
+    make_window: MakeWindow,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from matplotlib.figure import Figure
+    from PIL import Image
+
+    image = tmp_path / "images" / "chest.png"
+    image.parent.mkdir()
+    Image.new("L", (64, 64), 100).save(image)
+    window = make_window()
+    radiograph = open_and_wait(qtbot, window, image)
+    exporter = ReportExporter(JobRunner(parent=window), window)
+    target = tmp_path / "reports" / "report.pdf"
+    target.parent.mkdir()
+    target.write_bytes(b"previous report")
+
+    def half_written(self: Figure, path: Path, **_: object) -> None:
+        Path(path).write_bytes(b"%PDF-1.4 half a page")
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(Figure, "savefig", half_written)
+    with qtbot.waitSignal(exporter.failed, timeout=LOAD_TIMEOUT_MS) as blocker:
+        exporter.export_pdf(target, radiograph, prediction_for(image), CARD)
+    assert isinstance(blocker.args[0], OSError)
+    assert target.read_bytes() == b"previous report"
+    assert [p.name for p in target.parent.iterdir()] == ["report.pdf"]

@@ -179,17 +179,41 @@ def test_a_new_run_replaces_a_running_one(
     assert sorted(row.path.parent for row in worklist.rows()) == [image_folder] * 9
 
 
-def test_probability_sorts_as_a_number_with_errors_last(triaged: Worklist) -> None:
-    worklist = triaged
+#: Probabilities whose text sorts differently from their values: as Python writes them
+#: ("1e-05" after "0.9"), and as the table shows them (0.0951 and 0.0949 both read "0.095", so a
+#: sort on the shown text gets one of the two directions wrong).
+TRICKY_PROBABILITIES = (0.9, 0.10, 0.0951, 0.0949, 1e-05, 1.0, 0.095)
+
+
+def tricky_predict_many(paths: Sequence[Path], *, should_stop: ShouldStop) -> Iterator[FakeResult]:
+    """``img<i>.png`` gets ``TRICKY_PROBABILITIES[i]``; bad* files cannot be read."""
+    for path in sorted(paths):
+        if should_stop():
+            return
+        if path.name.startswith("bad"):
+            yield FakeResult(path, error=f"{path}: not an image.")
+            continue
+        probability = TRICKY_PROBABILITIES[int(path.stem[3:])]
+        label = "PNEUMONIA" if probability >= 0.4 else "NORMAL"
+        yield FakeResult(path, FakePrediction(probability, 0.4, label, "fake-1", (), path))
+
+
+def test_probability_sorts_as_a_number_with_errors_last(
+    qtbot: QtBot, make_worklist: Callable[..., Worklist], image_folder: Path
+) -> None:
+    worklist = make_worklist()
+    worklist.set_batch_predictor(tricky_predict_many)
+    paths = [image_folder / f"img{i}.png" for i in range(len(TRICKY_PROBABILITIES))]
+    run_and_wait(qtbot, worklist, [*paths, image_folder / "bad.png"])
+    numeric = sorted(TRICKY_PROBABILITIES)
+
     worklist.table.sortByColumn(0, Qt.SortOrder.DescendingOrder)
     shown: list[TriageRow] = worklist.table.shown_records()
-    probabilities = [row.probability for row in shown]
-    assert probabilities[-1] is None
-    numbers = [p for p in probabilities if p is not None]
-    assert numbers == sorted(numbers, reverse=True)
-    assert worklist.table.proxy.index(0, 0).data() == f"{numbers[0]:.3f}"
+    assert [row.probability for row in shown] == [*numeric[::-1], None]  # the error last
+    assert worklist.table.proxy.index(0, 0).data() == "1.000"
     worklist.table.sortByColumn(0, Qt.SortOrder.AscendingOrder)
-    assert worklist.table.shown_records()[0].probability is None
+    shown = worklist.table.shown_records()
+    assert [row.probability for row in shown] == [None, *numeric]
 
 
 def test_export_csv_writes_the_rows_in_the_order_shown(
