@@ -3,7 +3,8 @@
 * Qt runs offscreen and TensorFlow quietly with oneDNN (set before anything imports them).
 * The real data lives in ../shared/data beside the repository (override with HILUM_SHARED_DATA);
   tests that need it take one of the fixtures below and are skipped, with the reason, when it is
-  absent. Nothing from there is ever copied into the repository.
+  absent, or fail when HILUM_REQUIRE_DATA=1 (as in CI). Nothing from there is ever copied into
+  the repository.
 """
 
 from __future__ import annotations
@@ -23,13 +24,21 @@ REPO = Path(__file__).resolve().parents[1]
 SHARED_DATA = Path(os.environ.get("HILUM_SHARED_DATA", REPO.parent / "shared" / "data"))
 
 
+#: Set to 1 (``.ci/run`` does) to make tests that need the real data FAIL when it is missing,
+#: instead of skipping: in CI a missing ../shared must not pass as green.
+REQUIRE_DATA = os.environ.get("HILUM_REQUIRE_DATA", "") not in ("", "0")
+
+
 def _require(relative: str) -> Path:
     path = SHARED_DATA / relative
     if not path.exists():
-        pytest.skip(
+        reason = (
             f"needs the real data at {path} (../shared/data beside the repository, or set "
             "HILUM_SHARED_DATA); it is not part of the repository"
         )
+        if REQUIRE_DATA:
+            pytest.fail(f"HILUM_REQUIRE_DATA is set and the test {reason}", pytrace=False)
+        pytest.skip(reason)
     return path
 
 
