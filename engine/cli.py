@@ -1,8 +1,9 @@
 """``hilum`` sub-commands that run headless through the engine.
 
-Each ``cli_*`` module registers its sub-commands with :func:`register` functions; this module
-assembles the parser and runs the chosen command. The viewer's entry point (``viewer.entry``)
-hands every sub-command except ``view`` here, so a headless command never imports Qt.
+Each ``cli_*`` module registers its sub-commands with its ``register`` function; this module
+imports every one of them explicitly, assembles the parser and runs the chosen command. The
+viewer's entry point (``viewer.entry``) hands every sub-command except ``view`` here, so a
+headless command never imports Qt.
 
 Exit status: 0 on success, 1 when a command finished but some input failed (e.g. an unreadable
 file), 2 for usage errors and for a :class:`HilumError` that stops the command.
@@ -32,8 +33,13 @@ Handler = Callable[[argparse.Namespace, CliContext], int]
 
 
 def build_parser() -> argparse.ArgumentParser:
-    """The full ``hilum`` parser with every headless sub-command."""
-    from engine import cli_info
+    """The full ``hilum`` parser with every headless sub-command.
+
+    Every command module is imported here by name, never found at run time: PyInstaller collects
+    what the code imports, and a command that is missing from an installation is an
+    ``ImportError`` at once, not a sub-command silently absent from ``--help``.
+    """
+    from engine import cli_evaluation, cli_info, cli_predict, cli_training
 
     parser = argparse.ArgumentParser(
         prog="hilum",
@@ -42,27 +48,10 @@ def build_parser() -> argparse.ArgumentParser:
         "opens the viewer.",
     )
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
-    for module in _command_modules():
+    for module in (cli_info, cli_training, cli_evaluation, cli_predict):
         module.register(commands)
     cli_info.register_view_placeholder(commands)
     return parser
-
-
-def _command_modules() -> list[_Registrar]:
-    import importlib
-
-    modules: list[_Registrar] = []
-    for name in ("cli_info", "cli_training", "cli_evaluation", "cli_predict"):
-        try:
-            modules.append(importlib.import_module(f"engine.{name}"))  # type: ignore[arg-type]
-        except ModuleNotFoundError as error:
-            if error.name != f"engine.{name}":
-                raise
-    return modules
-
-
-class _Registrar:  # protocol-like: a module with ``register(subparsers)``
-    register: Callable[[argparse._SubParsersAction[argparse.ArgumentParser]], None]
 
 
 def main(argv: Sequence[str] | None = None, context: CliContext | None = None) -> int:

@@ -1,0 +1,33 @@
+"""The ``hilum`` parser: every sub-command registered, a missing one an error (never skipped)."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+import pytest
+
+from engine.cli import build_parser
+
+COMMANDS = {"info", "train", "variants", "evaluate", "compare", "predict", "view"}
+
+
+def _commands(parser: argparse.ArgumentParser) -> set[str]:
+    sub = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+    return set(sub.choices)
+
+
+def test_every_sub_command_is_registered() -> None:
+    assert _commands(build_parser()) == COMMANDS
+
+
+def test_a_missing_command_module_is_an_error_not_a_missing_command(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """What a bundle that failed to collect ``engine.cli_training`` would do."""
+    import engine
+
+    monkeypatch.delattr(engine, "cli_training", raising=False)
+    monkeypatch.setitem(sys.modules, "engine.cli_training", None)  # importing it now fails
+    with pytest.raises(ImportError, match="cli_training"):
+        build_parser()
