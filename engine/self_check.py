@@ -75,7 +75,9 @@ def phantom(size: int = 512) -> npt.NDArray[np.uint8]:
     return phantom_image
 
 
-def _timed(name: str, action: Callable[[], str]) -> Check:
+def timed(name: str, action: Callable[[], str]) -> Check:
+    """Run ``action`` (which returns what it found) as the check ``name``; a failure it raises
+    becomes a failed :class:`Check` with the error, so that the self-test goes on."""
     start = time.perf_counter()
     try:
         detail = action()
@@ -91,7 +93,7 @@ def run_checks(model_dir: str | os.PathLike[str] | None) -> list[Check]:
     from engine.runtime import device
 
     checks: list[Check] = []
-    checks.append(_timed("device", lambda: str(device())))
+    checks.append(timed("device", lambda: str(device())))
     if model_dir is None:
         checks.append(Check("default model", False, 0.0, "no default model bundle is installed"))
         return checks
@@ -101,7 +103,7 @@ def run_checks(model_dir: str | os.PathLike[str] | None) -> list[Check]:
         loaded.append(Predictor.load(model_dir))
         return f"{loaded[0].model_id} ({Path(model_dir).name})"
 
-    checks.append(_timed("load model", load))
+    checks.append(timed("load model", load))
     pixels = phantom()
     with tempfile.TemporaryDirectory(prefix="hilum-selftest-") as folder:
         jpeg = Path(folder) / "phantom.jpg"
@@ -125,5 +127,5 @@ def run_checks(model_dir: str | os.PathLike[str] | None) -> list[Check]:
                     f" heatmap {heatmap.shape[1]}x{heatmap.shape[0]}"
                 )
 
-            checks.append(_timed(name, read_and_predict))
+            checks.append(timed(name, read_and_predict))
     return checks

@@ -1,17 +1,48 @@
 """``hilum --self-test``: prove an installation works, headless, and exit non-zero if not.
 
 Runs the engine's checks (default model, every DICOM decoder, a JPEG, prediction with heatmap),
-then opens and closes the main window offscreen, and prints a short report: versions, device,
-timings. The same command runs from source and inside the PyInstaller bundle.
+the workflow a user runs (``train`` for one epoch on generated images, ``evaluate``,
+``predict --json``, a PDF report: :mod:`engine.workflow_check`), the Training tab's way of
+training (a spawned child process, which a frozen app only manages with
+``multiprocessing.freeze_support``), then opens and closes the main window offscreen, and prints
+a short report: versions, device, timings. The same command runs from source and inside the
+PyInstaller bundle, where it proves the installed app can do what the source app does.
 """
 
 from __future__ import annotations
 
 import os
+import tempfile
 import time
+from pathlib import Path
 
-from engine.self_check import Check, run_checks, versions
+from engine.self_check import Check, run_checks, timed, versions
+from engine.workflow_check import IMAGE_SIZE, run_workflow_checks
 from viewer.resource_paths import default_model_dir
+
+
+def _training_tab_check(data: Path, out: Path) -> Check:
+    """Train as the Training tab does: one epoch in a spawned child process."""
+
+    def train() -> str:
+        from engine.training import TrainConfig
+        from viewer.training_process import train_in_process
+
+        config = TrainConfig(
+            variant="dense",
+            data_dir=data,
+            out_dir=out,
+            image_size=IMAGE_SIZE,
+            epochs=1,
+            batch_size=8,
+            augmentation=False,
+        )
+        result = train_in_process(config)
+        if result.bundle is None:
+            raise RuntimeError("the child process finished without a model bundle")
+        return f"wrote {result.bundle.name} from a child process"
+
+    return timed("training tab (child process, 1 epoch)", train)
 
 
 def _window_check() -> Check:
@@ -47,7 +78,11 @@ def run_self_test() -> int:
     print("Hilum self-test")
     for package, version in versions().items():
         print(f"  {package:20s} {version}")
-    checks = [*run_checks(default_model_dir()), _window_check()]
+    checks = run_checks(default_model_dir())
+    with tempfile.TemporaryDirectory(prefix="hilum-selftest-") as folder:
+        checks += run_workflow_checks(Path(folder))
+        checks.append(_training_tab_check(Path(folder) / "data", Path(folder) / "tab"))
+    checks.append(_window_check())
     for check in checks:
         status = "ok  " if check.ok else "FAIL"
         print(f"  [{status}] {check.name:45s} {check.seconds * 1000:8.0f} ms  {check.detail}")

@@ -42,6 +42,11 @@ def test_bundle_builds_and_passes_its_self_test() -> None:
         "JPEG_2000",
         "JPEG-LS",
         "main window",
+        "train (CLI, 1 epoch)",  # the installed app does what the source app does (issue 11)
+        "evaluate --json (CLI)",
+        "predict --json (CLI)",
+        "PDF report",
+        "training tab (child process, 1 epoch)",
     ):
         assert check in result.stdout, check
     archives = sorted((REPO / "dist").glob("hilum-*-linux-*.tar.gz"))
