@@ -54,10 +54,13 @@ def test_two_workers_train_together_and_only_the_chief_writes(
     outputs = []
     try:
         for process in processes:
-            outputs.append(process.communicate(timeout=150))
+            # A ceiling for a hung run, not a speed check: two TensorFlow processes on a busy
+            # 2-core machine took over 150 s.
+            outputs.append(process.communicate(timeout=900))
     finally:
         for process in processes:
             process.kill()
+            process.communicate()  # reap it and close its pipes, even after a timeout
     for process, (_stdout, stderr) in zip(processes, outputs, strict=True):
         assert process.returncode == 0, stderr[-3000:]
     chief_bundles = list((tmp_path / "out0").iterdir())
