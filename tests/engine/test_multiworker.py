@@ -9,6 +9,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from engine.bundles import load_bundle
 from tests.engine.tiny_bundles import tiny_train_args
 
@@ -27,6 +29,7 @@ def _free_ports(count: int) -> list[int]:
             sock.close()
 
 
+@pytest.mark.timeout(1200)
 def test_two_workers_train_together_and_only_the_chief_writes(
     tmp_path: Path, tiny_train_set: Path
 ) -> None:
