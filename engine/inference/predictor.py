@@ -139,9 +139,9 @@ class Predictor:
         self.bundle = bundle
         self.device = device()
         self.ood_reference = ood_reference
-        self._preprocessing = bundle.preprocessing
-        self._calibration = bundle.calibration
-        self._cam = GradCam(bundle.model, bundle.gradcam_layer, method)
+        self._preprocessing = bundle.card.preprocessing
+        self._calibration = bundle.card.calibration
+        self._cam = GradCam(bundle.model, bundle.card.gradcam_layer, method)
         self._cam.run(np.zeros((1, *self._preprocessing.input_shape), np.float32))  # warm up
 
     @classmethod
@@ -159,12 +159,12 @@ class Predictor:
     @property
     def model_id(self) -> str:
         """The bundle's model id."""
-        return self.bundle.model_id
+        return self.bundle.card.model_id
 
     @property
     def threshold(self) -> float:
         """The card's operating point."""
-        return self.bundle.threshold
+        return self.bundle.card.threshold
 
     def predict(self, source: Source) -> Prediction:
         """Probability, label and heatmap for one image.

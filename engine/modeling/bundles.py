@@ -1,8 +1,7 @@
 """Model bundles on disk: a folder with ``model.keras`` and its ``card.json``.
 
-The card says how to feed the model (preprocessing, input shape), how to read its output
-(threshold, operating point, calibration, class names), where its Grad-CAM layer is, how it was
-trained and validated, and the sha256 of ``model.keras``. A bundle is written atomically:
+The card (:class:`engine.modeling.card.ModelCard`) says how to feed and read the model and holds
+the sha256 of ``model.keras``. A bundle is written atomically:
 
 1. everything is written into a hidden temporary folder beside the destination
    (``.NAME.partial-<pid>``), flushed to disk, the card last;
@@ -22,38 +21,18 @@ from __future__ import annotations
 import ctypes
 import ctypes.util
 import hashlib
-import json
-import math
 import os
 import shutil
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
 from engine.atomic_files import fsync_path, is_partial, partial_name, write_text
-from engine.errors import ConfigError, ModelFileError
-from engine.evaluation.calibration import Calibration
-from engine.evaluation.operating_point import OperatingPoint
-from engine.modeling.labelled_folders import CLASS_NAMES
-from engine.modeling.preprocessing import Preprocessing
+from engine.errors import ConfigError
+from engine.modeling.card import CARD_FILE, ModelCard, card_error
 
 MODEL_FILE = "model.keras"
-CARD_FILE = "card.json"
-FORMAT_VERSION = 1
-#: Keys every card must have, with the type each must be.
-REQUIRED = {
-    "format_version": int,
-    "model_id": str,
-    "variant": str,
-    "preprocessing": dict,
-    "class_names": list,
-    "gradcam_layer": str,
-    "threshold": float,
-    "calibration": dict,
-    "model_sha256": str,
-}
-_REMEDY = "Choose another model bundle, or retrain or re-copy this one."
 
 
 @dataclass(frozen=True)
@@ -67,44 +46,8 @@ class Bundle:
     """
 
     model: Any
-    card: dict[str, Any]
+    card: ModelCard
     path: Path
-
-    @property
-    def preprocessing(self) -> Preprocessing:
-        """How to turn a radiograph into this model's input."""
-        return Preprocessing.from_card(self.card["preprocessing"])
-
-    @property
-    def threshold(self) -> float:
-        """Call PNEUMONIA when the (calibrated) probability is >= this."""
-        return float(self.card["threshold"])
-
-    @property
-    def calibration(self) -> Calibration:
-        """The probability calibration fit on validation."""
-        return Calibration.from_card(self.card["calibration"])
-
-    @property
-    def operating_point(self) -> OperatingPoint | None:
-        """How the threshold was chosen, when the card says."""
-        point = self.card.get("operating_point")
-        return OperatingPoint.from_card(point) if point else None
-
-    @property
-    def model_id(self) -> str:
-        """The model's unique id."""
-        return str(self.card["model_id"])
-
-    @property
-    def gradcam_layer(self) -> str:
-        """Name of the convolution layer Grad-CAM reads."""
-        return str(self.card["gradcam_layer"])
-
-    @property
-    def variant(self) -> str:
-        """The variant name (``cnn``, ``mobilenet``, ...)."""
-        return str(self.card["variant"])
 
 
 def sha256_of(path: Path) -> str:
@@ -116,50 +59,7 @@ def sha256_of(path: Path) -> str:
     return digest.hexdigest()
 
 
-def _error(folder: Path, problem: str, remedy: str = _REMEDY) -> ModelFileError:
-    return ModelFileError(f"Model bundle {folder}: {problem} {remedy}")
-
-
-def validate_card(card: Any, folder: Path) -> dict[str, Any]:
-    """Check a card's required keys, types and values (not the checksum).
-
-    Raises:
-        ModelFileError: naming the folder and the first problem found.
-    """
-    if not isinstance(card, dict):
-        raise _error(folder, f"{CARD_FILE} holds a {type(card).__name__}, expected a JSON object.")
-    missing = [key for key in REQUIRED if key not in card]
-    if missing:
-        raise _error(folder, f"{CARD_FILE} lacks {', '.join(missing)}.")
-    for key, kind in REQUIRED.items():
-        value = card[key]
-        numeric = kind is float and isinstance(value, int | float)
-        if isinstance(value, bool) or not (isinstance(value, kind) or numeric):
-            raise _error(folder, f"{CARD_FILE}: '{key}' is {value!r}, expected a {kind.__name__}.")
-    if card["format_version"] > FORMAT_VERSION:
-        raise _error(
-            folder,
-            f"card format {card['format_version']} is newer than this Hilum "
-            f"reads ({FORMAT_VERSION}).",
-            "Update Hilum, or choose another bundle.",
-        )
-    if list(card["class_names"]) != list(CLASS_NAMES):
-        raise _error(
-            folder, f"class_names are {card['class_names']}, expected {list(CLASS_NAMES)}."
-        )
-    if not (math.isfinite(card["threshold"]) and 0.0 <= card["threshold"] <= 1.0):
-        raise _error(folder, f"threshold is {card['threshold']}, expected a number in [0, 1].")
-    try:
-        Preprocessing.from_card(card["preprocessing"])
-        Calibration.from_card(card["calibration"])
-        if card.get("operating_point"):
-            OperatingPoint.from_card(card["operating_point"])
-    except ConfigError as error:
-        raise _error(folder, str(error)) from None
-    return card
-
-
-def read_card(path: str | os.PathLike[str]) -> dict[str, Any]:
+def read_card(path: str | os.PathLike[str]) -> ModelCard:
     """Read and validate a bundle's card, and check ``model.keras`` against its checksum.
 
     Does not load the model (fast enough for listing, apart from hashing the file).
@@ -170,7 +70,7 @@ def read_card(path: str | os.PathLike[str]) -> dict[str, Any]:
     """
     folder = Path(path)
     if not folder.is_dir():
-        raise _error(
+        raise card_error(
             folder,
             "the folder does not exist.",
             f"Choose a model bundle folder (one holding {MODEL_FILE} and {CARD_FILE}).",
@@ -179,22 +79,19 @@ def read_card(path: str | os.PathLike[str]) -> dict[str, Any]:
     try:
         text = card_file.read_text(encoding="utf-8")
     except FileNotFoundError:
-        raise _error(folder, f"there is no {CARD_FILE}.") from None
+        raise card_error(folder, f"there is no {CARD_FILE}.") from None
     except (OSError, UnicodeDecodeError) as error:
-        raise _error(folder, f"{CARD_FILE} cannot be read ({error}).") from None
-    try:
-        card = validate_card(json.loads(text), folder)
-    except json.JSONDecodeError as error:
-        raise _error(folder, f"{CARD_FILE} is not valid JSON ({error}).") from None
+        raise card_error(folder, f"{CARD_FILE} cannot be read ({error}).") from None
+    card = ModelCard.from_json(text, folder)
     model_file = folder / MODEL_FILE
     if not model_file.is_file():
-        raise _error(folder, f"there is no {MODEL_FILE}.")
+        raise card_error(folder, f"there is no {MODEL_FILE}.")
     actual = sha256_of(model_file)
-    if actual != card["model_sha256"]:
-        raise _error(
+    if actual != card.model_sha256:
+        raise card_error(
             folder,
             f"{MODEL_FILE} does not match the checksum in {CARD_FILE} "
-            f"(sha256 {actual[:12]}..., card says {card['model_sha256'][:12]}...): "
+            f"(sha256 {actual[:12]}..., card says {card.model_sha256[:12]}...): "
             "the file was changed or damaged after training.",
         )
     return card
@@ -217,42 +114,23 @@ def load_bundle(path: str | os.PathLike[str]) -> Bundle:
     try:
         model = keras.saving.load_model(folder / MODEL_FILE, safe_mode=True, compile=False)
     except Exception as error:  # Keras raises many kinds (ValueError, OSError, TypeError, ...)
-        raise _error(
+        raise card_error(
             folder, f"Keras cannot load {MODEL_FILE} ({type(error).__name__}: {str(error)[:300]})."
         ) from None
-    expected = list(Preprocessing.from_card(card["preprocessing"]).input_shape)
+    expected = list(card.preprocessing.input_shape)
     if list(model.input_shape[1:]) != expected:
-        raise _error(
+        raise card_error(
             folder,
             f"the model takes input {list(model.input_shape[1:])} but the card's "
             f"preprocessing gives {expected}.",
         )
     try:
-        model.get_layer(card["gradcam_layer"])
+        model.get_layer(card.gradcam_layer)
     except ValueError:
-        raise _error(
-            folder, f"the card's Grad-CAM layer '{card['gradcam_layer']}' is not in the model."
+        raise card_error(
+            folder, f"the card's Grad-CAM layer '{card.gradcam_layer}' is not in the model."
         ) from None
     return Bundle(model, card, folder)
-
-
-def _json_ready(value: Any) -> Any:
-    """Plain JSON values: numpy scalars and arrays to Python, paths to str, NaN/inf to None."""
-    if isinstance(value, Mapping):
-        return {str(key): _json_ready(item) for key, item in value.items()}
-    if isinstance(value, list | tuple):
-        return [_json_ready(item) for item in value]
-    if isinstance(value, os.PathLike):
-        return os.fspath(value)
-    if hasattr(value, "tolist"):  # numpy scalar or array
-        return _json_ready(value.tolist())
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    return value
-
-
-def _card_text(card: Mapping[str, Any]) -> str:
-    return json.dumps(_json_ready(card), indent=2, allow_nan=False) + "\n"
 
 
 def _write_fsynced(path: Path, text: str) -> None:
@@ -291,7 +169,7 @@ def _install(temporary: Path, destination: Path) -> None:
 
 def write_bundle(
     model: Any,
-    card: dict[str, Any],
+    card: ModelCard,
     out_dir: str | os.PathLike[str],
     *,
     overwrite: bool = False,
@@ -300,12 +178,13 @@ def write_bundle(
     """Save a model and its card as a bundle folder, atomically.
 
     The card is validated before anything is written, so a bundle that could not be loaded is
-    never created. ``card["model_sha256"]`` is set (in the dict passed in) to the checksum of
-    the saved ``model.keras``; numpy values are converted and NaN/inf become null.
+    never created. Its ``model_sha256`` is set to the checksum of the saved ``model.keras``;
+    numpy values are converted and NaN/inf become null. Read the written card back with
+    :func:`read_card`.
 
     Args:
         model: a Keras model.
-        card: the model card (see the module docstring for the required keys).
+        card: the model card.
         out_dir: the bundle folder to create.
         overwrite: replace an existing bundle at ``out_dir`` (atomically) instead of refusing.
         extra_files: more text files (name -> content) that belong to the bundle, such as the
@@ -319,9 +198,9 @@ def write_bundle(
             saving failed (nothing is left behind).
     """
     destination = Path(out_dir).absolute()
-    validate_card({**card, "model_sha256": card.get("model_sha256", "")}, destination)
+    card.validated(destination)
     if destination.exists() and not overwrite:
-        raise _error(
+        raise card_error(
             destination, "already exists.", "Choose another output folder, or allow overwriting it."
         )
     destination.parent.mkdir(parents=True, exist_ok=True)
@@ -331,15 +210,15 @@ def write_bundle(
         temporary.mkdir()
         model.save(temporary / MODEL_FILE)
         fsync_path(temporary / MODEL_FILE)
-        card["model_sha256"] = sha256_of(temporary / MODEL_FILE)
-        _write_fsynced(temporary / CARD_FILE, _card_text(card))
+        checked = replace(card, model_sha256=sha256_of(temporary / MODEL_FILE))
+        _write_fsynced(temporary / CARD_FILE, checked.to_json())
         for name, text in (extra_files or {}).items():
             _write_fsynced(temporary / name, text)
         fsync_path(temporary)
         _install(temporary, destination)
         fsync_path(destination.parent)
     except OSError as error:
-        raise _error(
+        raise card_error(
             destination,
             f"could not be written ({error}).",
             "Check the free disk space and that the folder is writable.",
@@ -349,32 +228,33 @@ def write_bundle(
     return destination
 
 
-def update_card(path: str | os.PathLike[str], changes: Mapping[str, Any]) -> dict[str, Any]:
-    """Change some card fields (e.g. a new operating point) atomically.
+def update_card(path: str | os.PathLike[str], card: ModelCard) -> ModelCard:
+    """Replace a bundle's card (e.g. with a new operating point) atomically.
 
-    The bundle is validated first (card and checksum), the merged card again before writing;
+    The bundle is validated first (card and checksum), the new card again before writing;
     ``card.json`` is then replaced in one step, so a crash leaves the old card or the new one.
 
     Args:
         path: the bundle folder.
-        changes: top-level keys to set; ``model_sha256`` cannot be changed.
+        card: the new card, usually the bundle's own with a few fields replaced
+            (``dataclasses.replace`` or :meth:`ModelCard.with_operating_point`).
 
     Returns:
-        The new card.
+        The new card, as read back.
 
     Raises:
-        ModelFileError: the bundle is invalid, or the changes would make the card invalid.
-        ConfigError: ``changes`` touches ``model_sha256``.
+        ModelFileError: the bundle is invalid, or the new card is.
+        ConfigError: the new card changes ``model_sha256``.
     """
     folder = Path(path)
-    if "model_sha256" in changes:
+    if card.model_sha256 != read_card(folder).model_sha256:
         raise ConfigError(
             "update_card cannot change model_sha256: it is the checksum of "
             f"{MODEL_FILE}; write a new bundle instead."
         )
-    card = validate_card(json.loads(_card_text({**read_card(folder), **changes})), folder)
-    write_text(folder / CARD_FILE, _card_text(card))
-    return card
+    checked = card.validated(folder)
+    write_text(folder / CARD_FILE, checked.to_json())
+    return checked
 
 
 def find_bundles(folder: str | os.PathLike[str]) -> list[Path]:

@@ -3,13 +3,17 @@
 The card itself is JSON for machines; a radiographer deciding whether to trust a model wants
 its provenance and validation figures in plain lines: what it is, how its operating point and
 calibration were chosen, how it did on validation, what it was trained on, and how to rebuild it.
-Missing fields are skipped, so older or hand-made cards still read well.
+Missing facts are skipped, so older or hand-made cards still read well.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from typing import Any
+
+from engine.modeling.card import ModelCard
+
+_SHOWN = ("auc", "accuracy", "sensitivity", "specificity", "precision", "f1", "brier", "ece")
 
 
 def _figures(metrics: Mapping[str, Any], keys: tuple[str, ...]) -> str:
@@ -26,7 +30,7 @@ def _counts(counts: Mapping[str, Any]) -> str:
     )
 
 
-def describe_card(card: Mapping[str, Any]) -> str:
+def describe_card(card: ModelCard) -> str:
     """Plain-text summary of a model card, one fact per line.
 
     Args:
@@ -35,57 +39,34 @@ def describe_card(card: Mapping[str, Any]) -> str:
     Returns:
         Lines separated by newlines; no trailing newline.
     """
-    lines = [f"Model: {card.get('name') or card.get('model_id', 'unknown')}"]
+    lines = [f"Model: {card.display_name}"]
     lines.append(
-        f"Id {card.get('model_id', '?')}, variant {card.get('variant', '?')}, created "
-        f"{card.get('created', '?')} on {card.get('device', '?')}"
+        f"Id {card.model_id}, variant {card.variant}, created {card.created or '?'} on "
+        f"{card.device or '?'}"
     )
-    pre = card.get("preprocessing") or {}
-    if pre:
-        lines.append(
-            f"Input: {pre.get('image_size')} x {pre.get('image_size')} px, {pre.get('channels')} "
-            f"channel(s), per-image contrast stretch {'on' if pre.get('stretch') else 'off'}, "
-            f"scaling {pre.get('scaling')}"
-        )
-    point = card.get("operating_point") or {}
-    if card.get("threshold") is not None:
-        how = point.get("method", "?")
-        if point.get("target") is not None:
-            how += f" (target {float(point['target']):.2f})"
-        lines.append(
-            f"Operating point: threshold {float(card['threshold']):.3f}, chosen on validation by "
-            f"{how}"
-        )
-    calibration = dict(card.get("calibration") or {})
-    if calibration:
-        method = calibration.pop("method", "?")
-        extra = ", ".join(
-            f"{k} {v:.4g}" if isinstance(v, float) else f"{k} {v}" for k, v in calibration.items()
-        )
-        lines.append(f"Calibration: {method}" + (f" ({extra})" if extra else ""))
-    metrics = card.get("validation_metrics") or {}
+    pre = card.preprocessing
+    lines.append(
+        f"Input: {pre.image_size} x {pre.image_size} px, {pre.channels} channel(s), per-image "
+        f"contrast stretch {'on' if pre.stretch else 'off'}, scaling {pre.scaling}"
+    )
+    point = card.operating_point
+    how = point.method if point else "?"
+    if point and point.target is not None:
+        how += f" (target {point.target:.2f})"
+    lines.append(f"Operating point: threshold {card.threshold:.3f}, chosen on validation by {how}")
+    calibration = card.calibration.to_card()
+    method = calibration.pop("method")
+    extra = ", ".join(
+        f"{k} {v:.4g}" if isinstance(v, float) else f"{k} {v}" for k, v in calibration.items()
+    )
+    lines.append(f"Calibration: {method}" + (f" ({extra})" if extra else ""))
+    metrics = card.validation_metrics
     if metrics:
-        lines.append(
-            f"Validation ({metrics.get('n', '?')} images): "
-            + _figures(
-                metrics,
-                (
-                    "auc",
-                    "accuracy",
-                    "sensitivity",
-                    "specificity",
-                    "precision",
-                    "f1",
-                    "brier",
-                    "ece",
-                ),
-            )
-        )
-        matrix = metrics.get("confusion_matrix")
-        if matrix:
-            (tn, fp), (fn, tp) = matrix
-            lines.append(f"Confusion matrix at the threshold: TN {tn}, FP {fp}, FN {fn}, TP {tp}")
-    training = card.get("training") or {}
+        figures = metrics.to_dict()
+        lines.append(f"Validation ({metrics.n} images): " + _figures(figures, _SHOWN))
+        (tn, fp), (fn, tp) = metrics.confusion_matrix
+        lines.append(f"Confusion matrix at the threshold: TN {tn}, FP {fp}, FN {fn}, TP {tp}")
+    training = card.training
     if training:
         weights = (training.get("weights") or {}).get("source", "?")
         parameters = training.get("parameters")
@@ -96,7 +77,7 @@ def describe_card(card: Mapping[str, Any]) -> str:
             + (f"{int(parameters):,} parameters, " if parameters is not None else "")
             + f"initial weights: {weights}"
         )
-    data = card.get("data") or {}
+    data = card.data
     if data.get("counts"):
         lines.append(f"Data: {_counts(data['counts'])}")
     if data.get("split"):
@@ -105,8 +86,8 @@ def describe_card(card: Mapping[str, Any]) -> str:
             f"Validation split: {split.get('method', '?')}, fraction {split.get('fraction', '?')}, "
             f"seed {split.get('seed', '?')}"
         )
-    if card.get("command"):
-        lines.append(f"Reproduce: {card['command']}")
-    if card.get("model_sha256"):
-        lines.append(f"model.keras sha256: {card['model_sha256']}")
+    if card.command:
+        lines.append(f"Reproduce: {card.command}")
+    if card.model_sha256:
+        lines.append(f"model.keras sha256: {card.model_sha256}")
     return "\n".join(lines)
