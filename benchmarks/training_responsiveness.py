@@ -186,10 +186,10 @@ def one_run(options: argparse.Namespace) -> tuple[GapMeter, GapMeter]:
     from PySide6.QtCore import QSettings
     from PySide6.QtWidgets import QApplication
 
+    from engine.modeling.variants import list_variants
     from engine.runtime import tensorflow
-    from engine.variants import list_variants
     from viewer.settings import Settings, TrainingSettings
-    from viewer.training_tab import TrainingTab
+    from viewer.training.training_tab import TrainingTab
 
     QApplication.instance() or QApplication(sys.argv[:1])
     tensorflow()  # as in the viewer, whose reading room holds a model: not part of the figure

@@ -19,7 +19,8 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from engine.cli import CliContext, main
+from engine.cli.context import CliContext
+from engine.cli.main import main
 from engine.self_check import Check, phantom, timed
 
 #: Images per class of the generated data set (enough for a patient-grouped validation split).
@@ -105,10 +106,10 @@ def run_workflow_checks(folder: Path) -> list[Check]:
         return ", ".join(f"p={row['probability']:.3f}" for row in rows)
 
     def report() -> str:
-        from engine.bundles import read_card
-        from engine.images import load_image
-        from engine.inference import Predictor
-        from engine.report import CardSummary, write_pdf_report
+        from engine.imaging.images import load_image
+        from engine.inference.prediction_report import write_pdf_report
+        from engine.inference.predictor import Predictor
+        from engine.modeling.bundles import read_card
 
         if not predictions:
             raise RuntimeError("no prediction to report (predict failed)")
@@ -120,7 +121,7 @@ def run_workflow_checks(folder: Path) -> list[Check]:
             image.pixels,
             prediction.heatmap,
             prediction,
-            CardSummary.from_card(read_card(bundle)),
+            read_card(bundle),
             file_name=image.source.name,
         )
         if not path.read_bytes().startswith(b"%PDF-"):

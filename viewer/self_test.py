@@ -25,8 +25,8 @@ def _training_tab_check(data: Path, out: Path) -> Check:
     """Train as the Training tab does: one epoch in a spawned child process."""
 
     def train() -> str:
-        from engine.training import TrainConfig
-        from viewer.training_process import train_in_process
+        from engine.modeling.train_config import TrainConfig
+        from engine.modeling.training_process import train_in_process
 
         config = TrainConfig(
             variant="dense",

@@ -24,10 +24,10 @@ def test_every_sub_command_is_registered() -> None:
 def test_a_missing_command_module_is_an_error_not_a_missing_command(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    """What a bundle that failed to collect ``engine.cli_training`` would do."""
-    import engine
+    """What a bundle that failed to collect ``engine.cli.training`` would do."""
+    import engine.cli
 
-    monkeypatch.delattr(engine, "cli_training", raising=False)
-    monkeypatch.setitem(sys.modules, "engine.cli_training", None)  # importing it now fails
-    with pytest.raises(ImportError, match="cli_training"):
+    monkeypatch.delattr(engine.cli, "training", raising=False)
+    monkeypatch.setitem(sys.modules, "engine.cli.training", None)  # importing it now fails
+    with pytest.raises(ImportError, match=r"engine\.cli\.training"):
         build_parser()

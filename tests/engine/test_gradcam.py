@@ -7,9 +7,9 @@ import pytest
 from PIL import Image
 
 from engine.errors import ModelFileError
-from engine.gradcam import GradCam, overlay_rgb, upsample
-from engine.preprocessing import Preprocessing
-from engine.variants import build_model, list_variants
+from engine.inference.gradcam import GradCam, overlay_rgb, upsample
+from engine.modeling.preprocessing import Preprocessing
+from engine.modeling.variants import build_model, list_variants
 from tests.engine.tiny_bundles import tiny_model
 
 SPEC = Preprocessing(64)
@@ -112,7 +112,7 @@ def test_every_variant_gives_a_heatmap(spec):
 def test_the_dense_baselines_heatmap_is_evidence_not_the_image():
     """The dense variant has no conv layer; Grad-CAM's pooled weights on its input would only
     rescale the image. Its map must be the per-pixel contribution, which the image is not."""
-    from engine.variants import get_variant
+    from engine.modeling.variants import get_variant
 
     spec = get_variant("dense")
     model = build_model(spec, 64)

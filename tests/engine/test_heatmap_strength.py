@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from engine.heatmap_strength import heatmap_strength, scaled_heatmap, strength_legend
+from engine.inference.heatmap_strength import heatmap_strength, scaled_heatmap, strength_legend
 
 
 @pytest.mark.parametrize(

@@ -19,8 +19,8 @@ from pathlib import Path
 
 import pytest
 
-from engine.bundles import read_card
-from engine.evaluation import evaluate_bundle
+from engine.evaluation.bundle_evaluation import evaluate_bundle
+from engine.modeling.bundles import read_card
 
 REPO = Path(__file__).resolve().parents[2]
 DEFAULT_MODEL = REPO / "resources" / "models" / "default"
@@ -47,10 +47,10 @@ DATA_SETS = ("fullres", "chest_xray/external")
 def floors() -> dict[str, dict[str, float]]:
     """The floors of the model shipped in this checkout; fails when it has none."""
     card = read_card(DEFAULT_MODEL)
-    sha = card["model_sha256"]
+    sha = card.model_sha256
     if sha not in FLOORS:
         pytest.fail(
-            f"The shipped default model changed ({card['model_id']}, sha256 {sha}) and has no "
+            f"The shipped default model changed ({card.model_id}, sha256 {sha}) and has no "
             f"accuracy floors: measure it on {', '.join(DATA_SETS)} with `hilum evaluate "
             "resources/models/default ../shared/data/<set> --json` and add its figures, less "
             "about two images' margin, to FLOORS in this file."

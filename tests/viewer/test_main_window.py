@@ -14,8 +14,8 @@ from pytestqt.qtbot import QtBot
 from engine import Radiograph
 from tests.viewer.helpers import LOAD_TIMEOUT_MS, fake_prediction, open_and_wait
 from viewer.main_window import MainWindow
-from viewer.rendering import qimage_to_array, to_uint8
 from viewer.settings import Settings
+from viewer.widgets.rendering import qimage_to_array, to_uint8
 
 MakeWindow = Callable[..., MainWindow]
 
@@ -180,7 +180,7 @@ def test_the_heatmap_fades_below_the_operating_point_and_the_legend_says_so(
     qtbot: QtBot, make_window: MakeWindow, tmp_path: Path
 ) -> None:
     """Grad-CAM is normalised per image, so a 2 % NORMAL image gets as hot a map as a 99 % one;
-    the window must not show it as such (engine.heatmap_strength)."""
+    the window must not show it as such (engine.inference.heatmap_strength)."""
     from PIL import Image
 
     image = tmp_path / "gray.png"
