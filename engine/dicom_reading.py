@@ -13,8 +13,8 @@ Getting this order wrong is the classic "double inversion" / "white image" bug o
 
 from __future__ import annotations
 
+import dataclasses
 import warnings
-from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -23,13 +23,33 @@ import pydicom
 import pydicom.config
 from pydicom.dataset import Dataset, FileMetaDataset
 from pydicom.errors import InvalidDicomError
-from pydicom.multival import MultiValue
 from pydicom.pixels.processing import apply_color_lut, apply_modality_lut, apply_voi
-from pydicom.pixels.utils import pixel_array
-from pydicom.uid import UID, ExplicitVRLittleEndian, ImplicitVRLittleEndian
+from pydicom.uid import (
+    UID,
+    ExplicitVRLittleEndian,
+    ImplicitVRLittleEndian,
+    UncompressedTransferSyntaxes,
+)
 
+from engine.decoder_pool import shared_pool
+from engine.dicom_values import (
+    MalformedValue,
+    as_integer,
+    as_number,
+    element_value,
+    numbers,
+    text,
+    values_of,
+)
 from engine.errors import ImageReadError
-from engine.images import REMEDY_OTHER_FILE, _check_pixel_limit
+from engine.images import REMEDY_OTHER_FILE
+from engine.pixel_frames import (
+    REMEDY_DAMAGED,
+    PixelDescription,
+    decode_first_frame,
+    decoding_error,
+    describe_pixels,
+)
 from engine.radiograph import VOI_FUNCTIONS, FloatImage, Radiograph, Window, apply_window
 from engine.radiograph import window_from_range as _auto
 
@@ -37,56 +57,64 @@ from engine.radiograph import window_from_range as _auto
 # over-long string) are not worth a warning on every access: they are read as they are.
 pydicom.config.settings.reading_validation_mode = pydicom.config.IGNORE
 
-REMEDY_DAMAGED = (
-    "Copy or export the file again from the X-ray unit or PACS; the original may be intact."
-)
-REMEDY_CODEC = (
-    "Ask for the image to be exported uncompressed (Explicit VR Little Endian), lossless JPEG, "
-    "JPEG-LS, JPEG 2000 or RLE, which Hilum can decode."
-)
-
 
 def read_dicom(file: Path, *, has_file_meta: bool, warnings_: list[str]) -> Radiograph:
     """Read a DICOM file (with or without its Part 10 header) into a :class:`Radiograph`.
+
+    Every header value is converted through :mod:`engine.dicom_values`: a value the image cannot
+    be shown without (size, bits, rescale, Modality LUT) is a clear error when malformed; one with
+    a safe default falls back with a warning (a malformed window or VOI LUT gives the automatic
+    window; see also :func:`engine.pixel_frames.describe_pixels`). Compressed pixel data is
+    decoded in a worker process (:mod:`engine.decoder_pool`). Anything pydicom raises on a value
+    nobody foresaw still becomes an ImageReadError: one bad file never stops a folder.
 
     Raises:
         ImageReadError: see :func:`engine.load_image`.
     """
     ds = _read_dataset(file, has_file_meta, warnings_)
-    if "PixelData" not in ds and "FloatPixelData" not in ds and "DoubleFloatPixelData" not in ds:
-        sop = UID(str(ds.get("SOPClassUID", "")))
-        what = sop.name if sop else "object"
+    try:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")  # pydicom warns on values it had to repair
+            radiograph = _radiograph(file, ds, warnings_)
+    except ImageReadError:
+        raise
+    except Exception as error:  # the safety net for hostile input; the message keeps the cause
         raise ImageReadError(
             file,
-            f"This DICOM file holds no image (it is a {what}, with no pixel data).",
-            "Open the image files of the study instead.",
-        )
-    rows, columns = int(ds.get("Rows", 0) or 0), int(ds.get("Columns", 0) or 0)
-    if rows <= 0 or columns <= 0:
-        raise ImageReadError(
-            file, "The DICOM header gives no image size (Rows/Columns).", REMEDY_DAMAGED
-        )
-    _check_pixel_limit(file, columns, rows)
-    frame_count = int(ds.get("NumberOfFrames", 1) or 1)
-    stored = _decode_first_frame(file, ds, warnings_)
-    photometric = str(ds.get("PhotometricInterpretation", "MONOCHROME2")).strip().upper()
-    stored = _to_grayscale(stored, photometric, ds, warnings_)
-    if stored.shape != (rows, columns):
+            f"Hilum could not interpret this DICOM file ({type(error).__name__}: {error}).",
+            REMEDY_DAMAGED,
+        ) from None
+    repaired = dict.fromkeys(f"DICOM reader: {w.message}" for w in caught)
+    if not repaired:
+        return radiograph
+    return dataclasses.replace(radiograph, warnings=(*radiograph.warnings, *repaired))
+
+
+def _radiograph(file: Path, ds: Dataset, warnings_: list[str]) -> Radiograph:
+    description = describe_pixels(file, ds, warnings_)
+    syntax = text(ds.file_meta, "TransferSyntaxUID")
+    stored = _decode_first_frame(file, ds, syntax, description, warnings_)
+    photometric = description.photometric
+    stored = _to_grayscale(file, stored, photometric, ds, warnings_)
+    if stored.shape != (description.rows, description.columns):
         raise ImageReadError(
             file,
-            f"The decoded image is {stored.shape}, but the header says {rows} x {columns}.",
+            f"The decoded image is {stored.shape}, but the header says "
+            f"{description.rows} x {description.columns}.",
             REMEDY_DAMAGED,
         )
-    values = _modality_values(stored, ds)
+    if stored.dtype.kind == "f" and not np.isfinite(stored).all():
+        raise ImageReadError(
+            file,
+            "The image holds pixel values that are not numbers (NaN or infinite).",
+            REMEDY_DAMAGED,
+        )
+    values, rescaled = _modality_values(file, stored, ds)
     windows = _file_windows(ds, warnings_)
     invert = photometric == "MONOCHROME1"
-    voi_lut_explanation = ""
-    if "VOILUTSequence" in ds and len(ds.VOILUTSequence) > 0:
-        pixels, voi_lut_explanation = _apply_voi_lut_sequence(values, ds, invert)
-    auto = _automatic_window(values, stored, ds)
-    windows = (*windows, auto)
-    if not voi_lut_explanation:
-        pixels = apply_window(values, windows[0], invert=invert)
+    voi_lut = _voi_lut_display(values, ds, invert, warnings_)
+    windows = (*windows, _automatic_window(values, stored, description, rescaled))
+    pixels, voi_lut_explanation = voi_lut or (apply_window(values, windows[0], invert), "")
     spacing, spacing_source = _pixel_spacing(ds)
     return Radiograph(
         pixels=pixels,
@@ -94,26 +122,26 @@ def read_dicom(file: Path, *, has_file_meta: bool, warnings_: list[str]) -> Radi
         source=file,
         format="DICOM",
         stored_range=(float(stored.min()), float(stored.max())),
-        bits_stored=int(ds.get("BitsStored", 0) or stored.dtype.itemsize * 8),
+        bits_stored=description.bits_stored,
         photometric=photometric,
         windows=windows,
         voi_lut_explanation=voi_lut_explanation,
         inverted=invert,
-        transfer_syntax=UID(str(ds.file_meta.TransferSyntaxUID)).name,
+        transfer_syntax=UID(syntax).name,
         pixel_spacing=spacing,
         pixel_spacing_source=spacing_source,
-        modality=_text(ds, "Modality"),
-        body_part=_text(ds, "BodyPartExamined"),
-        view_position=_text(ds, "ViewPosition"),
-        patient_id=_text(ds, "PatientID"),
-        patient_name=_text(ds, "PatientName"),
-        study_uid=_text(ds, "StudyInstanceUID"),
-        study_date=_text(ds, "StudyDate"),
-        study_description=_text(ds, "StudyDescription"),
-        series_uid=_text(ds, "SeriesInstanceUID"),
-        series_description=_text(ds, "SeriesDescription"),
-        sop_instance_uid=_text(ds, "SOPInstanceUID"),
-        frame_count=frame_count,
+        modality=text(ds, "Modality"),
+        body_part=text(ds, "BodyPartExamined"),
+        view_position=text(ds, "ViewPosition"),
+        patient_id=text(ds, "PatientID"),
+        patient_name=text(ds, "PatientName"),
+        study_uid=text(ds, "StudyInstanceUID"),
+        study_date=text(ds, "StudyDate"),
+        study_description=text(ds, "StudyDescription"),
+        series_uid=text(ds, "SeriesInstanceUID"),
+        series_description=text(ds, "SeriesDescription"),
+        sop_instance_uid=text(ds, "SOPInstanceUID"),
+        frame_count=description.number_of_frames,
         frame_index=0,
         warnings=tuple(warnings_),
     )
@@ -182,39 +210,60 @@ def _read_dataset(
     return ds
 
 
-def _decode_first_frame(file: Path, ds: Dataset, warnings_: list[str]) -> np.ndarray[Any, Any]:
-    syntax = UID(str(ds.file_meta.TransferSyntaxUID))
+def _decode_first_frame(
+    file: Path, ds: Dataset, syntax: str, description: PixelDescription, warnings_: list[str]
+) -> np.ndarray[Any, Any]:
+    """Stored values of the first frame: in-process when uncompressed, else in a decoder process."""
     try:
-        with warnings.catch_warnings(record=True) as caught:
-            warnings.simplefilter("always")
-            stored = pixel_array(ds, index=0)
-    except (RuntimeError, NotImplementedError) as error:
-        if "decode" in str(error).lower() or "plugin" in str(error).lower():
-            raise ImageReadError(
-                file,
-                f"The image is compressed as '{syntax.name}' ({syntax}), which none of Hilum's "
-                f"installed decoders can read.",
-                REMEDY_CODEC,
-            ) from None
+        payload = element_value(ds, description.pixel_keyword)
+    except MalformedValue as error:
         raise ImageReadError(
-            file, f"The pixel data cannot be decoded ({error}).", REMEDY_DAMAGED
+            file, f"The pixel data element is {error.shown}.", REMEDY_DAMAGED
         ) from None
-    except Exception as error:
-        problem = (
-            f"The pixel data is incomplete: the file is truncated ({error})."
-            if "less than" in str(error) or "end" in str(error).lower()
-            else f"The pixel data cannot be decoded ({error})."
+    if not isinstance(payload, bytes | bytearray):
+        raise ImageReadError(
+            file,
+            f"The pixel data is not stored as bytes (its VR is {description.pixel_vr}).",
+            REMEDY_DAMAGED,
         )
-        raise ImageReadError(file, problem, REMEDY_DAMAGED) from None
-    warnings_.extend(f"DICOM decoder: {w.message}" for w in caught)
-    return np.asarray(stored)
+    if syntax in UncompressedTransferSyntaxes:
+        try:
+            with warnings.catch_warnings(record=True) as caught:
+                warnings.simplefilter("always")
+                stored = decode_first_frame(syntax, description, bytes(payload))
+        except Exception as error:
+            raise decoding_error(file, syntax, type(error).__name__, str(error)) from None
+        messages = [str(w.message) for w in caught]
+    else:
+        _require_decoder(file, syntax)
+        stored, messages = shared_pool().decode(file, syntax, description, bytes(payload))
+    warnings_.extend(f"DICOM decoder: {message}" for message in messages)
+    return stored
+
+
+def _require_decoder(file: Path, syntax: str) -> None:
+    """Refuse, without starting a decoder process, a transfer syntax no installed plugin reads."""
+    from pydicom.pixels.decoders.base import get_decoder
+
+    try:
+        available = get_decoder(UID(syntax)).is_available
+    except NotImplementedError:
+        available = False
+    if not available:
+        message = f"no installed plugin decodes '{UID(syntax).name}'"
+        raise decoding_error(file, syntax, "NotImplementedError", message)
 
 
 def _to_grayscale(
-    stored: np.ndarray[Any, Any], photometric: str, ds: Dataset, warnings_: list[str]
+    file: Path, stored: np.ndarray[Any, Any], photometric: str, ds: Dataset, warnings_: list[str]
 ) -> np.ndarray[Any, Any]:
     if photometric == "PALETTE COLOR" and stored.ndim == 2:
-        stored = np.asarray(apply_color_lut(stored, ds))
+        try:
+            stored = np.asarray(apply_color_lut(stored, ds))
+        except Exception as error:  # pydicom raises many types on a malformed palette
+            raise ImageReadError(
+                file, f"The image's colour palette is malformed ({error}).", REMEDY_DAMAGED
+            ) from None
     if stored.ndim == 2:
         return stored
     if stored.ndim == 3:
@@ -228,80 +277,130 @@ def _to_grayscale(
     return stored
 
 
-def _modality_values(stored: np.ndarray[Any, Any], ds: Dataset) -> FloatImage:
-    """Apply the Modality LUT (PS3.3 C.11.1): LUT sequence or rescale slope/intercept."""
+def _modality_values(
+    file: Path, stored: np.ndarray[Any, Any], ds: Dataset
+) -> tuple[FloatImage, bool]:
+    """Apply the Modality LUT (PS3.3 C.11.1): LUT sequence or rescale slope/intercept.
+
+    Returns:
+        The values, and whether a Modality LUT or rescale changed them.
+
+    Raises:
+        ImageReadError: the Modality LUT Sequence or the rescale is malformed (the image's values
+            cannot be known, so there is no safe fallback).
+    """
     if "ModalityLUTSequence" in ds:
-        return np.asarray(apply_modality_lut(stored, ds), dtype=np.float32)
-    slope = float(ds.get("RescaleSlope", 1) or 1)
-    intercept = float(ds.get("RescaleIntercept", 0) or 0)
+        try:
+            return np.asarray(apply_modality_lut(stored, ds), dtype=np.float32), True
+        except Exception as error:  # pydicom raises many types on a malformed LUT
+            raise ImageReadError(
+                file, f"The Modality LUT Sequence is malformed ({error}).", REMEDY_DAMAGED
+            ) from None
+    try:
+        slope = _single_number(ds, "RescaleSlope", 1.0)
+        intercept = _single_number(ds, "RescaleIntercept", 0.0)
+    except MalformedValue as error:
+        raise ImageReadError(
+            file,
+            f"The DICOM header's {error.keyword} is {error.shown}, not {error.expected}: the "
+            "image's values cannot be computed.",
+            REMEDY_DAMAGED,
+        ) from None
     values = stored.astype(np.float32)
     if slope != 1.0:
         values *= np.float32(slope)
     if intercept != 0.0:
         values += np.float32(intercept)
-    return values
+    return values, slope != 1.0 or intercept != 0.0
 
 
-def _as_list(value: Any) -> list[Any]:
-    if value is None:
-        return []
-    if isinstance(value, MultiValue | list | tuple):
-        return list(value)
-    return [value]
+def _single_number(ds: Dataset, keyword: str, default: float) -> float:
+    found = numbers(ds, keyword)
+    if len(found) > 1:
+        raise MalformedValue(keyword, found, "one number")
+    return found[0] if found else default
 
 
 def _file_windows(ds: Dataset, warnings_: list[str]) -> tuple[Window, ...]:
-    """Every Window Center/Width pair in the file, in order (PS3.3 C.11.2.1.2)."""
-    centers = _as_list(ds.get("WindowCenter"))
-    widths = _as_list(ds.get("WindowWidth"))
-    explanations = _as_list(ds.get("WindowCenterWidthExplanation"))
-    function = str(ds.get("VOILUTFunction", "LINEAR") or "LINEAR").strip().upper()
+    """Every valid Window Center/Width pair in the file, in order (PS3.3 C.11.2.1.2).
+
+    A malformed pair is left out with a warning; with none left, the automatic window is used.
+    """
+    try:
+        centers = values_of(ds, "WindowCenter")
+        widths = values_of(ds, "WindowWidth")
+    except MalformedValue as error:
+        warnings_.append(f"The file's window is unreadable ({error}); an automatic one was used.")
+        return ()
+    explanations = _texts(ds, "WindowCenterWidthExplanation")
+    function = text(ds, "VOILUTFunction").upper() or "LINEAR"
     if function not in VOI_FUNCTIONS:
         warnings_.append(f"Unknown VOI LUT Function '{function}'; LINEAR used.")
         function = "LINEAR"
     windows = []
     for i, (center, width) in enumerate(zip(centers, widths, strict=False)):
-        c, w = float(center), float(width)
+        try:
+            c, w = as_number("WindowCenter", center), as_number("WindowWidth", width)
+        except MalformedValue as error:
+            warnings_.append(f"Window {i + 1} is malformed ({error}); it was ignored.")
+            continue
         if w < (1 if function == "LINEAR" else 1e-6):
             warnings_.append(f"Window {i + 1} has an invalid width {w}; it was ignored.")
             continue
-        explanation = str(explanations[i]) if i < len(explanations) else f"window {i + 1} (file)"
+        explanation = explanations[i] if i < len(explanations) else ""
         windows.append(Window(c, w, explanation or f"window {i + 1} (file)", function))
     return tuple(windows)
 
 
-def _apply_voi_lut_sequence(
-    values: FloatImage, ds: Dataset, invert: bool
-) -> tuple[FloatImage, str]:
-    """Apply the first VOI LUT of the VOI LUT Sequence (PS3.3 C.11.2.1.1), scaled to [0, 1]."""
-    item = ds.VOILUTSequence[0]
-    out = np.asarray(apply_voi(values.astype(np.int64), ds, index=0), dtype=np.float32)
-    descriptor: Sequence[int] = item.LUTDescriptor
-    top = float(2 ** int(descriptor[2]) - 1)
-    lut_max = float(np.max(np.asarray(item.LUTData))) if "LUTData" in item else top
+def _texts(ds: Dataset, keyword: str) -> list[str]:
+    try:
+        return [str(value).strip() for value in values_of(ds, keyword)]
+    except MalformedValue:
+        return []
+
+
+def _voi_lut_display(
+    values: FloatImage, ds: Dataset, invert: bool, warnings_: list[str]
+) -> tuple[FloatImage, str] | None:
+    """The first VOI LUT of the VOI LUT Sequence (PS3.3 C.11.2.1.1) applied, scaled to [0, 1].
+
+    Returns ``None`` when the file has none, or (with a warning) when it is malformed: the window
+    is used instead.
+    """
+    try:
+        sequence = element_value(ds, "VOILUTSequence")
+        if not sequence:
+            return None
+        item = sequence[0]
+        descriptor = [as_integer("LUTDescriptor", v) for v in values_of(item, "LUTDescriptor")]
+        if len(descriptor) != 3 or not 8 <= descriptor[2] <= 16:
+            raise MalformedValue("LUTDescriptor", descriptor, "3 numbers, the last from 8 to 16")
+        out = np.asarray(apply_voi(values.astype(np.int64), ds, index=0), dtype=np.float32)
+        top = float(2 ** descriptor[2] - 1)
+        lut_max = float(np.max(np.asarray(item.LUTData))) if "LUTData" in item else top
+    except Exception as error:  # pydicom raises many types on a malformed LUT
+        warnings_.append(f"The VOI LUT Sequence is malformed ({error}); a window was used instead.")
+        return None
     top = max(top if lut_max > top / 16 else lut_max, lut_max, 1.0)
     pixels = np.clip(out / np.float32(top), 0.0, 1.0).astype(np.float32)
     if invert:
         pixels = (np.float32(1.0) - pixels).astype(np.float32)
-    explanation = str(item.get("LUTExplanation", "") or "VOI LUT 1 (file)")
-    return pixels, explanation
+    return pixels, text(item, "LUTExplanation") or "VOI LUT 1 (file)"
 
 
-def _automatic_window(values: FloatImage, stored: np.ndarray[Any, Any], ds: Dataset) -> Window:
+def _automatic_window(
+    values: FloatImage, stored: np.ndarray[Any, Any], description: PixelDescription, rescaled: bool
+) -> Window:
     """The window used when a file has no VOI: the full 8-bit range for 8-bit images without a
     rescale (so a DICOM made from a JPEG displays exactly like the JPEG), otherwise the image's
     minimum to maximum."""
-    rescaled = (
-        "ModalityLUTSequence" in ds
-        or float(ds.get("RescaleSlope", 1) or 1) != 1.0
-        or float(ds.get("RescaleIntercept", 0) or 0) != 0.0
-    )
-    if int(ds.get("BitsStored", 16) or 16) <= 8 and stored.dtype.kind == "u" and not rescaled:
+    if description.bits_stored <= 8 and stored.dtype.kind == "u" and not rescaled:
         return _auto(0, 255, "automatic (full 8-bit range)")
     return _auto(float(values.min()), float(values.max()), "automatic (image minimum to maximum)")
 
 
 def _pixel_spacing(ds: Dataset) -> tuple[tuple[float, float] | None, str]:
+    """Pixel Spacing, else Imager Pixel Spacing; unknown (``None``) when absent or malformed."""
     for keyword, note in (
         ("PixelSpacing", "Pixel Spacing (patient)"),
         (
@@ -309,17 +408,10 @@ def _pixel_spacing(ds: Dataset) -> tuple[tuple[float, float] | None, str]:
             "Imager Pixel Spacing (at the detector, not corrected for magnification)",
         ),
     ):
-        value = _as_list(ds.get(keyword))
-        if len(value) == 2:
-            try:
-                row, col = float(value[0]), float(value[1])
-            except (TypeError, ValueError):
-                continue
-            if row > 0 and col > 0:
-                return (row, col), note
+        try:
+            value = numbers(ds, keyword)
+        except MalformedValue:
+            continue
+        if len(value) == 2 and value[0] > 0 and value[1] > 0:
+            return (value[0], value[1]), note
     return None, ""
-
-
-def _text(ds: Dataset, keyword: str) -> str:
-    value = ds.get(keyword, "")
-    return "" if value is None else str(value).strip()

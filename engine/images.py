@@ -125,7 +125,7 @@ def _read_with_pillow(file: Path, warnings_: list[str]) -> Radiograph:
             image = Image.open(file)
         with image:
             width, height = image.size
-            _check_pixel_limit(file, width, height)
+            check_pixel_limit(file, width, height)
             fmt = str(image.format)
             if fmt == "JPEG" and image.mode == "RGB":
                 # Skip libjpeg's YCbCr -> RGB conversion: a gray image saved as RGB is its luma
@@ -171,7 +171,7 @@ def _read_with_pillow(file: Path, warnings_: list[str]) -> Radiograph:
     )
 
 
-def _check_pixel_limit(file: Path, width: int, height: int) -> None:
+def check_pixel_limit(file: Path, width: int, height: int) -> None:
     """Refuse an image over :data:`MAX_PIXELS` before any pixel buffer is allocated."""
     if width * height > MAX_PIXELS:
         raise _too_large(file, width * height, f"{width} x {height} = ")
