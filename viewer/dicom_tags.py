@@ -1,19 +1,22 @@
 """A searchable table of an image's DICOM attributes (or basic facts for a JPEG/PNG).
 
-Attributes are read with ``pydicom.dcmread(stop_before_pixels=True)``: the header only, a few
-milliseconds even for a large file. Sequences become expandable rows; the filter box matches tag,
-keyword, VR or value (case-insensitive) and keeps the parents of matching rows.
+Attributes are read with the engine's guarded header reader
+(:func:`engine.dicom_reading.read_header`): the header only, a few milliseconds even for a large
+file; a value that does not convert is listed as unreadable. Sequences become expandable rows;
+the filter box matches tag, keyword, VR or value (case-insensitive) and keeps the parents of
+matching rows.
 """
 
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
 
 from PySide6.QtCore import QSortFilterProxyModel, Qt
 from PySide6.QtGui import QStandardItem, QStandardItemModel
 from PySide6.QtWidgets import QLabel, QLineEdit, QTreeView, QVBoxLayout, QWidget
 
-from engine import Radiograph
+from engine import ImageReadError, Radiograph
 
 #: Keyword and value first: they are what a reader scans for in a narrow side panel.
 COLUMNS = ("Keyword", "Value", "Tag", "VR")
@@ -90,13 +93,12 @@ class DicomTagsPanel(QWidget):
         return [self._proxy.index(row, 0).data() for row in range(self._proxy.rowCount())]
 
     def _add_dicom(self, path: Path) -> None:
-        import pydicom
+        from engine.dicom_reading import read_header
 
         try:
-            dataset = pydicom.dcmread(path, stop_before_pixels=True, force=True)
-        except Exception as error:
-            message = f"The header cannot be read: {error}"
-            self._model.appendRow(_row("", "(unreadable)", "", message))
+            dataset = read_header(path)
+        except ImageReadError as error:
+            self._model.appendRow(_row("", "(unreadable)", "", f"{error.problem} {error.remedy}"))
             return
         meta = getattr(dataset, "file_meta", None)
         if meta is not None:
@@ -104,18 +106,24 @@ class DicomTagsPanel(QWidget):
         self._append(self._model.invisibleRootItem(), dataset)
 
     def _append(self, parent: QStandardItem, dataset: object) -> None:
-        for element in dataset:  # type: ignore[attr-defined]
-            tag = f"({element.tag.group:04X},{element.tag.element:04X})"
-            if element.VR == "SQ":
+        for tag_number in list(dataset.keys()):  # type: ignore[attr-defined]
+            tag = f"({tag_number >> 16:04X},{tag_number & 0xFFFF:04X})"
+            try:  # pydicom converts a value when it is first read; a hostile one may not convert
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore")
+                    element = dataset[tag_number]  # type: ignore[index]
+                    vr, value = str(element.VR), _value_text(element)
+            except Exception as error:
+                parent.appendRow(_row(tag, "(unreadable)", "", f"{type(error).__name__}: {error}"))
+                continue
+            if vr == "SQ":
                 row = _row(tag, element.keyword, "SQ", f"{len(element.value)} item(s)")
                 for number, item in enumerate(element.value, start=1):
                     child = _row("", f"Item {number}", "", "")
                     self._append(child[0], item)
                     row[0].appendRow(child)
             else:
-                row = _row(
-                    tag, element.keyword or element.name, str(element.VR), _value_text(element)
-                )
+                row = _row(tag, element.keyword or element.name, vr, value)
             parent.appendRow(row)
 
     def _add_basic(self, radiograph: Radiograph) -> None:
