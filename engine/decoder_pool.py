@@ -19,7 +19,8 @@ in a small pool of worker processes:
   through them. ``benchmarks/decoder_isolation.py`` measures the cost.
 
 Uncompressed pixel data needs no native code and is decoded in-process
-(:mod:`engine.dicom_reading`).
+(:mod:`engine.dicom_reading`). A script that reads compressed DICOM through the engine needs the
+usual ``if __name__ == "__main__":`` guard: a spawned worker re-imports the script's main module.
 """
 
 from __future__ import annotations
@@ -81,9 +82,9 @@ class DecoderPool:
             self._count += 1
         try:
             worker = _Worker(self._context)
-        except OSError:
+        except (OSError, RuntimeError):
             self._release_slot()
-            return
+            return  # the first decode will try again and report why it cannot
         self._checkin(worker)
 
     def decode(
@@ -115,15 +116,20 @@ class DecoderPool:
             while True:
                 if self._closed:
                     raise ImageReadError(file, "Hilum is closing.", "Open the file again.")
-                if self._idle:
-                    return self._idle.pop()
+                while self._idle:
+                    worker = self._idle.pop()
+                    if worker.process.is_alive():
+                        return worker
+                    worker.usable = False  # ended while idle (e.g. killed by the system)
+                    worker.stop()
+                    self._count -= 1
                 if self._count < self._size:
                     self._count += 1
                     break
                 self._condition.wait()
         try:
             return _Worker(self._context)
-        except OSError as error:
+        except (OSError, RuntimeError) as error:  # no resources; or a script without a main guard
             self._release_slot()
             raise ImageReadError(
                 file, f"Hilum could not start an image decoder process ({error}).", _REMEDY_RESTART
@@ -174,6 +180,7 @@ class _Worker:
             self.started = True
         offset = -(-len(payload) // _ALIGN) * _ALIGN
         memory = self._memory_for(offset + description.frame_bytes())
+        decoded = False
         try:
             if memory is not None:
                 segment_view(memory)[: len(payload)] = payload
@@ -189,22 +196,29 @@ class _Worker:
             if memory is not None:
                 array[...] = frame_view(memory, array.shape, array.dtype, offset)
             else:
-                self.connection.recv_bytes_into(array)
+                self.connection.recv_bytes_into(array.reshape(-1).view(np.uint8))
+            decoded = True
         except (EOFError, OSError) as error:  # the process was gone before or after decoding
             self.usable = False
             problem = f"Hilum's image decoder process ended unexpectedly ({error})."
             raise ImageReadError(file, problem, _REMEDY_RESTART) from None
         finally:
-            if self.memory is not None and self.memory.size > _KEEP_BYTES:
-                self._free_memory()  # do not hold a very large image's memory between files
+            # A new segment after a failure (a worker that fails to map one unlinks it), and none
+            # kept for a very large image.
+            if not decoded or (self.memory is not None and self.memory.size > _KEEP_BYTES):
+                self._free_memory()
         return array, [str(message) for message in answer.get("warnings", [])]
 
-    def _answer(self, file: Path, syntax: str, seconds: float, starting: bool = False) -> Any:
+    def _answer(
+        self, file: Path, syntax: str, seconds: float, starting: bool = False
+    ) -> dict[str, Any]:
         """The worker's next JSON answer; the worker is killed when it overruns or dies."""
         ready = wait([self.connection, self.process.sentinel], seconds)
         if self.connection in ready:
             try:
-                return json.loads(self.connection.recv_bytes(_MAX_ANSWER_BYTES))
+                answer = json.loads(self.connection.recv_bytes(_MAX_ANSWER_BYTES))
+                if isinstance(answer, dict):
+                    return answer
             except (EOFError, OSError, ValueError):
                 pass  # it died while answering, or answered nonsense
         self.usable = False
@@ -231,7 +245,7 @@ class _Worker:
             return self.memory
         self._free_memory()
         size = -(-size // _SEGMENT_STEP) * _SEGMENT_STEP
-        if os.path.isdir("/dev/shm") and shutil.disk_usage("/dev/shm").free < size + _SHM_MARGIN:
+        if shared_memory_room() < size + _SHM_MARGIN:
             return None  # a full tmpfs would kill the worker with SIGBUS mid-copy
         try:
             self.memory = SharedMemory(create=True, size=size)
@@ -242,7 +256,8 @@ class _Worker:
     def _free_memory(self) -> None:
         if self.memory is not None:
             self.memory.close()
-            self.memory.unlink()
+            with contextlib.suppress(FileNotFoundError):  # already unlinked by a failed attach
+                self.memory.unlink()
             self.memory = None
 
     def stop(self) -> None:
@@ -256,6 +271,14 @@ class _Worker:
             self.process.join()
         self.connection.close()
         self._free_memory()
+
+
+def shared_memory_room() -> float:
+    """Free bytes for shared memory: the free space of ``/dev/shm`` on Linux (often only 64 MiB in
+    containers); unlimited elsewhere (macOS and Windows back it with ordinary memory)."""
+    if os.path.isdir("/dev/shm"):
+        return float(shutil.disk_usage("/dev/shm").free)
+    return float("inf")
 
 
 def _empty_frame(

@@ -49,19 +49,23 @@ def serve(connection: Connection, memory_limit: int) -> None:
         if request is None:
             break
         syntax, description, name, size, offset = request
-        if name is None:
-            payload = connection.recv_bytes()
-        else:
-            memory = _attached(memory, name)
-            payload = bytes(segment_view(memory)[:size])
-        answer, frame = _decode(syntax, description, payload)
-        if frame is not None and memory is not None and name is not None:
-            if offset + frame.nbytes > memory.size:
-                answer = {"status": "failed", "kind": "ValueError", "message": "frame too large"}
-            else:
+        payload = connection.recv_bytes() if name is None else b""
+        try:
+            if name is not None:
+                memory = _attached(memory, name)
+                payload = bytes(segment_view(memory)[:size])
+            frame, messages = _decode(syntax, description, payload)
+            if memory is not None and name is not None:  # raises if the frame does not fit
                 frame_view(memory, frame.shape, frame.dtype, offset)[...] = frame
-        _send(connection, answer)
-        if frame is not None and name is None:
+        except BaseException as error:  # a Rust panic (PanicException) is a BaseException
+            failure = {"status": "failed", "kind": type(error).__name__, "message": str(error)}
+            _send(connection, failure)
+            continue
+        _send(
+            connection,
+            {"status": "ok", "shape": frame.shape, "dtype": frame.dtype.str, "warnings": messages},
+        )
+        if name is None:
             connection.send_bytes(frame.data)
     if memory is not None:
         memory.close()
@@ -69,20 +73,11 @@ def serve(connection: Connection, memory_limit: int) -> None:
 
 def _decode(
     syntax: str, description: PixelDescription, payload: bytes
-) -> tuple[dict[str, Any], np.ndarray[Any, Any] | None]:
-    try:
-        with warnings.catch_warnings(record=True) as caught:
-            warnings.simplefilter("always")
-            frame = np.ascontiguousarray(decode_first_frame(syntax, description, payload))
-    except BaseException as error:  # PanicException derives from BaseException
-        return {"status": "failed", "kind": type(error).__name__, "message": str(error)}, None
-    answer = {
-        "status": "ok",
-        "shape": list(frame.shape),
-        "dtype": frame.dtype.str,
-        "warnings": [str(w.message) for w in caught],
-    }
-    return answer, frame
+) -> tuple[np.ndarray[Any, Any], list[str]]:
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        frame = np.ascontiguousarray(decode_first_frame(syntax, description, payload))
+    return frame, [str(w.message) for w in caught]
 
 
 def _send(connection: Connection, answer: dict[str, Any]) -> None:

@@ -182,8 +182,11 @@ def decoding_error(file: Path, transfer_syntax: str, kind: str, message: str) ->
     lowered = message.lower()
     if kind == "PanicException":
         problem = f"The {codec} decoder failed on this file's pixel data ({message})."
-    elif kind == "MemoryError":
-        problem = f"Decoding the pixel data needed more memory than Hilum allows ({codec})."
+    elif kind == "MemoryError" or "cannot allocate memory" in lowered:
+        problem = (
+            f"Decoding the pixel data ({codec}) needed more memory than Hilum allows a decoder: "
+            "the header or the compressed data is probably damaged."
+        )
     elif kind in ("RuntimeError", "NotImplementedError") and (
         "plugin" in lowered or "not supported" in lowered
     ):
