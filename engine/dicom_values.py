@@ -113,7 +113,10 @@ def integer(ds: Dataset, keyword: str, default: int, allowed: Sequence[int] | ra
     expected = _describe_allowed(allowed)
     if len(found) != 1:
         raise MalformedValue(keyword, found, expected)
-    value = as_integer(keyword, found[0])
+    try:
+        value = as_integer(keyword, found[0])
+    except MalformedValue:
+        raise MalformedValue(keyword, found[0], expected) from None
     if value not in allowed:
         raise MalformedValue(keyword, found[0], expected)
     return value
