@@ -33,6 +33,7 @@ import os
 import shutil
 import signal
 import threading
+from multiprocessing import BufferTooShort
 from multiprocessing.connection import Connection, wait
 from multiprocessing.context import SpawnProcess
 from multiprocessing.shared_memory import SharedMemory
@@ -181,6 +182,7 @@ class _Worker:
         offset = -(-len(payload) // _ALIGN) * _ALIGN
         memory = self._memory_for(offset + description.frame_bytes())
         decoded = False
+        self.usable = False  # until the exchange completes: a worker left mid-way is never reused
         try:
             if memory is not None:
                 segment_view(memory)[: len(payload)] = payload
@@ -190,6 +192,7 @@ class _Worker:
                 self.connection.send_bytes(payload)
             answer = self._answer(file, syntax, DECODE_SECONDS)
             if answer.get("status") != "ok":
+                self.usable = True  # it refused the data and is ready for the next file
                 kind, message = str(answer.get("kind")), str(answer.get("message"))
                 raise decoding_error(file, syntax, kind, message)
             array = _empty_frame(file, answer, description)
@@ -197,9 +200,8 @@ class _Worker:
                 array[...] = frame_view(memory, array.shape, array.dtype, offset)
             else:
                 self.connection.recv_bytes_into(array.reshape(-1).view(np.uint8))
-            decoded = True
-        except (EOFError, OSError) as error:  # the process was gone before or after decoding
-            self.usable = False
+            decoded = self.usable = True
+        except (EOFError, OSError, BufferTooShort) as error:  # the process ended mid-exchange
             problem = f"Hilum's image decoder process ended unexpectedly ({error})."
             raise ImageReadError(file, problem, _REMEDY_RESTART) from None
         finally:

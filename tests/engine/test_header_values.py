@@ -6,6 +6,7 @@ to set "1A" as an IS, so the element is stored with a text VR, as a wrong-VR fil
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import numpy as np
@@ -15,6 +16,7 @@ from pydicom.data import get_testdata_file
 from pydicom.dataset import Dataset
 
 from engine import ImageReadError, find_studies, load_image
+from tests.conftest import REPO
 from tests.engine.synthetic import dicom_dataset, gradient, write_dicom
 
 
@@ -128,3 +130,20 @@ def test_pydicom_reads_our_malformed_files_back_as_written(tmp_path: Path) -> No
     """The fixtures above mean what they say: the malformed value reaches the reader as text."""
     ds = pydicom.dcmread(_file(tmp_path, NumberOfFrames="1A"))
     assert ds["NumberOfFrames"].VR == "LO" and ds.NumberOfFrames == "1A"
+
+
+def test_files_from_outside_reach_pydicom_only_through_the_guarded_reader() -> None:
+    """``engine.dicom_reading`` is the one entry point (PACS receive included, when it comes)."""
+    allowed = {
+        Path("engine/dicom_reading.py"),  # read_dicom and read_header
+        Path("engine/dicom_samples.py"),  # decodes the samples it has just written itself
+    }
+    calls = [
+        f"{path.relative_to(REPO)}: {line.strip()}"
+        for package in ("engine", "viewer")
+        for path in sorted((REPO / package).rglob("*.py"))
+        if path.relative_to(REPO) not in allowed
+        for line in path.read_text().splitlines()
+        if re.search(r"\bdcmread\(|\.pixel_array\b|\bpixel_array\(|\.decompress\(", line)
+    ]
+    assert calls == []

@@ -1,0 +1,139 @@
+"""What decoding compressed DICOM in worker processes costs: before/after, per file.
+
+Why a script and not a test: timings depend on the machine and its load. Issue 11's target is
+read from this table: open-to-heatmap of the 2k JPEG-LS and JPEG 2000 samples not slower by more
+than 20 ms with the decoder pool warm.
+
+For each file, ``--runs`` rounds alternate the two ways (so that load changes hit both alike):
+
+* **in-process** (before): the same pydicom decoder called in this process, as Hilum did before
+  :mod:`engine.decoder_pool` (a crash there ends the application);
+* **isolated** (after): :func:`engine.load_image` as shipped, the frame decoded in a warm worker
+  and passed back through shared memory.
+
+It prints the median milliseconds of ``load_image`` and of open-to-heatmap
+(:meth:`engine.inference.Predictor.predict` from the path) both ways, their difference, and the
+one-off cost of starting a worker (paid once, when the viewer starts or at the first file).
+
+Usage::
+
+    .venv/bin/python benchmarks/decoder_isolation.py [--model DIR] [--runs 15] [--data DIR]
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+import engine.dicom_reading as dicom_reading  # noqa: E402
+from engine.decoder_pool import DecoderPool, shared_pool  # noqa: E402
+from engine.images import load_image  # noqa: E402
+from engine.pixel_frames import PixelDescription, decode_first_frame  # noqa: E402
+
+DEFAULT_MODEL = REPO / "resources" / "models" / "default"
+FILES = (
+    ("2k JPEG-LS near-lossless (RG1_JLSN)", "dicom/RG1_JLSN.dcm"),
+    ("2k JPEG 2000 lossless (RG1_J2KR)", "dicom/RG1_J2KR.dcm"),
+    ("2k JPEG 2000 lossy (RG1_J2KI)", "dicom/RG1_J2KI.dcm"),
+)
+
+
+class InProcessDecoder:
+    """The pool's interface, decoding in this process: Hilum's reading before the pool."""
+
+    def decode(
+        self, _file: Path, syntax: str, description: PixelDescription, payload: bytes
+    ) -> tuple[Any, list[str]]:
+        return decode_first_frame(syntax, description, payload), []
+
+
+@contextmanager
+def in_process() -> Iterator[None]:
+    """Route :mod:`engine.dicom_reading`'s compressed decodes to this process for a while."""
+    original = dicom_reading.shared_pool
+    dicom_reading.shared_pool = InProcessDecoder  # type: ignore[assignment]
+    try:
+        yield
+    finally:
+        dicom_reading.shared_pool = original
+
+
+def timed(action: Callable[[], object]) -> float:
+    started = time.perf_counter()
+    action()
+    return 1000.0 * (time.perf_counter() - started)
+
+
+def compare(action: Callable[[], object], runs: int) -> tuple[float, float]:
+    """Median ms of ``action`` in-process and isolated, the two alternating."""
+    before: list[float] = []
+    after: list[float] = []
+    with in_process():
+        action()
+    action()
+    for _ in range(runs):
+        with in_process():
+            before.append(timed(action))
+        after.append(timed(action))
+    return statistics.median(before), statistics.median(after)
+
+
+def worker_start_ms(path: Path) -> float:
+    """First decode in a new pool: starting a worker (imports) plus the decode."""
+    pool = DecoderPool(size=1)
+    ds = dicom_reading._read_dataset(path, True, [])
+    description = dicom_reading.describe_pixels(path, ds, [])
+    syntax = str(ds.file_meta.TransferSyntaxUID)
+    try:
+        return timed(lambda: pool.decode(path, syntax, description, ds.PixelData))
+    finally:
+        pool.close()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--data", type=Path, default=REPO.parent / "shared" / "data")
+    parser.add_argument(
+        "--model",
+        type=Path,
+        default=DEFAULT_MODEL if DEFAULT_MODEL.exists() else None,
+        help="bundle for open-to-heatmap (default: resources/models/default)",
+    )
+    parser.add_argument("--runs", type=int, default=15)
+    args = parser.parse_args()
+    predictor = None
+    if args.model is not None:
+        from engine.inference import Predictor
+
+        predictor = Predictor.load(args.model)
+    shared_pool().start()
+    print(f"Median of {args.runs} warm runs, in-process vs isolated (ms)")
+    header = f"{'file':38s} {'step':16s} {'before':>8s} {'after':>8s} {'cost':>7s}"
+    print(header + "\n" + "-" * len(header))
+    for label, relative in FILES:
+        path = args.data / relative
+        steps: list[tuple[str, Callable[[], object]]] = [
+            ("load_image", lambda path=path: load_image(path))
+        ]
+        if predictor is not None:
+            steps.append(("open-to-heatmap", lambda path=path: predictor.predict(path)))
+        for step, action in steps:
+            before, after = compare(action, args.runs)
+            print(f"{label:38s} {step:16s} {before:8.1f} {after:8.1f} {after - before:+7.1f}")
+    print(
+        f"\nStarting a decoder worker (once; the viewer does it when its window shows): "
+        f"{worker_start_ms(args.data / FILES[1][1]):.0f} ms"
+    )
+
+
+if __name__ == "__main__":
+    main()
