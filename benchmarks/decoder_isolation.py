@@ -14,6 +14,9 @@ For each file, ``--runs`` rounds alternate the two ways (so that load changes hi
 It prints the median milliseconds of ``load_image`` and of open-to-heatmap
 (:meth:`engine.inference.Predictor.predict` from the path) both ways, their difference, and the
 one-off cost of starting a worker (paid once, when the viewer starts or at the first file).
+On a busy machine the decodes' own variation hides a few milliseconds, so it also sends an
+uncompressed 2k frame through the pool (payload to the worker, frame back): that difference is the
+isolation's own cost, with decoding itself nearly free on both sides.
 
 Usage::
 
@@ -40,6 +43,7 @@ from engine.images import load_image  # noqa: E402
 from engine.pixel_frames import PixelDescription, decode_first_frame  # noqa: E402
 
 DEFAULT_MODEL = REPO / "resources" / "models" / "default"
+TRANSPORT_FILE = "dicom/RG1_UNCR.dcm"
 FILES = (
     ("2k JPEG-LS near-lossless (RG1_JLSN)", "dicom/RG1_JLSN.dcm"),
     ("2k JPEG 2000 lossless (RG1_J2KR)", "dicom/RG1_J2KR.dcm"),
@@ -73,28 +77,41 @@ def timed(action: Callable[[], object]) -> float:
     return 1000.0 * (time.perf_counter() - started)
 
 
-def compare(action: Callable[[], object], runs: int) -> tuple[float, float]:
-    """Median ms of ``action`` in-process and isolated, the two alternating."""
+def compare(
+    before_action: Callable[[], object], after_action: Callable[[], object], runs: int
+) -> tuple[list[float], list[float]]:
+    """Milliseconds of ``runs`` calls of each action, the two alternating (after a warm-up)."""
     before: list[float] = []
     after: list[float] = []
-    with in_process():
-        action()
-    action()
+    before_action()
+    after_action()
     for _ in range(runs):
+        before.append(timed(before_action))
+        after.append(timed(after_action))
+    return before, after
+
+
+def in_process_action(action: Callable[[], object]) -> Callable[[], object]:
+    def run() -> object:
         with in_process():
-            before.append(timed(action))
-        after.append(timed(action))
-    return statistics.median(before), statistics.median(after)
+            return action()
+
+    return run
+
+
+def request(path: Path) -> tuple[Path, str, PixelDescription, bytes]:
+    """What :mod:`engine.dicom_reading` hands the pool for ``path``."""
+    ds = dicom_reading._read_dataset(path, True, [])
+    description = dicom_reading.describe_pixels(path, ds, [])
+    return path, str(ds.file_meta.TransferSyntaxUID), description, ds.PixelData
 
 
 def worker_start_ms(path: Path) -> float:
     """First decode in a new pool: starting a worker (imports) plus the decode."""
     pool = DecoderPool(size=1)
-    ds = dicom_reading._read_dataset(path, True, [])
-    description = dicom_reading.describe_pixels(path, ds, [])
-    syntax = str(ds.file_meta.TransferSyntaxUID)
+    arguments = request(path)
     try:
-        return timed(lambda: pool.decode(path, syntax, description, ds.PixelData))
+        return timed(lambda: pool.decode(*arguments))
     finally:
         pool.close()
 
@@ -116,19 +133,56 @@ def main() -> None:
 
         predictor = Predictor.load(args.model)
     shared_pool().start()
-    print(f"Median of {args.runs} warm runs, in-process vs isolated (ms)")
-    header = f"{'file':38s} {'step':16s} {'before':>8s} {'after':>8s} {'cost':>7s}"
+    print(
+        f"{args.runs} warm runs each, in-process (before) vs isolated (after), in ms: median "
+        "and minimum (the minimum is the least disturbed by other load on the machine)"
+    )
+    header = (
+        f"{'file':38s} {'step':16s} {'median before':>13s} {'after':>7s} {'cost':>7s}   "
+        f"{'min before':>10s} {'after':>7s} {'cost':>7s}"
+    )
     print(header + "\n" + "-" * len(header))
+    pool = shared_pool()
     for label, relative in FILES:
         path = args.data / relative
-        steps: list[tuple[str, Callable[[], object]]] = [
-            ("load_image", lambda path=path: load_image(path))
+        arguments = request(path)
+        steps: list[tuple[str, Callable[[], object], Callable[[], object]]] = [
+            (
+                "decode only",
+                lambda a=arguments: decode_first_frame(*a[1:]),
+                lambda a=arguments: pool.decode(*a),
+            ),
+            (
+                "load_image",
+                in_process_action(lambda p=path: load_image(p)),
+                lambda p=path: load_image(p),
+            ),
         ]
         if predictor is not None:
-            steps.append(("open-to-heatmap", lambda path=path: predictor.predict(path)))
-        for step, action in steps:
-            before, after = compare(action, args.runs)
-            print(f"{label:38s} {step:16s} {before:8.1f} {after:8.1f} {after - before:+7.1f}")
+            steps.append(
+                (
+                    "open-to-heatmap",
+                    in_process_action(lambda p=path: predictor.predict(p)),
+                    lambda p=path: predictor.predict(p),
+                )
+            )
+        for step, before_action, after_action in steps:
+            before, after = compare(before_action, after_action, args.runs)
+            b, a = statistics.median(before), statistics.median(after)
+            print(
+                f"{label:38s} {step:16s} {b:13.1f} {a:7.1f} {a - b:+7.1f}   "
+                f"{min(before):10.1f} {min(after):7.1f} {min(after) - min(before):+7.1f}"
+            )
+    native = request(args.data / TRANSPORT_FILE)
+    before, after = compare(
+        lambda: decode_first_frame(*native[1:]), lambda: pool.decode(*native), args.runs * 3
+    )
+    print(
+        f"\nThe pool's own cost, measured where decoding is nearly free: {TRANSPORT_FILE} "
+        f"({len(native[3]) / 2**20:.1f} MiB uncompressed, 2k 16-bit) sent through the pool, "
+        f"{args.runs * 3} runs: median {statistics.median(after) - statistics.median(before):+.1f}"
+        f" ms, minimum {min(after) - min(before):+.1f} ms"
+    )
     print(
         f"\nStarting a decoder worker (once; the viewer does it when its window shows): "
         f"{worker_start_ms(args.data / FILES[1][1]):.0f} ms"

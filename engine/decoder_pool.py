@@ -56,7 +56,7 @@ MEMORY_LIMIT_BYTES = 3 * 2**30
 POOL_SIZE = 2
 
 _SEGMENT_STEP = 4 * 2**20  # shared memory grows in steps of 4 MiB
-_KEEP_BYTES = 64 * 2**20  # a larger segment is freed after its file
+_KEEP_BYTES = 32 * 2**20  # a larger segment is freed after its file
 _SHM_MARGIN = 64 * 2**20  # leave this much of /dev/shm free
 _ALIGN = 64
 _MAX_ANSWER_BYTES = 2**20
