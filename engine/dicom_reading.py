@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import dataclasses
 import warnings
+import zlib
 from pathlib import Path
 from typing import Any
 
@@ -38,7 +39,7 @@ from engine.decoder_pool import shared_pool
 from engine.dicom_display import automatic_window, file_windows, modality_values, voi_lut_display
 from engine.dicom_values import MalformedValue, element_value, numbers, text
 from engine.errors import ImageReadError
-from engine.images import REMEDY_OTHER_FILE
+from engine.images import MAX_PIXELS, REMEDY_OTHER_FILE
 from engine.pixel_frames import (
     REMEDY_DAMAGED,
     PixelDescription,
@@ -47,6 +48,13 @@ from engine.pixel_frames import (
     describe_pixels,
 )
 from engine.radiograph import Radiograph, apply_window
+
+#: Largest data set inflated from a Deflated Explicit VR Little Endian file: room for the largest
+#: image Hilum opens (MAX_PIXELS 16-bit samples) twice over, far below a decompression bomb.
+MAX_INFLATED_BYTES = 4 * MAX_PIXELS
+_DEFLATED = b"1.2.840.10008.1.2.1.99"
+_META_GROUP_LENGTH = b"DICM\x02\x00\x00\x00UL\x04\x00"  # then its value, then the meta group
+_STEP = 2**20
 
 # Hilum displays what a file holds and never rewrites it, so invalid values (a malformed UID, an
 # over-long string) are not worth a warning on every access: they are read as they are.
@@ -167,6 +175,7 @@ def _read_dataset(
     KeyError, ...), so the parse is guarded broadly and the original message kept in the text.
     """
     force = not has_file_meta
+    _refuse_deflate_bomb(file)
     try:
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
@@ -203,6 +212,45 @@ def _read_dataset(
         meta.TransferSyntaxUID = ImplicitVRLittleEndian if implicit else ExplicitVRLittleEndian
         ds.file_meta = meta
     return ds
+
+
+def _refuse_deflate_bomb(file: Path) -> None:
+    """Measure a deflated data set before pydicom inflates it whole, in memory (PS3.5 A.5).
+
+    A few kilobytes of deflate can claim gigabytes; inflating in bounded steps and counting keeps
+    such a file from exhausting the application's memory.
+
+    Raises:
+        ImageReadError: the data set would inflate to more than :data:`MAX_INFLATED_BYTES`, or the
+            file does not say where it starts (no File Meta Information Group Length).
+    """
+    try:
+        with open(file, "rb") as stream:
+            head = stream.read(1024)
+            if _DEFLATED not in head:
+                return
+            if head[128:140] != _META_GROUP_LENGTH:
+                raise ImageReadError(
+                    file,
+                    "The file is deflated, but its header has no File Meta Information Group "
+                    "Length to say where the deflated data starts.",
+                    REMEDY_DAMAGED,
+                )
+            stream.seek(144 + int.from_bytes(head[140:144], "little"))
+            inflater = zlib.decompressobj(-zlib.MAX_WBITS)
+            size, data = 0, stream.read(_STEP)
+            while data and size <= MAX_INFLATED_BYTES:
+                size += len(inflater.decompress(data, _STEP))
+                data = inflater.unconsumed_tail or stream.read(_STEP)
+    except (OSError, zlib.error):
+        return  # unreadable or not deflate after all: the parse reports it
+    if size > MAX_INFLATED_BYTES:
+        raise ImageReadError(
+            file,
+            f"The deflated data set inflates to more than {MAX_INFLATED_BYTES / 1e6:.0f} MB: it is "
+            "probably a decompression bomb.",
+            REMEDY_OTHER_FILE,
+        )
 
 
 def _decode_first_frame(

@@ -14,8 +14,9 @@ import pydicom
 import pytest
 from pydicom.data import get_testdata_file
 from pydicom.dataset import Dataset
+from pydicom.uid import DeflatedExplicitVRLittleEndian
 
-from engine import ImageReadError, find_studies, load_image
+from engine import ImageReadError, dicom_reading, find_studies, load_image
 from tests.conftest import REPO
 from tests.engine.synthetic import dicom_dataset, gradient, write_dicom
 
@@ -147,3 +148,16 @@ def test_files_from_outside_reach_pydicom_only_through_the_guarded_reader() -> N
         if re.search(r"\bdcmread\(|\.pixel_array\b|\bpixel_array\(|\.decompress\(", line)
     ]
     assert calls == []
+
+
+def test_a_deflated_data_set_is_measured_before_it_is_inflated(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    ds = dicom_dataset(gradient(256, 256))  # 64 KiB of pixels: deflated, a few KiB
+    ds.file_meta.TransferSyntaxUID = DeflatedExplicitVRLittleEndian
+    path = write_dicom(tmp_path / "deflated.dcm", ds)
+    assert path.stat().st_size < 32_000
+    assert load_image(path).width == 256
+    monkeypatch.setattr(dicom_reading, "MAX_INFLATED_BYTES", 32_000)
+    with pytest.raises(ImageReadError, match=r"inflates to more than 0 MB.*decompression bomb"):
+        load_image(path)
