@@ -106,13 +106,14 @@ def _radiograph(file: Path, ds: Dataset, warnings_: list[str]) -> Radiograph:
             f"{description.rows} x {description.columns}.",
             REMEDY_DAMAGED,
         )
-    if stored.dtype.kind == "f" and not np.isfinite(stored).all():
+    values, rescaled = modality_values(file, stored, ds)
+    if not (np.isfinite(values.min()) and np.isfinite(values.max())):  # a NaN makes both NaN
         raise ImageReadError(
             file,
-            "The image holds pixel values that are not numbers (NaN or infinite).",
+            "The image's values are not all numbers (NaN or infinite pixels, or a rescale that "
+            "overflows).",
             REMEDY_DAMAGED,
         )
-    values, rescaled = modality_values(file, stored, ds)
     windows = file_windows(ds, warnings_)
     invert = photometric == "MONOCHROME1"
     voi_lut = voi_lut_display(values, ds, invert, warnings_)

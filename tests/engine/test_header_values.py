@@ -55,6 +55,11 @@ def test_a_malformed_rescale_is_an_error(tmp_path: Path, keyword: str) -> None:
         load_image(_file(tmp_path, **{keyword: "2,5"}))
 
 
+def test_a_rescale_that_overflows_is_an_error(tmp_path: Path) -> None:
+    with pytest.raises(ImageReadError, match="not all numbers"):
+        load_image(_file(tmp_path, RescaleSlope="1e38"))
+
+
 @pytest.mark.parametrize(("keyword", "value"), [("Rows", "64A"), ("Columns", "-48")])
 def test_a_malformed_image_size_is_an_error_naming_the_attribute(
     tmp_path: Path, keyword: str, value: str
