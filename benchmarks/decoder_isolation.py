@@ -7,7 +7,7 @@ than 20 ms with the decoder pool warm.
 For each file, ``--runs`` rounds alternate the two ways (so that load changes hit both alike):
 
 * **in-process** (before): the same pydicom decoder called in this process, as Hilum did before
-  :mod:`engine.decoder_pool` (a crash there ends the application);
+  :mod:`engine.imaging.decoder_pool` (a crash there ends the application);
 * **isolated** (after): :func:`engine.load_image` as shipped, the frame decoded in a warm worker
   and passed back through shared memory.
 
@@ -37,10 +37,10 @@ from typing import Any
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-import engine.dicom_reading as dicom_reading  # noqa: E402
-from engine.decoder_pool import DecoderPool, shared_pool  # noqa: E402
-from engine.images import load_image  # noqa: E402
-from engine.pixel_frames import PixelDescription, decode_first_frame  # noqa: E402
+import engine.imaging.dicom_reading as dicom_reading  # noqa: E402
+from engine.imaging.decoder_pool import DecoderPool, shared_pool  # noqa: E402
+from engine.imaging.images import load_image  # noqa: E402
+from engine.imaging.pixel_frames import PixelDescription, decode_first_frame  # noqa: E402
 
 DEFAULT_MODEL = REPO / "resources" / "models" / "default"
 TRANSPORT_FILE = "dicom/RG1_UNCR.dcm"
@@ -62,7 +62,7 @@ class InProcessDecoder:
 
 @contextmanager
 def in_process() -> Iterator[None]:
-    """Route :mod:`engine.dicom_reading`'s compressed decodes to this process for a while."""
+    """Route the DICOM reader's compressed decodes to this process for a while."""
     original = dicom_reading.shared_pool
     dicom_reading.shared_pool = InProcessDecoder  # type: ignore[assignment]
     try:
@@ -100,7 +100,7 @@ def in_process_action(action: Callable[[], object]) -> Callable[[], object]:
 
 
 def request(path: Path) -> tuple[Path, str, PixelDescription, bytes]:
-    """What :mod:`engine.dicom_reading` hands the pool for ``path``."""
+    """What :mod:`engine.imaging.dicom_reading` hands the pool for ``path``."""
     ds = dicom_reading._read_dataset(path, True, [])
     description = dicom_reading.describe_pixels(path, ds, [])
     return path, str(ds.file_meta.TransferSyntaxUID), description, ds.PixelData

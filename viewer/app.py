@@ -63,7 +63,7 @@ def run_viewer(argv: Sequence[str]) -> int:
 def _start_decoders() -> None:
     """Start a DICOM decoder process now (off the GUI thread: importing pydicom takes ~0.5 s), so
     that the first compressed image the user opens does not wait ~1 s for one to start."""
-    from engine.decoder_pool import start_decoders
+    from engine.imaging.decoder_pool import start_decoders
 
     start_decoders()
 

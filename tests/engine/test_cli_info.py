@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from engine.cli import main
-from engine.files import walk_images
+from engine.cli.main import main
+from engine.imaging.files import walk_images
 from tests.conftest import REPO
 from tests.engine.synthetic import gradient
 
@@ -56,7 +56,7 @@ def test_info_on_pydicoms_corpus_reports_every_file_and_no_traceback(
     pydicom_test_files: Path,
 ) -> None:
     # In a child process, as a user runs it: a native decoder crash would end it early.
-    command = "import sys; from engine.cli import main; sys.exit(main(sys.argv[1:]))"
+    command = "import sys; from engine.cli.main import main; sys.exit(main(sys.argv[1:]))"
     result = subprocess.run(
         [sys.executable, "-c", command, "info", "--json", str(pydicom_test_files)],
         cwd=REPO,

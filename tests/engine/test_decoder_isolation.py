@@ -25,10 +25,10 @@ from pydicom.encaps import encapsulate, generate_frames
 from pydicom.uid import UID, JPEG2000Lossless, JPEGBaseline8Bit, JPEGLSLossless, RLELossless
 
 from engine import ImageReadError, load_image
-from engine import decoder_pool as pool_module
-from engine.decoder_pool import DecoderPool
-from engine.dicom_samples import write_sample
-from engine.pixel_frames import PixelDescription, describe_pixels
+from engine.imaging import decoder_pool as pool_module
+from engine.imaging.decoder_pool import DecoderPool
+from engine.imaging.dicom_samples import write_sample
+from engine.imaging.pixel_frames import PixelDescription, describe_pixels
 
 Edit = Callable[[bytearray], None]
 

@@ -16,7 +16,8 @@ from pydicom.data import get_testdata_file
 from pydicom.dataset import Dataset
 from pydicom.uid import DeflatedExplicitVRLittleEndian
 
-from engine import ImageReadError, dicom_reading, find_studies, load_image
+from engine import ImageReadError, find_studies, load_image
+from engine.imaging import dicom_reading
 from tests.conftest import REPO
 from tests.engine.synthetic import dicom_dataset, gradient, write_dicom
 
@@ -139,10 +140,10 @@ def test_pydicom_reads_our_malformed_files_back_as_written(tmp_path: Path) -> No
 
 
 def test_files_from_outside_reach_pydicom_only_through_the_guarded_reader() -> None:
-    """``engine.dicom_reading`` is the one entry point (PACS receive included, when it comes)."""
+    """``engine.imaging.dicom_reading`` is the one entry point (PACS receive too, when it comes)."""
     allowed = {
-        Path("engine/dicom_reading.py"),  # read_dicom and read_header
-        Path("engine/dicom_samples.py"),  # decodes the samples it has just written itself
+        Path("engine/imaging/dicom_reading.py"),  # read_dicom and read_header
+        Path("engine/imaging/dicom_samples.py"),  # decodes the samples it has just written itself
     }
     calls = [
         f"{path.relative_to(REPO)}: {line.strip()}"
