@@ -73,6 +73,17 @@ def chest_xray_dir() -> Path:
 
 
 @pytest.fixture(scope="session")
+def pydicom_test_files() -> Path:
+    """pydicom's own test corpus (176 files: odd VRs, truncations, every codec), in its package."""
+    import pydicom
+
+    path = Path(pydicom.__file__).parent / "data" / "test_files"
+    if not path.is_dir():
+        pytest.skip(f"this pydicom installation has no test files at {path}")
+    return path
+
+
+@pytest.fixture(scope="session")
 def mobilenet_weights() -> Path:
     """Genuine ImageNet weights of MobileNet v1 alpha 0.25, no top."""
     return _require("weights/mobilenet_2_5_224_tf_no_top.h5")

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+import threading
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -53,9 +54,18 @@ def run_viewer(argv: Sequence[str]) -> int:
             window.start_model()
         if args.paths:
             window.open_paths(args.paths)
+        threading.Thread(target=_start_decoders, name="hilum-decoders", daemon=True).start()
 
     QTimer.singleShot(0, after_shown)
     return int(app.exec())
+
+
+def _start_decoders() -> None:
+    """Start a DICOM decoder process now (off the GUI thread: importing pydicom takes ~0.5 s), so
+    that the first compressed image the user opens does not wait ~1 s for one to start."""
+    from engine.imaging.decoder_pool import start_decoders
+
+    start_decoders()
 
 
 def _set_icon(app: QApplication) -> None:

@@ -9,12 +9,17 @@ The grayscale pipeline of DICOM PS3.3 C.11 (and PS3.4 N.2):
 4. MONOCHROME1 inverted *after* the VOI (C.7.6.3.1.2), so that bone is bright.
 
 Getting this order wrong is the classic "double inversion" / "white image" bug of DICOM viewers.
+Steps 2 and 3 are in :mod:`engine.imaging.dicom_display`; step 1 in
+:mod:`engine.imaging.pixel_frames`, in a decoder process (:mod:`engine.imaging.decoder_pool`) for
+compressed data. This module is the one place where files from outside reach pydicom
+(:func:`read_dicom`, :func:`read_header`).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import warnings
-from collections.abc import Sequence
+import zlib
 from pathlib import Path
 from typing import Any
 
@@ -23,76 +28,100 @@ import pydicom
 import pydicom.config
 from pydicom.dataset import Dataset, FileMetaDataset
 from pydicom.errors import InvalidDicomError
-from pydicom.multival import MultiValue
-from pydicom.pixels.processing import apply_color_lut, apply_modality_lut, apply_voi
-from pydicom.pixels.utils import pixel_array
-from pydicom.uid import UID, ExplicitVRLittleEndian, ImplicitVRLittleEndian
+from pydicom.pixels.processing import apply_color_lut
+from pydicom.uid import (
+    UID,
+    ExplicitVRLittleEndian,
+    ImplicitVRLittleEndian,
+    UncompressedTransferSyntaxes,
+)
 
 from engine.errors import ImageReadError
-from engine.imaging.limits import REMEDY_OTHER_FILE, check_pixel_limit
-from engine.imaging.radiograph import (
-    VOI_FUNCTIONS,
-    FloatImage,
-    Radiograph,
-    Window,
-    apply_window,
-    automatic_window,
+from engine.imaging.decoder_pool import shared_pool
+from engine.imaging.dicom_display import file_windows, modality_values, voi_lut_display
+from engine.imaging.dicom_values import MalformedValue, element_value, numbers, text
+from engine.imaging.limits import MAX_PIXELS, REMEDY_OTHER_FILE
+from engine.imaging.pixel_frames import (
+    REMEDY_DAMAGED,
+    PixelDescription,
+    decode_first_frame,
+    decoding_error,
+    describe_pixels,
 )
+from engine.imaging.radiograph import Radiograph, apply_window, automatic_window
+
+#: Largest data set inflated from a Deflated Explicit VR Little Endian file: room for the largest
+#: image Hilum opens (MAX_PIXELS 16-bit samples) twice over, far below a decompression bomb.
+MAX_INFLATED_BYTES = 4 * MAX_PIXELS
+_DEFLATED = b"1.2.840.10008.1.2.1.99"
+_META_GROUP_LENGTH = b"DICM\x02\x00\x00\x00UL\x04\x00"  # then its value, then the meta group
+_STEP = 2**20
 
 # Hilum displays what a file holds and never rewrites it, so invalid values (a malformed UID, an
 # over-long string) are not worth a warning on every access: they are read as they are.
 pydicom.config.settings.reading_validation_mode = pydicom.config.IGNORE
 
-REMEDY_DAMAGED = (
-    "Copy or export the file again from the X-ray unit or PACS; the original may be intact."
-)
-REMEDY_CODEC = (
-    "Ask for the image to be exported uncompressed (Explicit VR Little Endian), lossless JPEG, "
-    "JPEG-LS, JPEG 2000 or RLE, which Hilum can decode."
-)
-
 
 def read_dicom(file: Path, *, has_file_meta: bool, warnings_: list[str]) -> Radiograph:
     """Read a DICOM file (with or without its Part 10 header) into a :class:`Radiograph`.
+
+    Every header value is converted through :mod:`engine.imaging.dicom_values`: a value the image
+    cannot be shown without (size, bits, rescale, Modality LUT) is a clear error when malformed;
+    one with a safe default falls back with a warning (a malformed window or VOI LUT gives the
+    automatic window; see also :func:`engine.imaging.pixel_frames.describe_pixels`). Compressed
+    pixel data is decoded in a worker process (:mod:`engine.imaging.decoder_pool`). Anything
+    pydicom raises on a value nobody foresaw still becomes an ImageReadError: one bad file never
+    stops a folder.
 
     Raises:
         ImageReadError: see :func:`engine.load_image`.
     """
     ds = _read_dataset(file, has_file_meta, warnings_)
-    if "PixelData" not in ds and "FloatPixelData" not in ds and "DoubleFloatPixelData" not in ds:
-        sop = UID(str(ds.get("SOPClassUID", "")))
-        what = sop.name if sop else "object"
+    try:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")  # pydicom warns on values it had to repair
+            radiograph = _radiograph(file, ds, warnings_)
+    except ImageReadError:
+        raise
+    except Exception as error:  # the safety net for hostile input; the message keeps the cause
         raise ImageReadError(
             file,
-            f"This DICOM file holds no image (it is a {what}, with no pixel data).",
-            "Open the image files of the study instead.",
-        )
-    rows, columns = int(ds.get("Rows", 0) or 0), int(ds.get("Columns", 0) or 0)
-    if rows <= 0 or columns <= 0:
-        raise ImageReadError(
-            file, "The DICOM header gives no image size (Rows/Columns).", REMEDY_DAMAGED
-        )
-    check_pixel_limit(file, columns, rows)
-    frame_count = int(ds.get("NumberOfFrames", 1) or 1)
-    stored = _decode_first_frame(file, ds, warnings_)
-    photometric = str(ds.get("PhotometricInterpretation", "MONOCHROME2")).strip().upper()
-    stored = _to_grayscale(stored, photometric, ds, warnings_)
-    if stored.shape != (rows, columns):
+            f"Hilum could not interpret this DICOM file ({type(error).__name__}: {error}).",
+            REMEDY_DAMAGED,
+        ) from None
+    repaired = dict.fromkeys(f"DICOM reader: {w.message}" for w in caught)
+    if not repaired:
+        return radiograph
+    return dataclasses.replace(radiograph, warnings=(*radiograph.warnings, *repaired))
+
+
+def _radiograph(file: Path, ds: Dataset, warnings_: list[str]) -> Radiograph:
+    description = describe_pixels(file, ds, warnings_)
+    syntax = text(ds.file_meta, "TransferSyntaxUID")
+    stored = _decode_first_frame(file, ds, syntax, description, warnings_)
+    photometric = description.photometric
+    stored = _to_grayscale(file, stored, photometric, ds, warnings_)
+    if stored.shape != (description.rows, description.columns):
         raise ImageReadError(
             file,
-            f"The decoded image is {stored.shape}, but the header says {rows} x {columns}.",
+            f"The decoded image is {stored.shape}, but the header says "
+            f"{description.rows} x {description.columns}.",
             REMEDY_DAMAGED,
         )
-    values = _modality_values(stored, ds)
-    windows = _file_windows(ds, warnings_)
+    values, rescaled = modality_values(file, stored, ds)
+    if not (np.isfinite(values.min()) and np.isfinite(values.max())):  # a NaN makes both NaN
+        raise ImageReadError(
+            file,
+            "The image's values are not all numbers (NaN or infinite pixels, or a rescale that "
+            "overflows).",
+            REMEDY_DAMAGED,
+        )
+    windows = file_windows(ds, warnings_)
     invert = photometric == "MONOCHROME1"
-    voi_lut_explanation = ""
-    if "VOILUTSequence" in ds and len(ds.VOILUTSequence) > 0:
-        pixels, voi_lut_explanation = _apply_voi_lut_sequence(values, ds, invert)
-    auto = _automatic_window(values, stored, ds)
-    windows = (*windows, auto)
-    if not voi_lut_explanation:
-        pixels = apply_window(values, windows[0], invert=invert)
+    voi_lut = voi_lut_display(values, ds, invert, warnings_)
+    eight_bit = description.bits_stored <= 8 and stored.dtype.kind == "u" and not rescaled
+    windows = (*windows, automatic_window(values, eight_bit=eight_bit))
+    pixels, voi_lut_explanation = voi_lut or (apply_window(values, windows[0], invert), "")
     spacing, spacing_source = _pixel_spacing(ds)
     return Radiograph(
         pixels=pixels,
@@ -100,26 +129,26 @@ def read_dicom(file: Path, *, has_file_meta: bool, warnings_: list[str]) -> Radi
         source=file,
         format="DICOM",
         stored_range=(float(stored.min()), float(stored.max())),
-        bits_stored=int(ds.get("BitsStored", 0) or stored.dtype.itemsize * 8),
+        bits_stored=description.bits_stored,
         photometric=photometric,
         windows=windows,
         voi_lut_explanation=voi_lut_explanation,
         inverted=invert,
-        transfer_syntax=UID(str(ds.file_meta.TransferSyntaxUID)).name,
+        transfer_syntax=UID(syntax).name,
         pixel_spacing=spacing,
         pixel_spacing_source=spacing_source,
-        modality=_text(ds, "Modality"),
-        body_part=_text(ds, "BodyPartExamined"),
-        view_position=_text(ds, "ViewPosition"),
-        patient_id=_text(ds, "PatientID"),
-        patient_name=_text(ds, "PatientName"),
-        study_uid=_text(ds, "StudyInstanceUID"),
-        study_date=_text(ds, "StudyDate"),
-        study_description=_text(ds, "StudyDescription"),
-        series_uid=_text(ds, "SeriesInstanceUID"),
-        series_description=_text(ds, "SeriesDescription"),
-        sop_instance_uid=_text(ds, "SOPInstanceUID"),
-        frame_count=frame_count,
+        modality=text(ds, "Modality"),
+        body_part=text(ds, "BodyPartExamined"),
+        view_position=text(ds, "ViewPosition"),
+        patient_id=text(ds, "PatientID"),
+        patient_name=text(ds, "PatientName"),
+        study_uid=text(ds, "StudyInstanceUID"),
+        study_date=text(ds, "StudyDate"),
+        study_description=text(ds, "StudyDescription"),
+        series_uid=text(ds, "SeriesInstanceUID"),
+        series_description=text(ds, "SeriesDescription"),
+        sop_instance_uid=text(ds, "SOPInstanceUID"),
+        frame_count=description.number_of_frames,
         frame_index=0,
         warnings=tuple(warnings_),
     )
@@ -150,6 +179,7 @@ def _read_dataset(
     KeyError, ...), so the parse is guarded broadly and the original message kept in the text.
     """
     force = not has_file_meta
+    _refuse_deflate_bomb(file)
     try:
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
@@ -188,39 +218,99 @@ def _read_dataset(
     return ds
 
 
-def _decode_first_frame(file: Path, ds: Dataset, warnings_: list[str]) -> np.ndarray[Any, Any]:
-    syntax = UID(str(ds.file_meta.TransferSyntaxUID))
+def _refuse_deflate_bomb(file: Path) -> None:
+    """Measure a deflated data set before pydicom inflates it whole, in memory (PS3.5 A.5).
+
+    A few kilobytes of deflate can claim gigabytes; inflating in bounded steps and counting keeps
+    such a file from exhausting the application's memory.
+
+    Raises:
+        ImageReadError: the data set would inflate to more than :data:`MAX_INFLATED_BYTES`, or the
+            file does not say where it starts (no File Meta Information Group Length).
+    """
     try:
-        with warnings.catch_warnings(record=True) as caught:
-            warnings.simplefilter("always")
-            stored = pixel_array(ds, index=0)
-    except (RuntimeError, NotImplementedError) as error:
-        if "decode" in str(error).lower() or "plugin" in str(error).lower():
-            raise ImageReadError(
-                file,
-                f"The image is compressed as '{syntax.name}' ({syntax}), which none of Hilum's "
-                f"installed decoders can read.",
-                REMEDY_CODEC,
-            ) from None
+        with open(file, "rb") as stream:
+            head = stream.read(1024)
+            if _DEFLATED not in head:
+                return
+            if head[128:140] != _META_GROUP_LENGTH:
+                raise ImageReadError(
+                    file,
+                    "The file is deflated, but its header has no File Meta Information Group "
+                    "Length to say where the deflated data starts.",
+                    REMEDY_DAMAGED,
+                )
+            stream.seek(144 + int.from_bytes(head[140:144], "little"))
+            inflater = zlib.decompressobj(-zlib.MAX_WBITS)
+            size, data = 0, stream.read(_STEP)
+            while data and size <= MAX_INFLATED_BYTES:
+                size += len(inflater.decompress(data, _STEP))
+                data = inflater.unconsumed_tail or stream.read(_STEP)
+    except (OSError, zlib.error):
+        return  # unreadable or not deflate after all: the parse reports it
+    if size > MAX_INFLATED_BYTES:
         raise ImageReadError(
-            file, f"The pixel data cannot be decoded ({error}).", REMEDY_DAMAGED
-        ) from None
-    except Exception as error:
-        problem = (
-            f"The pixel data is incomplete: the file is truncated ({error})."
-            if "less than" in str(error) or "end" in str(error).lower()
-            else f"The pixel data cannot be decoded ({error})."
+            file,
+            f"The deflated data set inflates to more than {MAX_INFLATED_BYTES / 1e6:.0f} MB: it is "
+            "probably a decompression bomb.",
+            REMEDY_OTHER_FILE,
         )
-        raise ImageReadError(file, problem, REMEDY_DAMAGED) from None
-    warnings_.extend(f"DICOM decoder: {w.message}" for w in caught)
-    return np.asarray(stored)
+
+
+def _decode_first_frame(
+    file: Path, ds: Dataset, syntax: str, description: PixelDescription, warnings_: list[str]
+) -> np.ndarray[Any, Any]:
+    """Stored values of the first frame: in-process when uncompressed, else in a decoder process."""
+    try:
+        payload = element_value(ds, description.pixel_keyword)
+    except MalformedValue as error:
+        raise ImageReadError(
+            file, f"The pixel data element is {error.shown}.", REMEDY_DAMAGED
+        ) from None
+    if not isinstance(payload, bytes | bytearray):
+        raise ImageReadError(
+            file,
+            f"The pixel data is not stored as bytes (its VR is {description.pixel_vr}).",
+            REMEDY_DAMAGED,
+        )
+    if syntax in UncompressedTransferSyntaxes:
+        try:
+            with warnings.catch_warnings(record=True) as caught:
+                warnings.simplefilter("always")
+                stored = decode_first_frame(syntax, description, bytes(payload))
+        except Exception as error:
+            raise decoding_error(file, syntax, type(error).__name__, str(error)) from None
+        messages = [str(w.message) for w in caught]
+    else:
+        _require_decoder(file, syntax)
+        stored, messages = shared_pool().decode(file, syntax, description, bytes(payload))
+    warnings_.extend(f"DICOM decoder: {message}" for message in messages)
+    return stored
+
+
+def _require_decoder(file: Path, syntax: str) -> None:
+    """Refuse, without starting a decoder process, a transfer syntax no installed plugin reads."""
+    from pydicom.pixels.decoders.base import get_decoder
+
+    try:
+        available = get_decoder(UID(syntax)).is_available
+    except NotImplementedError:
+        available = False
+    if not available:
+        message = f"no installed plugin decodes '{UID(syntax).name}'"
+        raise decoding_error(file, syntax, "NotImplementedError", message)
 
 
 def _to_grayscale(
-    stored: np.ndarray[Any, Any], photometric: str, ds: Dataset, warnings_: list[str]
+    file: Path, stored: np.ndarray[Any, Any], photometric: str, ds: Dataset, warnings_: list[str]
 ) -> np.ndarray[Any, Any]:
     if photometric == "PALETTE COLOR" and stored.ndim == 2:
-        stored = np.asarray(apply_color_lut(stored, ds))
+        try:
+            stored = np.asarray(apply_color_lut(stored, ds))
+        except Exception as error:  # pydicom raises many types on a malformed palette
+            raise ImageReadError(
+                file, f"The image's colour palette is malformed ({error}).", REMEDY_DAMAGED
+            ) from None
     if stored.ndim == 2:
         return stored
     if stored.ndim == 3:
@@ -234,77 +324,8 @@ def _to_grayscale(
     return stored
 
 
-def _modality_values(stored: np.ndarray[Any, Any], ds: Dataset) -> FloatImage:
-    """Apply the Modality LUT (PS3.3 C.11.1): LUT sequence or rescale slope/intercept."""
-    if "ModalityLUTSequence" in ds:
-        return np.asarray(apply_modality_lut(stored, ds), dtype=np.float32)
-    slope = float(ds.get("RescaleSlope", 1) or 1)
-    intercept = float(ds.get("RescaleIntercept", 0) or 0)
-    values = stored.astype(np.float32)
-    if slope != 1.0:
-        values *= np.float32(slope)
-    if intercept != 0.0:
-        values += np.float32(intercept)
-    return values
-
-
-def _as_list(value: Any) -> list[Any]:
-    if value is None:
-        return []
-    if isinstance(value, MultiValue | list | tuple):
-        return list(value)
-    return [value]
-
-
-def _file_windows(ds: Dataset, warnings_: list[str]) -> tuple[Window, ...]:
-    """Every Window Center/Width pair in the file, in order (PS3.3 C.11.2.1.2)."""
-    centers = _as_list(ds.get("WindowCenter"))
-    widths = _as_list(ds.get("WindowWidth"))
-    explanations = _as_list(ds.get("WindowCenterWidthExplanation"))
-    function = str(ds.get("VOILUTFunction", "LINEAR") or "LINEAR").strip().upper()
-    if function not in VOI_FUNCTIONS:
-        warnings_.append(f"Unknown VOI LUT Function '{function}'; LINEAR used.")
-        function = "LINEAR"
-    windows = []
-    for i, (center, width) in enumerate(zip(centers, widths, strict=False)):
-        c, w = float(center), float(width)
-        if w < (1 if function == "LINEAR" else 1e-6):
-            warnings_.append(f"Window {i + 1} has an invalid width {w}; it was ignored.")
-            continue
-        explanation = str(explanations[i]) if i < len(explanations) else f"window {i + 1} (file)"
-        windows.append(Window(c, w, explanation or f"window {i + 1} (file)", function))
-    return tuple(windows)
-
-
-def _apply_voi_lut_sequence(
-    values: FloatImage, ds: Dataset, invert: bool
-) -> tuple[FloatImage, str]:
-    """Apply the first VOI LUT of the VOI LUT Sequence (PS3.3 C.11.2.1.1), scaled to [0, 1]."""
-    item = ds.VOILUTSequence[0]
-    out = np.asarray(apply_voi(values.astype(np.int64), ds, index=0), dtype=np.float32)
-    descriptor: Sequence[int] = item.LUTDescriptor
-    top = float(2 ** int(descriptor[2]) - 1)
-    lut_max = float(np.max(np.asarray(item.LUTData))) if "LUTData" in item else top
-    top = max(top if lut_max > top / 16 else lut_max, lut_max, 1.0)
-    pixels = np.clip(out / np.float32(top), 0.0, 1.0).astype(np.float32)
-    if invert:
-        pixels = (np.float32(1.0) - pixels).astype(np.float32)
-    explanation = str(item.get("LUTExplanation", "") or "VOI LUT 1 (file)")
-    return pixels, explanation
-
-
-def _automatic_window(values: FloatImage, stored: np.ndarray[Any, Any], ds: Dataset) -> Window:
-    """:func:`automatic_window` for a file with no VOI (8-bit: stored 8 bits, no rescale)."""
-    rescaled = (
-        "ModalityLUTSequence" in ds
-        or float(ds.get("RescaleSlope", 1) or 1) != 1.0
-        or float(ds.get("RescaleIntercept", 0) or 0) != 0.0
-    )
-    eight_bit = int(ds.get("BitsStored", 16) or 16) <= 8 and stored.dtype.kind == "u"
-    return automatic_window(values, eight_bit=eight_bit and not rescaled)
-
-
 def _pixel_spacing(ds: Dataset) -> tuple[tuple[float, float] | None, str]:
+    """Pixel Spacing, else Imager Pixel Spacing; unknown (``None``) when absent or malformed."""
     for keyword, note in (
         ("PixelSpacing", "Pixel Spacing (patient)"),
         (
@@ -312,17 +333,10 @@ def _pixel_spacing(ds: Dataset) -> tuple[tuple[float, float] | None, str]:
             "Imager Pixel Spacing (at the detector, not corrected for magnification)",
         ),
     ):
-        value = _as_list(ds.get(keyword))
-        if len(value) == 2:
-            try:
-                row, col = float(value[0]), float(value[1])
-            except (TypeError, ValueError):
-                continue
-            if row > 0 and col > 0:
-                return (row, col), note
+        try:
+            value = numbers(ds, keyword)
+        except MalformedValue:
+            continue
+        if len(value) == 2 and value[0] > 0 and value[1] > 0:
+            return (value[0], value[1]), note
     return None, ""
-
-
-def _text(ds: Dataset, keyword: str) -> str:
-    value = ds.get(keyword, "")
-    return "" if value is None else str(value).strip()

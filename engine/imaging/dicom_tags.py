@@ -1,8 +1,10 @@
 """An image's header as rows for people: DICOM attributes, or basic facts of a JPEG/PNG.
 
 The viewer's DICOM tags panel shows these rows; reading them is file work, so it runs on a
-worker thread together with the image (``pydicom.dcmread(stop_before_pixels=True)``: the header
-only, a few milliseconds even for a large file), and the viewer never imports pydicom.
+worker thread together with the image (through the guarded header reader,
+:func:`engine.imaging.dicom_reading.read_header`: the header only, a few milliseconds even for a
+large file; an element whose value does not convert is an ``(unreadable)`` row), and the viewer
+never imports pydicom.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from engine.errors import ImageReadError
 from engine.imaging.radiograph import Radiograph
 
 #: Longest value shown; longer ones end with an ellipsis.
@@ -51,32 +54,35 @@ def header_rows(radiograph: Radiograph) -> tuple[HeaderRow, ...]:
 
 
 def _dicom_rows(path: Path) -> tuple[HeaderRow, ...]:
-    import pydicom
+    from engine.imaging.dicom_reading import read_header
 
     try:
-        dataset = pydicom.dcmread(path, stop_before_pixels=True, force=True)
-    except Exception as error:  # pydicom raises many kinds on a damaged header
-        return (HeaderRow("", "(unreadable)", "", f"The header cannot be read: {error}"),)
+        dataset = read_header(path)
+    except ImageReadError as error:
+        return (HeaderRow("", "(unreadable)", "", f"{error.problem} {error.remedy}"),)
     meta = getattr(dataset, "file_meta", None)
     return (*(_rows(meta) if meta is not None else ()), *_rows(dataset))
 
 
 def _rows(dataset: Any) -> tuple[HeaderRow, ...]:
     rows = []
-    for element in dataset:
-        tag = f"({element.tag.group:04X},{element.tag.element:04X})"
-        if element.VR == "SQ":
-            items = tuple(
-                HeaderRow("", f"Item {number}", "", "", _rows(item))
-                for number, item in enumerate(element.value, start=1)
-            )
-            rows.append(
-                HeaderRow(tag, element.keyword, "SQ", f"{len(element.value)} item(s)", items)
-            )
-        else:
-            keyword = element.keyword or element.name
-            rows.append(HeaderRow(tag, keyword, str(element.VR), _value_text(element)))
+    for number in list(dataset.keys()):
+        tag = f"({number >> 16:04X},{number & 0xFFFF:04X})"
+        try:  # pydicom converts a value when it is first read; a hostile one may not convert
+            rows.append(_row(tag, dataset[number]))
+        except Exception as error:
+            rows.append(HeaderRow(tag, "(unreadable)", "", f"{type(error).__name__}: {error}"))
     return tuple(rows)
+
+
+def _row(tag: str, element: Any) -> HeaderRow:
+    if element.VR == "SQ":
+        items = tuple(
+            HeaderRow("", f"Item {number}", "", "", _rows(item))
+            for number, item in enumerate(element.value, start=1)
+        )
+        return HeaderRow(tag, element.keyword, "SQ", f"{len(element.value)} item(s)", items)
+    return HeaderRow(tag, element.keyword or element.name, str(element.VR), _value_text(element))
 
 
 def _value_text(element: Any) -> str:

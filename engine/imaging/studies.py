@@ -10,12 +10,17 @@ folder.
 from __future__ import annotations
 
 import os
+import warnings
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from engine.errors import ImageReadError
 from engine.imaging.files import read_head, sniff_kind, walk_images
+
+if TYPE_CHECKING:
+    from pydicom.dataset import Dataset
 
 UNKNOWN_PATIENT = "(no patient id)"
 
@@ -186,19 +191,23 @@ def _describe(path: Path) -> _Entry:
             "This DICOM file holds no image (no pixel data).",
             "Open the image files of the study instead.",
         )
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # values pydicom repairs are labels here, not pixels
+        return _dicom_entry(path, ds)
+
+
+def _dicom_entry(path: Path, ds: Dataset) -> _Entry:
+    """Identifiers and descriptions from a header; a malformed value is left out, never raised."""
+    from engine.imaging import dicom_values
 
     def text(keyword: str) -> str:
-        value = ds.get(keyword, "")
-        return "" if value is None else str(value).strip()
+        return dicom_values.text(ds, keyword)
 
-    number = ds.get("InstanceNumber")
-    try:
-        instance_number = int(number) if number not in (None, "") else None
-    except (TypeError, ValueError):
-        instance_number = None
+    instance_number = _whole_number(ds, "InstanceNumber")
+    frames = max(_whole_number(ds, "NumberOfFrames") or 1, 1)
     study_uid = text("StudyInstanceUID") or f"(no study uid) {path.parent}"
     return _Entry(
-        Image(path, text("SOPInstanceUID"), instance_number, int(ds.get("NumberOfFrames", 1) or 1)),
+        Image(path, text("SOPInstanceUID"), instance_number, frames),
         text("PatientID") or UNKNOWN_PATIENT,
         text("PatientName"),
         study_uid,
@@ -208,3 +217,13 @@ def _describe(path: Path) -> _Entry:
         text("SeriesDescription"),
         text("Modality"),
     )
+
+
+def _whole_number(ds: Dataset, keyword: str) -> int | None:
+    from engine.imaging import dicom_values
+
+    try:
+        found = dicom_values.values_of(ds, keyword)
+        return dicom_values.as_integer(keyword, found[0]) if len(found) == 1 else None
+    except dicom_values.MalformedValue:
+        return None

@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 from PIL import Image
 
 from engine.cli.main import main
+from engine.imaging.files import walk_images
+from tests.conftest import REPO
 from tests.engine.synthetic import gradient
 
 
@@ -46,3 +50,29 @@ def test_info_all_good_exits_zero(tmp_path: Path, capsys: pytest.CaptureFixture[
     Image.fromarray(gradient()).save(tmp_path / "ok.png")
     assert main(["info", str(tmp_path / "ok.png")]) == 0
     assert "1 readable, 0 failed" in capsys.readouterr().out
+
+
+def test_info_on_pydicoms_corpus_reports_every_file_and_no_traceback(
+    pydicom_test_files: Path,
+) -> None:
+    # In a child process, as a user runs it: a native decoder crash would end it early.
+    command = "import sys; from engine.cli.main import main; sys.exit(main(sys.argv[1:]))"
+    result = subprocess.run(
+        [sys.executable, "-c", command, "info", "--json", str(pydicom_test_files)],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
+    assert "Traceback" not in result.stderr, result.stderr[-3000:]
+    assert result.returncode == 1  # the corpus holds non-image objects and broken files
+    reports = json.loads(result.stdout)
+    assert [report["path"] for report in reports] == [
+        str(path) for path in walk_images([pydicom_test_files]).files
+    ]
+    for report in reports:
+        assert report["ok"] or report["error"].startswith(report["path"] + ": ")
+    by_name = {Path(report["path"]).name: report for report in reports}
+    assert by_name["badVR.dcm"]["ok"]  # once the file that stopped the whole folder
+    assert sum(report["ok"] for report in reports) > len(reports) // 3

@@ -8,6 +8,7 @@ from pytestqt.qtbot import QtBot
 
 from engine import load_image
 from engine.inference.prediction_report import DISCLAIMER
+from tests.engine.synthetic import dicom_dataset, gradient, write_dicom
 from tests.viewer.helpers import LOAD_TIMEOUT_MS, fake_prediction
 from viewer.jobs import JobRunner
 from viewer.reading_room.dicom_tags import DicomTagsPanel
@@ -83,6 +84,24 @@ def test_tags_panel_keeps_sequence_parents_of_matches(qtbot: QtBot, dicom_dir: P
     panel.show_radiograph(load_image(dicom_dir / "vlut_04.dcm"))
     panel.set_filter("LUTDescriptor")
     assert panel.visible_keywords() == ["VOILUTSequence"]
+
+
+def test_tags_panel_lists_an_element_that_does_not_convert_as_unreadable(
+    qtbot: QtBot, tmp_path: Path
+) -> None:
+    ds = dicom_dataset(gradient())
+    ds.StudyDescription = "CHEST PA"
+    path = write_dicom(tmp_path / "odd.dcm", ds)
+    data = path.read_bytes()
+    at = data.index(b"\x08\x00\x30\x10LO")  # (0008,1030) Study Description, explicit VR
+    path.write_bytes(data[: at + 4] + b"SW" + data[at + 6 :])  # a VR pydicom does not know
+    panel = DicomTagsPanel()
+    qtbot.addWidget(panel)
+    panel.show_radiograph(load_image(path))
+    keywords = panel.visible_keywords()
+    assert "(unreadable)" in keywords and "PatientID" in keywords
+    panel.set_filter("Unknown Value Representation")
+    assert panel.visible_keywords() == ["(unreadable)"]
 
 
 def test_study_browser_lists_patients_and_skipped_files(qtbot: QtBot, dicom_dir: Path) -> None:

@@ -1,0 +1,142 @@
+"""The decoder process of :mod:`engine.imaging.decoder_pool`: its loop, limits and answers.
+
+Runs in a spawned child that imports only numpy, pydicom and the decoder plugins. It decodes with
+the same :func:`engine.imaging.pixel_frames.decode_first_frame` the application uses for
+uncompressed data; whatever a decoder raises, including a Rust panic (a ``BaseException``), is
+answered as a failure, and whatever kills the process is seen by the pool as the process ending.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import signal
+import sys
+import warnings
+from multiprocessing.connection import Connection
+from multiprocessing.shared_memory import SharedMemory
+from typing import Any
+
+import numpy as np
+
+from engine.imaging.pixel_frames import PixelDescription, decode_first_frame
+
+
+def serve(connection: Connection, memory_limit: int) -> None:
+    """A decoder process: decode requests until the pipe closes or a ``None`` request arrives.
+
+    A request is ``(transfer syntax, description, segment name or None, payload size, frame
+    offset)``; the payload is in the segment or follows on the pipe. The answer is one JSON object:
+    ``{"status": "ok", "shape", "dtype", "warnings"}`` (the frame at ``offset`` in the segment, or
+    following on the pipe) or ``{"status": "failed", "kind", "message"}``.
+    """
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl+C is for the application, not its workers
+    try:
+        _load_decoders()
+        _limit_memory(memory_limit)
+    except BaseException as error:
+        _send(connection, {"status": "broken", "message": f"{type(error).__name__}: {error}"})
+        return
+    _silence_native_output()
+    _send(connection, {"status": "ready"})
+    memory: SharedMemory | None = None
+    while True:
+        try:
+            request = connection.recv()
+        except (EOFError, OSError):
+            return  # the application is gone
+        if request is None:
+            break
+        syntax, description, name, size, offset = request
+        payload = connection.recv_bytes() if name is None else b""
+        try:
+            if name is not None:
+                memory = _attached(memory, name)
+                payload = bytes(segment_view(memory)[:size])
+            frame, messages = _decode(syntax, description, payload)
+            if memory is not None and name is not None:  # raises if the frame does not fit
+                frame_view(memory, frame.shape, frame.dtype, offset)[...] = frame
+        except BaseException as error:  # a Rust panic (PanicException) is a BaseException
+            failure = {"status": "failed", "kind": type(error).__name__, "message": str(error)}
+            _send(connection, failure)
+            continue
+        _send(
+            connection,
+            {"status": "ok", "shape": frame.shape, "dtype": frame.dtype.str, "warnings": messages},
+        )
+        if name is None:
+            connection.send_bytes(frame.data)
+    if memory is not None:
+        memory.close()
+
+
+def _decode(
+    syntax: str, description: PixelDescription, payload: bytes
+) -> tuple[np.ndarray[Any, Any], list[str]]:
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        frame = np.ascontiguousarray(decode_first_frame(syntax, description, payload))
+    return frame, [str(w.message) for w in caught]
+
+
+def _send(connection: Connection, answer: dict[str, Any]) -> None:
+    connection.send_bytes(json.dumps(answer).encode())
+
+
+def _attached(memory: SharedMemory | None, name: str) -> SharedMemory:
+    if memory is not None and memory.name == name:
+        return memory
+    if memory is not None:
+        memory.close()
+    return SharedMemory(name=name)
+
+
+def _load_decoders() -> None:
+    """Import pydicom's decoders and their plugins now, so that the first file is not slower."""
+    from pydicom.pixels.decoders.base import get_decoder
+    from pydicom.uid import JPEG2000Lossless, JPEGBaseline8Bit, JPEGLSLossless, RLELossless
+
+    for syntax in (JPEGBaseline8Bit, JPEGLSLossless, JPEG2000Lossless, RLELossless):
+        get_decoder(syntax).is_available  # noqa: B018 - loads the plugins
+
+
+def _silence_native_output() -> None:
+    """Discard this process's stderr.
+
+    Decoder libraries print to stderr on damaged data (GDCM and OpenJPEG messages, a Rust panic's
+    backtrace); the ImageReadError already says what happened, and a batch over a damaged folder
+    should not fill the user's terminal.
+    """
+    with contextlib.suppress(OSError):
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, 2)
+        os.close(devnull)
+
+
+def _limit_memory(extra: int) -> None:
+    """Cap the address space at its current size plus ``extra`` bytes (Linux only)."""
+    if not sys.platform.startswith("linux"):
+        return
+    import resource
+
+    with open("/proc/self/statm") as stream:
+        current = int(stream.read().split()[0]) * os.sysconf("SC_PAGE_SIZE")
+    _, hard = resource.getrlimit(resource.RLIMIT_AS)
+    limit = current + extra if hard == resource.RLIM_INFINITY else min(current + extra, hard)
+    resource.setrlimit(resource.RLIMIT_AS, (limit, hard))
+
+
+def segment_view(memory: SharedMemory) -> memoryview:
+    """The bytes of an open shared-memory segment."""
+    view = memory.buf
+    if view is None:
+        raise ValueError(f"the shared memory segment {memory.name} is closed")
+    return view
+
+
+def frame_view(
+    memory: SharedMemory, shape: tuple[int, ...], dtype: np.dtype[Any], offset: int
+) -> np.ndarray[Any, Any]:
+    """An array over the segment's bytes from ``offset`` (where a decoded frame travels)."""
+    return np.ndarray(shape, dtype, buffer=segment_view(memory), offset=offset)
