@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import queue
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -27,6 +28,7 @@ from engine.pacs.nodes import (
 )
 from engine.pacs.scp import StorageListener
 from engine.pacs.storage import ReceivedInstance
+from engine.progress import ShouldStop, never_stop
 
 if TYPE_CHECKING:  # TensorFlow is imported only with --predict
     from engine.inference import Predictor
@@ -80,31 +82,58 @@ def run(args: argparse.Namespace, context: CliContext) -> int:
         host=args.host,
     )
     predictor = _predictor(args, context) if args.predict else None
+    try:
+        serve(settings, predictor, report=_print)
+    except KeyboardInterrupt:
+        print("Stopped.", flush=True)
+    return 0
+
+
+def _print(line: str) -> None:
+    print(line, flush=True)
+
+
+def serve(
+    settings: ListenerSettings,
+    predictor: Predictor | None = None,
+    *,
+    report: Callable[[str], None],
+    should_stop: ShouldStop = never_stop,
+) -> int:
+    """Run the listener, reporting each arrival (and its prediction) until ``should_stop()``.
+
+    Args:
+        settings: the listener's settings.
+        predictor: predicts each arrival on this thread when given.
+        report: receives each line to show (the listening line first).
+        should_stop: checked twice a second.
+
+    Returns:
+        The number of instances received.
+    """
     arrivals: queue.SimpleQueue[tuple[ReceivedInstance, float]] = queue.SimpleQueue()
 
     def on_received(instance: ReceivedInstance) -> None:
         arrivals.put((instance, time.perf_counter()))
 
+    received = 0
     with StorageListener(settings, on_received) as listener:
         allowed = ", ".join(str(entry) for entry in settings.allowed)
-        print(
+        report(
             f"Listening as {settings.ae_title} on {settings.host}:{listener.port}, writing to "
-            f"{settings.out_dir}; accepting {allowed}. Ctrl-C stops.",
-            flush=True,
+            f"{settings.out_dir}; accepting {allowed}. Ctrl-C stops."
         )
-        try:
-            while True:
-                try:
-                    instance, arrived = arrivals.get(timeout=0.5)
-                except queue.Empty:
-                    continue
-                line = f"received {instance.path}"
-                if predictor is not None:
-                    line += f": {_predict(predictor, instance.path, arrived)}"
-                print(line, flush=True)
-        except KeyboardInterrupt:
-            print("Stopped.", flush=True)
-    return 0
+        while not should_stop():
+            try:
+                instance, arrived = arrivals.get(timeout=0.5)
+            except queue.Empty:
+                continue
+            received += 1
+            line = f"received {instance.path}"
+            if predictor is not None:
+                line += f": {_predict(predictor, instance.path, arrived)}"
+            report(line)
+    return received
 
 
 def _predictor(args: argparse.Namespace, context: CliContext) -> Predictor:

@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pydicom
+import pydicom.config
 from pydicom.uid import (
     JPEG2000,
     UID,
@@ -42,6 +43,10 @@ from pydicom.uid import (
 )
 
 from engine.atomic_files import write_bytes
+
+# As in engine.dicom_reading: invalid values are read as they are, without a warning (which
+# would print a sender's values to the log from the network thread).
+pydicom.config.settings.reading_validation_mode = pydicom.config.IGNORE
 
 #: The image storage SOP classes Hilum accepts, by the modality name users know.
 IMAGE_STORAGE: dict[str, UID] = {

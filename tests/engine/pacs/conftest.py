@@ -1,7 +1,7 @@
 """Fixtures of the DICOM network tests: a real Orthanc, small real DICOM files, Hilum's listener.
 
-The Orthanc server is shared by the module's tests (it starts in about half a second) and
-emptied before each test that uses it.
+One Orthanc server is shared by the session's tests (it starts in half a second but takes a
+few to stop) and emptied before each test that uses it.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ import pytest
 from tests.engine.pacs.orthanc import Orthanc, require_tools
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def orthanc_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Orthanc]:
     require_tools()
     server = Orthanc(tmp_path_factory.mktemp("orthanc"))
@@ -24,8 +24,10 @@ def orthanc_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Orthanc
 
 @pytest.fixture
 def orthanc(orthanc_server: Orthanc) -> Orthanc:
-    """The module's Orthanc, empty."""
+    """The session's Orthanc, empty and knowing no modality."""
     orthanc_server.clear()
+    for name in orthanc_server.rest("GET", "/modalities"):
+        orthanc_server.rest("DELETE", f"/modalities/{name}")
     return orthanc_server
 
 

@@ -26,9 +26,14 @@ TOOLS = ("Orthanc", "storescu", "findscu", "movescu", "echoscu", "dsrdump")
 INSTALL = "scripts/ensure_pacs_tools.sh (run by make test as root) or apt-get install orthanc dcmtk"
 
 
+def tool_path(name: str) -> str | None:
+    """Where a tool is installed (Debian puts Orthanc in /usr/sbin, off some users' PATH)."""
+    return shutil.which(name) or shutil.which(name, path="/usr/sbin:/sbin")
+
+
 def require_tools() -> None:
     """Skip (or, as root, fail) when Orthanc or a DCMTK tool is not installed."""
-    missing = [tool for tool in TOOLS if shutil.which(tool) is None]
+    missing = [tool for tool in TOOLS if tool_path(tool) is None]
     if not missing:
         return
     message = f"needs Orthanc and DCMTK ({', '.join(missing)} not found); install with {INSTALL}"
@@ -69,7 +74,9 @@ class Orthanc:
         self.log = folder / "orthanc.log"
         with self.log.open("wb") as log:
             self._process = subprocess.Popen(
-                ["Orthanc", str(folder / "orthanc.json")], stdout=log, stderr=subprocess.STDOUT
+                [str(tool_path("Orthanc")), str(folder / "orthanc.json")],
+                stdout=log,
+                stderr=subprocess.STDOUT,
             )
         self._wait_until_up()
 
