@@ -48,6 +48,7 @@ from viewer.dicom_tags import DicomTagsPanel
 from viewer.errors import ErrorBanner, describe
 from viewer.image_view import ImageView, Preset
 from viewer.jobs import Job, JobRunner
+from viewer.pacs.integration import PacsIntegration
 from viewer.prediction_panel import HEATMAP_NOTE, PredictionPanel
 from viewer.records import Records
 from viewer.report_export import save_png
@@ -146,6 +147,7 @@ class MainWindow(QMainWindow):
         self._connect()
         self._restore_settings()
         self.records = Records(self)  # Worklist + History tabs, Records menu (viewer/records.py)
+        self.pacs = PacsIntegration(self)  # PACS menu, listener, results (viewer/pacs/)
 
     # --- layout --------------------------------------------------------------------------------
 
@@ -653,6 +655,7 @@ class MainWindow(QMainWindow):
 
     def shutdown(self, timeout_ms: int = 15_000) -> None:
         """Stop background work and wait for it (a TensorFlow import cannot be interrupted)."""
+        self.pacs.shutdown(timeout_ms)  # the listener first: no new arrivals while closing
         self.records.shutdown(timeout_ms)  # Worklist batch, pending history writes, reports
         self.browser.shutdown()
         self._io.shutdown(timeout_ms)

@@ -17,7 +17,7 @@ import pytest
 from engine.cli import main
 from engine.pacs.cli_listen import serve
 from engine.pacs.nodes import AllowedCaller, ListenerSettings
-from tests.engine.pacs.orthanc import ORTHANC_AET, Orthanc, dcmtk, free_port
+from tests.pacs_support import ORTHANC_AET, Orthanc, dcmtk, free_port
 from tests.engine.tiny_bundles import make_bundle
 
 REPO = Path(__file__).resolve().parents[3]
@@ -96,7 +96,7 @@ def test_send_predicts_builds_exports_and_stores_the_results(
 
 
 def test_listen_receives_and_stops_on_interrupt(
-    tools: None, chest_cr: Path, tmp_path: Path
+    pacs_tools: None, chest_cr: Path, tmp_path: Path
 ) -> None:
     command = [
         sys.executable, "-c", "import sys; from engine.cli import main; sys.exit(main())",
@@ -121,7 +121,7 @@ def test_listen_receives_and_stops_on_interrupt(
 
 
 def test_listen_with_predict_reports_each_arrival_s_prediction(
-    tools: None, tiny_bundle: Path, chest_cr: Path, tmp_path: Path
+    pacs_tools: None, tiny_bundle: Path, chest_cr: Path, tmp_path: Path
 ) -> None:
     from engine.inference import Predictor
 

@@ -16,7 +16,7 @@ from engine.pacs.retrieve import get_study, move_study
 from engine.pacs.scp import StorageListener
 from engine.pacs.storage import ReceivedInstance
 from engine.progress import Progress
-from tests.engine.pacs.orthanc import ORTHANC_AET, Orthanc, dcmtk, free_port
+from tests.pacs_support import ORTHANC_AET, Orthanc, dcmtk, free_port
 
 HILUM = "HILUM"
 

@@ -20,7 +20,7 @@ from engine import load_image
 from engine.pacs.nodes import AllowedCaller, ListenerSettings
 from engine.pacs.scp import StorageListener
 from engine.pacs.storage import ReceivedInstance
-from tests.engine.pacs.orthanc import dcmtk
+from tests.pacs_support import dcmtk
 
 SENDER = "XRAY1"
 
@@ -32,7 +32,7 @@ def received() -> list[ReceivedInstance]:
 
 @pytest.fixture
 def listener(
-    tmp_path: Path, tools: None, received: list[ReceivedInstance]
+    tmp_path: Path, pacs_tools: None, received: list[ReceivedInstance]
 ) -> Iterator[StorageListener]:
     settings = ListenerSettings(
         port=0, out_dir=tmp_path / "received", allowed=(AllowedCaller(SENDER),)
@@ -98,7 +98,7 @@ def test_a_caller_not_on_the_allow_list_is_rejected_at_association(
 
 
 def test_an_allowed_title_from_another_host_is_rejected(
-    tmp_path: Path, tools: None, small_cr: Path
+    tmp_path: Path, pacs_tools: None, small_cr: Path
 ) -> None:
     settings = ListenerSettings(
         port=0, out_dir=tmp_path, allowed=(AllowedCaller.parse(f"{SENDER}@10.20.30.40"),)

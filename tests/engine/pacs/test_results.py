@@ -18,7 +18,7 @@ from engine.pacs.results import build_results
 from engine.pacs.sending import send_instances
 from engine.radiograph import Radiograph
 from engine.report import DISCLAIMER
-from tests.engine.pacs.orthanc import ORTHANC_AET, Orthanc, dcmtk
+from tests.pacs_support import ORTHANC_AET, Orthanc, dcmtk
 
 MODEL = ModelIdentity("Test model", "tiny-test-20250101T000000", "ab" * 32)
 
@@ -117,7 +117,7 @@ def test_the_report_holds_result_model_statement_and_references(
 
 
 def test_exported_results_parse_with_dsrdump(
-    results: ResultObjects, tmp_path: Path, tools: None
+    results: ResultObjects, tmp_path: Path, pacs_tools: None
 ) -> None:
     written = export_results(results, tmp_path)
     study = tmp_path / results.report.StudyInstanceUID

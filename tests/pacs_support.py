@@ -1,4 +1,5 @@
-"""A real Orthanc PACS for tests, and the DCMTK command-line tools as an independent client.
+"""A real Orthanc PACS for tests, the DCMTK command-line tools as an independent client, and
+their fixtures (registered for every test in tests/conftest.py).
 
 :class:`Orthanc` starts the Debian ``orthanc`` package's server with a temporary configuration
 and storage on free loopback ports, and talks to its REST API with the standard library.
@@ -16,6 +17,7 @@ import socket
 import subprocess
 import time
 import urllib.request
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -145,3 +147,39 @@ def dcmtk(*args: str | Path, timeout: float = 60) -> subprocess.CompletedProcess
     return subprocess.run(
         [str(arg) for arg in args], capture_output=True, text=True, timeout=timeout, check=False
     )
+
+
+@pytest.fixture(scope="session")
+def orthanc_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Orthanc]:
+    """One Orthanc for the session (it starts in half a second but takes a few to stop)."""
+    require_tools()
+    server = Orthanc(tmp_path_factory.mktemp("orthanc"))
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def orthanc(orthanc_server: Orthanc) -> Orthanc:
+    """The session's Orthanc, empty and knowing no modality."""
+    orthanc_server.clear()
+    for name in orthanc_server.rest("GET", "/modalities"):
+        orthanc_server.rest("DELETE", f"/modalities/{name}")
+    return orthanc_server
+
+
+@pytest.fixture
+def pacs_tools() -> None:
+    """Orthanc and DCMTK are installed (skip or fail otherwise, see :func:`require_tools`)."""
+    require_tools()
+
+
+@pytest.fixture(scope="session")
+def small_cr(dicom_dir: Path) -> Path:
+    """A real 16 x 16 CR image (pydicom's test file), uncompressed."""
+    return dicom_dir / "pydicom_dicomdir_CR1_6154_cspine_16px.dcm"
+
+
+@pytest.fixture(scope="session")
+def chest_cr(dicom_dir: Path) -> Path:
+    """The NEMA RG1 chest CR, 1955 x 1841, 15-bit MONOCHROME1, uncompressed (7 MB)."""
+    return dicom_dir / "RG1_UNCR.dcm"
