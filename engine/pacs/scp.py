@@ -137,7 +137,7 @@ class StorageListener:
                 "Choose another folder in the listener's settings."
             ) from None
         ae = AE(ae_title=settings.ae_title)
-        network.apply_timeouts(ae)
+        network.configure(ae)
         syntaxes = list(decodable_transfer_syntaxes())
         for sop_class in IMAGE_STORAGE.values():
             ae.add_supported_context(sop_class, syntaxes)
@@ -164,6 +164,8 @@ class StorageListener:
         with self._lock:
             server, self._server = self._server, None
         if server is not None:
+            for assoc in server.active_associations:
+                assoc.abort()  # an instance still arriving is dropped whole, never half-written
             server.shutdown()
             _log.info("Stopped listening.")
 

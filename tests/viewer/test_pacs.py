@@ -156,11 +156,7 @@ def test_a_jpeg_result_cannot_be_sent(
 def test_query_retrieve_finds_a_study_and_opens_it(
     qtbot: QtBot, make_window: MakeWindow, orthanc: Orthanc, chest_cr: Path, tmp_path: Path
 ) -> None:
-    seeded = dcmtk(
-        "storescu", "-aet", "MODALITY", "-aec", ORTHANC_AET, "127.0.0.1", orthanc.dicom_port,
-        chest_cr,
-    )  # fmt: skip
-    assert seeded.returncode == 0, seeded.stderr
+    orthanc.seed(chest_cr)
     orthanc.add_modality("hilum", "HILUM", 104)
     window = make_window()
     node = PacsNode(ORTHANC_AET, "127.0.0.1", orthanc.dicom_port, "C-GET", "Archive")

@@ -18,13 +18,13 @@ from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from PySide6.QtCore import QObject, QTimer, Signal, Slot
+from PySide6.QtCore import QElapsedTimer, QObject, QTimer, Signal, Slot
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QFileDialog, QInputDialog, QMenu
 
 from engine.errors import HilumError
 from engine.pacs.nodes import PacsNode
-from viewer.jobs import JobRunner
+from viewer.jobs import Job, JobRunner
 from viewer.pacs.settings import PacsSettings
 from viewer.pacs.settings_dialog import PacsSettingsDialog
 
@@ -36,9 +36,12 @@ if TYPE_CHECKING:  # pydicom and pynetdicom load on first use: viewer start-up s
     from viewer.main_window import MainWindow
     from viewer.pacs.query_dialog import QueryDialog
 
-#: Arrivals are gathered this long before they are listed and predicted (a study of several
-#: images then costs one re-index, not one per image).
+#: Arrivals are gathered this long before they are queued for prediction.
 FLUSH_MS = 200
+#: The study browser is re-listed at most this often while images keep arriving: re-indexing
+#: and rebuilding its tree for every few images of a 200-image burst stalled the GUI (0.3-0.5 s
+#: here) where once a second keeps it responsive.
+BROWSER_REFRESH_MS = 1000
 
 
 def send_result(
@@ -103,6 +106,11 @@ class PacsIntegration(QObject):
         self._flush_timer.setSingleShot(True)
         self._flush_timer.setInterval(FLUSH_MS)
         self._flush_timer.timeout.connect(self._flush)
+        self._new_studies: dict[Path, None] = {}  # ordered set of study folders to list
+        self._browser_timer = QTimer(self)
+        self._browser_timer.setSingleShot(True)
+        self._browser_timer.timeout.connect(self._refresh_browser)
+        self._since_refresh = QElapsedTimer()
         self._prediction: Prediction | None = None
         self.query_dialog: QueryDialog | None = None
         self._build_menu()
@@ -204,8 +212,11 @@ class PacsIntegration(QObject):
         if not arrived:
             return
         paths = [instance.path for instance in arrived]
-        studies = list(dict.fromkeys(path.parent for path in paths))
-        self._window.browser.add_paths(studies)
+        self._new_studies.update(dict.fromkeys(path.parent for path in paths))
+        if not self._browser_timer.isActive():
+            since = self._since_refresh.elapsed() if self._since_refresh.isValid() else None
+            wait = 0 if since is None else max(0, BROWSER_REFRESH_MS - since)
+            self._browser_timer.start(wait)
         self._window.records.worklist.enqueue(paths)
         senders = ", ".join(sorted({instance.sender for instance in arrived}))
         self._window.statusBar().showMessage(
@@ -214,6 +225,20 @@ class PacsIntegration(QObject):
         )
         self.arrivals_listed.emit(paths)
 
+    @Slot()
+    def _refresh_browser(self) -> None:
+        studies, self._new_studies = list(self._new_studies), {}
+        self._since_refresh.start()
+        self._window.browser.add_paths(studies)
+
+    def _nodes_or_say_none(self) -> list[PacsNode]:
+        nodes = self.settings.nodes
+        if not nodes:
+            self._window.banner.show_error(
+                HilumError("No PACS is configured: add one in PACS > PACS settings.")
+            )
+        return nodes
+
     # --- query / retrieve ----------------------------------------------------------------------
 
     @Slot()
@@ -221,11 +246,8 @@ class PacsIntegration(QObject):
         """Open the Query/Retrieve window (asks for a node first when there is none)."""
         from viewer.pacs.query_dialog import QueryDialog
 
-        nodes = self.settings.nodes
+        nodes = self._nodes_or_say_none()
         if not nodes:
-            self._window.banner.show_error(
-                HilumError("No PACS is configured: add one in PACS > PACS settings.")
-            )
             return None
         if self.query_dialog is not None:
             self.query_dialog.close()
@@ -314,11 +336,8 @@ class PacsIntegration(QObject):
     @Slot()
     def choose_node_and_send(self) -> None:
         """Ask which PACS (when there are several) and send the result shown to it."""
-        nodes = self.settings.nodes
+        nodes = self._nodes_or_say_none()
         if not nodes:
-            self._window.banner.show_error(
-                HilumError("No PACS is configured: add one in PACS > PACS settings.")
-            )
             return
         node = nodes[0]
         if len(nodes) > 1:
@@ -331,20 +350,25 @@ class PacsIntegration(QObject):
             node = nodes[labels.index(chosen)]
         self.send_to(node)
 
-    def send_to(self, node: PacsNode) -> None:
-        """Send the heatmap image and the SR of the image shown to ``node`` (a job)."""
+    def _result_job(self, fn: Any, *args: Any, callbacks: bool = True) -> Job | None:
+        """A job running ``fn(radiograph, prediction, card, *args)`` on the result shown, or
+        ``None`` (and the reason in the banner) when there is none."""
         try:
             radiograph, prediction, card = self._current()
         except HilumError as error:
             self._window.banner.show_error(error)
-            return
-        self._window.statusBar().showMessage(f"Sending the result to {node.label}…")
-        job = self._runner.submit(
-            send_result, radiograph, prediction, card, node, self.settings.listener.ae_title
-        )
-        job.succeeded.connect(partial(self._on_sent, node))
+            return None
+        job = self._runner.submit(fn, radiograph, prediction, card, *args, callbacks=callbacks)
         job.failed.connect(self._window.banner.show_error)
-        job.start()
+        return job
+
+    def send_to(self, node: PacsNode) -> None:
+        """Send the heatmap image and the SR of the image shown to ``node`` (a job)."""
+        job = self._result_job(send_result, node, self.settings.listener.ae_title)
+        if job is not None:
+            self._window.statusBar().showMessage(f"Sending the result to {node.label}…")
+            job.succeeded.connect(partial(self._on_sent, node))
+            job.start()
 
     def _on_sent(self, node: PacsNode, summary: Any) -> None:
         if summary.failed:
@@ -367,17 +391,10 @@ class PacsIntegration(QObject):
 
     def export_to(self, folder: Path) -> None:
         """Write the heatmap image and the SR of the image shown under ``folder`` (a job)."""
-        try:
-            radiograph, prediction, card = self._current()
-        except HilumError as error:
-            self._window.banner.show_error(error)
-            return
-        job = self._runner.submit(
-            export_result, radiograph, prediction, card, folder, callbacks=False
-        )
-        job.succeeded.connect(self._on_exported)
-        job.failed.connect(self._window.banner.show_error)
-        job.start()
+        job = self._result_job(export_result, folder, callbacks=False)
+        if job is not None:
+            job.succeeded.connect(self._on_exported)
+            job.start()
 
     @Slot(object)
     def _on_exported(self, paths: list[Path]) -> None:

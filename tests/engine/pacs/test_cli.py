@@ -17,8 +17,8 @@ import pytest
 from engine.cli import main
 from engine.pacs.cli_listen import serve
 from engine.pacs.nodes import AllowedCaller, ListenerSettings
-from tests.pacs_support import ORTHANC_AET, Orthanc, dcmtk, free_port
 from tests.engine.tiny_bundles import make_bundle
+from tests.pacs_support import Orthanc, dcmtk, free_port
 
 REPO = Path(__file__).resolve().parents[3]
 
@@ -31,11 +31,7 @@ def tiny_bundle(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture
 def seeded(orthanc: Orthanc, chest_cr: Path) -> pydicom.Dataset:
     """Orthanc holding the chest CR, and knowing Hilum (AE HILUM)."""
-    result = dcmtk(
-        "storescu", "-aet", "MODALITY", "-aec", ORTHANC_AET, "127.0.0.1", orthanc.dicom_port,
-        chest_cr,
-    )  # fmt: skip
-    assert result.returncode == 0, result.stderr
+    orthanc.seed(chest_cr)
     orthanc.add_modality("hilum", "HILUM", 104)
     return pydicom.dcmread(chest_cr, stop_before_pixels=True)
 

@@ -16,18 +16,9 @@ from engine.pacs.retrieve import get_study, move_study
 from engine.pacs.scp import StorageListener
 from engine.pacs.storage import ReceivedInstance
 from engine.progress import Progress
-from tests.pacs_support import ORTHANC_AET, Orthanc, dcmtk, free_port
+from tests.pacs_support import ORTHANC_AET, Orthanc, free_port
 
 HILUM = "HILUM"
-
-
-def seed(orthanc: Orthanc, *files: Path) -> None:
-    """Store ``files`` in Orthanc with storescu (the independent client)."""
-    result = dcmtk(
-        "storescu", "-xv", "-aet", "MODALITY", "-aec", ORTHANC_AET, "127.0.0.1",
-        orthanc.dicom_port, *files,
-    )  # fmt: skip
-    assert result.returncode == 0, result.stderr
 
 
 @pytest.fixture
@@ -40,7 +31,7 @@ def node(orthanc: Orthanc) -> PacsNode:
 @pytest.fixture
 def two_studies(orthanc: Orthanc, dicom_dir: Path) -> tuple[Path, Path]:
     files = (dicom_dir / "RG1_UNCR.dcm", dicom_dir / "RG3_J2KR.dcm")
-    seed(orthanc, *files)
+    orthanc.seed(*files)
     return files
 
 

@@ -143,11 +143,7 @@ def test_results_need_a_dicom_source_and_a_heatmap(chest: Radiograph, fullres_di
 def test_results_sent_to_orthanc_join_the_source_study(
     orthanc: Orthanc, results: ResultObjects, chest_cr: Path
 ) -> None:
-    seeded = dcmtk(
-        "storescu", "-aet", "MODALITY", "-aec", ORTHANC_AET, "127.0.0.1", orthanc.dicom_port,
-        chest_cr,
-    )  # fmt: skip
-    assert seeded.returncode == 0, seeded.stderr
+    orthanc.seed(chest_cr)
     node = PacsNode(ORTHANC_AET, "127.0.0.1", orthanc.dicom_port)
     summary = send_instances(node, results.datasets, local_ae_title="HILUM")
     assert summary.failed == () and len(summary.sent) == 2
