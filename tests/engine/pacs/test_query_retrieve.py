@@ -131,3 +131,29 @@ def test_a_closed_port_and_a_wrong_ae_title_give_clear_errors(orthanc: Orthanc) 
         echo(PacsNode("NOBODY", "127.0.0.1", free_port()), local_ae_title=HILUM)
     with pytest.raises(PacsError, match=r"rejected the association \(called AE title"):
         echo(PacsNode("WRONG", "127.0.0.1", orthanc.dicom_port), local_ae_title=HILUM)
+
+
+def test_cancelling_a_retrieve_stops_it_and_leaves_only_whole_files(
+    orthanc: Orthanc, node: PacsNode, small_cr: Path, tmp_path: Path
+) -> None:
+    study = pydicom.dcmread(small_cr)
+    copies = []
+    for number in range(6):  # one study of six instances
+        study.SOPInstanceUID = f"{study.SOPInstanceUID.rsplit('.', 1)[0]}.{900 + number}"
+        copies.append(tmp_path / f"{number}.dcm")
+        study.save_as(copies[-1])
+    orthanc.seed(*copies)
+    reports: list[Progress] = []
+    summary = get_study(
+        node,
+        study.StudyInstanceUID,
+        tmp_path / "in",
+        on_progress=reports.append,
+        should_stop=lambda: bool(reports),  # stop at the first progress report
+    )
+    assert summary.cancelled
+    assert summary.completed < 6 and len(summary.instances) < 6
+    received = sorted((tmp_path / "in").rglob("*.dcm"))
+    assert received == sorted(i.path for i in summary.instances)
+    assert all(pydicom.dcmread(path).PixelData == study.PixelData for path in received)
+    assert [p for p in (tmp_path / "in").rglob(".*")] == []
