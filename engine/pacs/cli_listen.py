@@ -134,8 +134,10 @@ def serve(
                 continue
             received += 1
             line = f"received {instance.path}"
-            if predictor is not None:
+            if predictor is not None and instance.predictable:
                 line += f": {_predict(predictor, instance.path, arrived)}"
+            elif predictor is not None:
+                line += " (a report or Hilum's own result: not predicted)"
             report(line)
     return received
 

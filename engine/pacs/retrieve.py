@@ -29,7 +29,7 @@ from engine.errors import PacsError
 from engine.pacs.network import IDENTIFIER_SYNTAXES, Context, associate, no_response
 from engine.pacs.nodes import DEFAULT_AE_TITLE, PacsNode
 from engine.pacs.scp import OnReceived, ignore_received, store_handler
-from engine.pacs.storage import IMAGE_STORAGE, ReceivedInstance, decodable_transfer_syntaxes
+from engine.pacs.storage import ReceivedInstance, accepted_contexts
 from engine.progress import OnProgress, Progress, ShouldStop, ignore_progress, never_stop
 
 _PENDING = (0xFF00, 0xFF01)
@@ -122,10 +122,9 @@ def get_study(
         PacsError: the association fails or the PACS answers with a failure.
     """
     model = StudyRootQueryRetrieveInformationModelGet
-    syntaxes = decodable_transfer_syntaxes()
-    contexts: list[Context] = [(model, IDENTIFIER_SYNTAXES)]
-    contexts += [(sop_class, syntaxes) for sop_class in IMAGE_STORAGE.values()]
-    roles = [build_role(sop_class, scp_role=True) for sop_class in IMAGE_STORAGE.values()]
+    storage = accepted_contexts()
+    contexts: list[Context] = [(model, IDENTIFIER_SYNTAXES), *storage]
+    roles = [build_role(sop_class, scp_role=True) for sop_class, _ in storage]
     received: list[ReceivedInstance] = []
     handlers = [(evt.EVT_C_STORE, store_handler(out_dir, on_received, received))]
     out_dir.mkdir(parents=True, exist_ok=True)

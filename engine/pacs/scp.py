@@ -1,9 +1,10 @@
 """Hilum's storage receiver (Storage SCP): X-ray units and PACSs send images to it.
 
 It answers C-ECHO and C-STORE for the classes and transfer syntaxes of
-:mod:`engine.pacs.storage`, on ``127.0.0.1`` unless told otherwise. An association whose calling
-AE title (and, when the entry names one, host) is not on the allow-list is rejected at once
-(A-ASSOCIATE-RJ, "calling AE title not recognised", PS3.8 9.3.4), before any data is exchanged.
+:mod:`engine.pacs.storage` (images, and reports so that a study comes whole), on ``127.0.0.1``
+unless told otherwise. An association whose calling AE title (and, when the entry names one,
+host) is not on the allow-list is rejected at once (A-ASSOCIATE-RJ, "calling AE title not
+recognised", PS3.8 9.3.4), before any data is exchanged.
 
 Each instance is handled on its association's thread (pynetdicom runs one thread per
 association): the header is checked and the bytes are written atomically; pixel data is not
@@ -18,6 +19,7 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 from pynetdicom import AE, evt
@@ -27,10 +29,9 @@ from engine.errors import PacsError
 from engine.pacs import network
 from engine.pacs.nodes import ListenerSettings
 from engine.pacs.storage import (
-    IMAGE_STORAGE,
     ReceivedInstance,
     RefusedInstance,
-    decodable_transfer_syntaxes,
+    accepted_contexts,
     store_encoded,
 )
 
@@ -47,7 +48,7 @@ def ignore_received(_: ReceivedInstance) -> None:
 
 
 def store_handler(
-    out_dir: Any, on_received: OnReceived, received: list[ReceivedInstance] | None = None
+    out_dir: Path, on_received: OnReceived, received: list[ReceivedInstance] | None = None
 ) -> Callable[[Any], int]:
     """An ``evt.EVT_C_STORE`` handler writing into ``out_dir`` (the listener's and C-GET's).
 
@@ -95,7 +96,9 @@ class StorageListener:
     Use :meth:`start` and :meth:`stop`, or ``with StorageListener(...) as listener:``.
     """
 
-    def __init__(self, settings: ListenerSettings, on_received: OnReceived = ignore_received):
+    def __init__(
+        self, settings: ListenerSettings, on_received: OnReceived = ignore_received
+    ) -> None:
         self.settings = settings
         self._on_received = on_received
         self._server: Any = None
@@ -138,9 +141,8 @@ class StorageListener:
             ) from None
         ae = AE(ae_title=settings.ae_title)
         network.configure(ae)
-        syntaxes = list(decodable_transfer_syntaxes())
-        for sop_class in IMAGE_STORAGE.values():
-            ae.add_supported_context(sop_class, syntaxes)
+        for sop_class, syntaxes in accepted_contexts():
+            ae.add_supported_context(sop_class, list(syntaxes))
         ae.add_supported_context(Verification)
         handlers: list[Any] = [
             (evt.EVT_REQUESTED, self._check_caller),

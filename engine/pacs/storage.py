@@ -2,9 +2,12 @@
 
 Hilum stores the chest radiographs it can read: Computed Radiography, Digital X-Ray (for
 presentation and for processing) and Secondary Capture images (PS3.4 B.5), in the transfer
-syntaxes its decoder plugins handle. JPEG Extended (12-bit, 1.2.840.10008.1.2.4.51) is left out
-on purpose: no installed plugin decodes it reliably, so a sender is asked to choose another
-syntax at association instead of delivering a file Hilum cannot show.
+syntaxes its decoder plugins handle. It also stores structured reports (uncompressed), so that a
+study holding reports, Hilum's own included, comes back whole from a retrieve; reports and
+Hilum's own heatmap images are marked as not to be predicted. JPEG Extended (12-bit,
+1.2.840.10008.1.2.4.51) is left out on purpose: no installed plugin decodes it reliably, so a
+sender is asked to choose another syntax at association instead of delivering a file Hilum
+cannot show.
 
 A received instance is written exactly as it was encoded by the sender (no pixel data is
 decoded here: that happens later, through :func:`engine.load_image`, off the network thread) to
@@ -28,10 +31,13 @@ import pydicom.config
 from pydicom.uid import (
     JPEG2000,
     UID,
+    BasicTextSRStorage,
+    ComprehensiveSRStorage,
     ComputedRadiographyImageStorage,
     DeflatedExplicitVRLittleEndian,
     DigitalXRayImageStorageForPresentation,
     DigitalXRayImageStorageForProcessing,
+    EnhancedSRStorage,
     ExplicitVRLittleEndian,
     ImplicitVRLittleEndian,
     JPEG2000Lossless,
@@ -57,6 +63,11 @@ IMAGE_STORAGE: dict[str, UID] = {
     "DX (for processing)": DigitalXRayImageStorageForProcessing,
     "SC": SecondaryCaptureImageStorage,
 }
+
+#: Structured reports: stored, listed, never predicted.
+REPORT_STORAGE = (BasicTextSRStorage, EnhancedSRStorage, ComprehensiveSRStorage)
+#: Manufacturer (0008,0070) of the objects Hilum makes (see engine.pacs.result_objects).
+HILUM_MANUFACTURER = "Hilum"
 
 #: Uncompressed syntaxes first: they are what a sender should prefer.
 _CANDIDATE_SYNTAXES = (
@@ -91,6 +102,15 @@ def decodable_transfer_syntaxes() -> tuple[UID, ...]:
     return tuple(uid for uid in _CANDIDATE_SYNTAXES if get_decoder(uid).is_available)
 
 
+def accepted_contexts() -> list[tuple[UID, tuple[UID, ...]]]:
+    """(SOP class, transfer syntaxes) Hilum accepts as a storage SCP (listener and C-GET)."""
+    images = decodable_transfer_syntaxes()
+    uncompressed = images[:3]
+    return [(uid, images) for uid in IMAGE_STORAGE.values()] + [
+        (uid, uncompressed) for uid in REPORT_STORAGE
+    ]
+
+
 def is_safe_uid(value: str) -> bool:
     """Whether ``value`` is a UID that can safely be used as a file or folder name."""
     return len(value) <= 64 and _UID.match(value) is not None
@@ -106,6 +126,8 @@ class ReceivedInstance:
         sop_instance_uid: its SOP Instance UID (the file's stem).
         sop_class: the SOP class's name, e.g. "Computed Radiography Image Storage".
         sender: the calling AE title of the association it came on.
+        predictable: True for an image that is not one of Hilum's own results (those and
+            reports are stored and listed, not predicted).
     """
 
     path: Path
@@ -113,6 +135,7 @@ class ReceivedInstance:
     sop_instance_uid: str
     sop_class: str
     sender: str
+    predictable: bool = True
 
 
 class RefusedInstance(Exception):
@@ -153,10 +176,11 @@ def store_encoded(
         header = pydicom.dcmread(
             io.BytesIO(encoded),
             stop_before_pixels=True,
-            specific_tags=["StudyInstanceUID", "SOPInstanceUID"],
+            specific_tags=["StudyInstanceUID", "SOPInstanceUID", "Manufacturer"],
         )
         study_uid = str(header.get("StudyInstanceUID", "")).strip()
         instance_uid = str(header.get("SOPInstanceUID", "")).strip()
+        ours = str(header.get("Manufacturer", "")).strip() == HILUM_MANUFACTURER
     except Exception as error:  # pydicom reports damaged headers with many exception types
         raise RefusedInstance(
             STATUS_CANNOT_UNDERSTAND, f"the data set cannot be parsed ({type(error).__name__})"
@@ -177,4 +201,7 @@ def store_encoded(
         raise RefusedInstance(
             STATUS_OUT_OF_RESOURCES, f"it cannot be written to {out_dir} ({error.strerror})"
         ) from None
-    return ReceivedInstance(target, study_uid, instance_uid, UID(sop_class).name, sender)
+    image = sop_class in IMAGE_STORAGE.values()
+    return ReceivedInstance(
+        target, study_uid, instance_uid, UID(sop_class).name, sender, image and not ours
+    )

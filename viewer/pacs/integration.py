@@ -7,9 +7,11 @@ with two lines on the window's side: create :class:`PacsIntegration` and call it
 
 Arrivals: the listener writes each instance on its network thread and hands it to a relay
 signal; on the GUI thread, arrivals are gathered for :data:`FLUSH_MS` and then listed in the
-study browser (their study folders are added to what is open) and queued in the worklist, which
-predicts them with the active model and keeps its rows sorted by probability. Nothing is decoded
-on the network thread or the GUI thread. Queries, retrieves, sends and exports run as jobs.
+study browser (their study folders are added to what is open, at most once per
+:data:`BROWSER_REFRESH_MS`) and, when they are images and not Hilum's own results, queued in the
+worklist, which predicts them with the active model and keeps its rows sorted by probability.
+Nothing is decoded on the network thread or the GUI thread. Queries, retrieves, sends and
+exports run as jobs.
 """
 
 from __future__ import annotations
@@ -140,11 +142,12 @@ class PacsIntegration(QObject):
         add("PACS &settings…", self.show_settings)
         for action in (self.send_action, self.export_action):
             action.setEnabled(False)
-        help_menu = next((a for a in bar.actions() if a.text() == "&Help"), None)
-        if help_menu is None:
+        # Before Records (and so before Help): the Records menu stays next to Help.
+        after = next((a for a in bar.actions() if a.text() in ("&Records", "&Help")), None)
+        if after is None:
             bar.addMenu(menu)
         else:
-            bar.insertMenu(help_menu, menu)
+            bar.insertMenu(after, menu)
 
     # --- listener ------------------------------------------------------------------------------
 
@@ -217,7 +220,7 @@ class PacsIntegration(QObject):
             since = self._since_refresh.elapsed() if self._since_refresh.isValid() else None
             wait = 0 if since is None else max(0, BROWSER_REFRESH_MS - since)
             self._browser_timer.start(wait)
-        self._window.records.worklist.enqueue(paths)
+        self._window.records.worklist.enqueue([i.path for i in arrived if i.predictable])
         senders = ", ".join(sorted({instance.sender for instance in arrived}))
         self._window.statusBar().showMessage(
             f"Received {len(paths)} image(s) from {senders}; predicting them in the Worklist.",

@@ -15,6 +15,7 @@ from engine.inference import Prediction
 from engine.pacs.nodes import PacsNode
 from engine.pacs.result_objects import ModelIdentity, ResultObjects, export_results
 from engine.pacs.results import build_results
+from engine.pacs.retrieve import get_study
 from engine.pacs.sending import send_instances
 from engine.radiograph import Radiograph
 from engine.report import DISCLAIMER
@@ -141,7 +142,7 @@ def test_results_need_a_dicom_source_and_a_heatmap(chest: Radiograph, fullres_di
 
 
 def test_results_sent_to_orthanc_join_the_source_study(
-    orthanc: Orthanc, results: ResultObjects, chest_cr: Path
+    orthanc: Orthanc, results: ResultObjects, chest_cr: Path, tmp_path: Path
 ) -> None:
     orthanc.seed(chest_cr)
     node = PacsNode(ORTHANC_AET, "127.0.0.1", orthanc.dicom_port)
@@ -162,3 +163,14 @@ def test_results_sent_to_orthanc_join_the_source_study(
     dump = dcmtk("dsrdump", dumped)
     assert dump.returncode == 0 and "E:" not in dump.stderr, dump.stderr
     assert "Hilum AI result (not a diagnosis)" in dump.stdout
+
+    orthanc.add_modality("hilum", "HILUM", 104)
+    again = get_study(node, results.report.StudyInstanceUID, tmp_path / "again")
+    assert (again.completed, again.failed) == (3, 0), "the study comes back whole"
+    predictable = {i.sop_instance_uid: i.predictable for i in again.instances}
+    source_uid = str(pydicom.dcmread(chest_cr, stop_before_pixels=True).SOPInstanceUID)
+    assert predictable == {
+        source_uid: True,
+        results.secondary_capture.SOPInstanceUID: False,  # Hilum's own result
+        results.report.SOPInstanceUID: False,  # a report
+    }
