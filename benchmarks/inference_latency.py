@@ -5,7 +5,8 @@ Why a script and not a test: timings depend on the machine and its load; the tar
 
 Measures, in one process:
 
-* open-to-heatmap latency of :func:`engine.inference.predict` for a 2k x 2k DICOM (uncompressed
+* open-to-heatmap latency of :func:`engine.inference.predictor.predict` for a 2k x 2k DICOM
+(uncompressed
   and JPEG 2000) and a 224 px JPEG: median of ``--runs`` warm runs, split into decode,
   preprocess (with the out-of-distribution check), model (forward pass alone), CAM (the rest of
   the one forward+backward pass) and heatmap resize;
@@ -38,10 +39,10 @@ import numpy as np
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from engine.gradcam import GradCam  # noqa: E402
-from engine.images import load_image  # noqa: E402
-from engine.inference import Predictor  # noqa: E402
-from engine.preprocessing import preprocess  # noqa: E402
+from engine.imaging.images import load_image  # noqa: E402
+from engine.inference.gradcam import GradCam  # noqa: E402
+from engine.inference.predictor import Predictor  # noqa: E402
+from engine.modeling.preprocessing import preprocess  # noqa: E402
 from engine.runtime import tensorflow  # noqa: E402
 
 DEFAULT_MODEL = REPO / "resources" / "models" / "default"
@@ -53,8 +54,8 @@ def median_ms(values: list[float]) -> float:
 
 def latency(predictor: Predictor, path: Path, runs: int) -> dict[str, float]:
     """Median milliseconds per stage of ``runs`` warm predictions of ``path``."""
-    model_only = GradCam(predictor.bundle.model, predictor.bundle.gradcam_layer)
-    x = preprocess(load_image(path).pixels, predictor.bundle.preprocessing)[None]
+    model_only = GradCam(predictor.bundle.model, predictor.bundle.card.gradcam_layer)
+    x = preprocess(load_image(path).pixels, predictor.bundle.card.preprocessing)[None]
     model_only.probabilities(x)
     forward = []
     for _ in range(runs):
@@ -93,9 +94,9 @@ def throughput(predictor: Predictor, files: list[Path], batch_size: int, heatmap
 
 def model_ceiling(predictor: Predictor, batch_size: int, batches: int = 30) -> float:
     """Images per second of the forward pass alone, on inputs already in memory."""
-    model_only = GradCam(predictor.bundle.model, predictor.bundle.gradcam_layer)
+    model_only = GradCam(predictor.bundle.model, predictor.bundle.card.gradcam_layer)
     x = np.random.default_rng(0).random(
-        (batch_size, *predictor.bundle.preprocessing.input_shape), dtype=np.float32
+        (batch_size, *predictor.bundle.card.preprocessing.input_shape), dtype=np.float32
     )
     model_only.probabilities(x)
     started = time.perf_counter()
@@ -153,14 +154,14 @@ def main() -> None:
     started = time.perf_counter()
     predictor = Predictor.load(args.model)
     load_seconds = time.perf_counter() - started
-    spec = predictor.bundle.preprocessing
+    spec = predictor.bundle.card.preprocessing
     train_dir = args.data / "chest_xray" / "train"
     files = sorted(train_dir.glob("*/*.jpeg"))
     files = files[: args.limit] if args.limit else files
     jpeg = sorted((train_dir / "NORMAL").glob("*.jpeg"))[0]
 
     print(
-        f"model {predictor.model_id} ({predictor.bundle.variant}, input {spec.input_shape}) "
+        f"model {predictor.model_id} ({predictor.bundle.card.variant}, input {spec.input_shape}) "
         f"on {predictor.device}; loaded + warmed up in {load_seconds:.1f} s\n"
     )
     print(f"Open-to-heatmap latency, median of {args.runs} warm runs (ms)")

@@ -15,16 +15,19 @@ from __future__ import annotations
 
 import datetime
 import importlib.metadata
-from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Protocol
 
 from pydicom.dataset import Dataset, FileMetaDataset
 from pydicom.uid import ExplicitVRLittleEndian, generate_uid
 
 from engine.atomic_files import replacing
 from engine.errors import HilumError
+from engine.imaging.radiograph import FloatImage
+
+if TYPE_CHECKING:
+    from engine.modeling.card import ModelCard
 
 #: Attributes copied from the source image: Patient, General Study and Patient Study modules.
 COPIED_ATTRIBUTES = (
@@ -57,6 +60,21 @@ _REQUIRED_EMPTY = (
 MANUFACTURER = "Hilum"
 
 
+class ResultFields(Protocol):
+    """What the result objects record of a prediction (``Prediction`` fits)."""
+
+    @property
+    def probability(self) -> float: ...
+    @property
+    def label(self) -> str: ...
+    @property
+    def threshold(self) -> float: ...
+    @property
+    def warnings(self) -> tuple[str, ...]: ...
+    @property
+    def heatmap(self) -> FloatImage | None: ...
+
+
 @dataclass(frozen=True)
 class ModelIdentity:
     """Which model made the result, as recorded in the objects.
@@ -72,10 +90,9 @@ class ModelIdentity:
     sha256: str
 
     @classmethod
-    def from_card(cls, card: Mapping[str, Any]) -> ModelIdentity:
-        """From a model card (see :mod:`engine.bundles`)."""
-        model_id = str(card.get("model_id", "unknown"))
-        return cls(str(card.get("name") or model_id), model_id, str(card.get("model_sha256", "")))
+    def from_card(cls, card: ModelCard) -> ModelIdentity:
+        """From a model card."""
+        return cls(card.display_name, card.model_id, card.model_sha256)
 
 
 @dataclass(frozen=True)
@@ -164,7 +181,7 @@ def read_source(path: Path) -> Dataset:
         ImageReadError: the file cannot be read.
         HilumError: it is not a DICOM image with a study, series and instance UID.
     """
-    from engine.dicom_reading import read_header
+    from engine.imaging.dicom_reading import read_header
 
     header = read_header(path)
     missing = [

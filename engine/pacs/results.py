@@ -7,25 +7,15 @@ See :mod:`engine.pacs.result_objects` for what they hold and why. The pixels com
 
 from __future__ import annotations
 
-from typing import Protocol
-
 from engine.errors import HilumError
-from engine.pacs.result_objects import ModelIdentity, ResultObjects, read_source
+from engine.imaging.radiograph import Radiograph
+from engine.pacs.result_objects import ModelIdentity, ResultFields, ResultObjects, read_source
 from engine.pacs.secondary_capture import build_secondary_capture
 from engine.pacs.structured_report import build_structured_report
-from engine.radiograph import FloatImage, Radiograph
-from engine.report import PredictionFields
-
-
-class PredictionWithHeatmap(PredictionFields, Protocol):
-    """A prediction with its heatmap (``engine.inference.Prediction`` fits)."""
-
-    @property
-    def heatmap(self) -> FloatImage | None: ...
 
 
 def build_results(
-    radiograph: Radiograph, prediction: PredictionWithHeatmap, model: ModelIdentity
+    radiograph: Radiograph, prediction: ResultFields, model: ModelIdentity
 ) -> ResultObjects:
     """The Secondary Capture and the SR of ``prediction``, made on ``radiograph``.
 

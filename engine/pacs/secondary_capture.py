@@ -17,17 +17,23 @@ from PIL import Image, ImageDraw, ImageFont
 from pydicom.dataset import Dataset
 from pydicom.uid import SecondaryCaptureImageStorage
 
-from engine.gradcam import overlay_rgb
-from engine.pacs.result_objects import ModelIdentity, code, image_reference, new_instance
-from engine.radiograph import FloatImage
-from engine.report import DISCLAIMER, HEATMAP_NOTE, PredictionFields
+from engine.imaging.radiograph import FloatImage
+from engine.inference.caveats import DISCLAIMER, HEATMAP_NOTE
+from engine.inference.gradcam import overlay_rgb
+from engine.pacs.result_objects import (
+    ModelIdentity,
+    ResultFields,
+    code,
+    image_reference,
+    new_instance,
+)
 
 SERIES_NUMBER = 9901
 SERIES_DESCRIPTION = "Hilum heatmap overlay (not a diagnosis)"
 OVERLAY_OPACITY = 0.4
 
 
-def caption_lines(prediction: PredictionFields, model: ModelIdentity) -> list[str]:
+def caption_lines(prediction: ResultFields, model: ModelIdentity) -> list[str]:
     """The caption burned into the image: the result, the model, the warning."""
     return [
         "HILUM AI HEATMAP - NOT A DIAGNOSIS - coarse evidence, not localisation",
@@ -60,7 +66,7 @@ def captioned_overlay(
 def build_secondary_capture(
     source: Dataset,
     pixels: FloatImage,
-    prediction: PredictionFields,
+    prediction: ResultFields,
     heatmap: FloatImage,
     model: ModelIdentity,
 ) -> Dataset:

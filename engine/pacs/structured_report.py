@@ -19,14 +19,15 @@ from __future__ import annotations
 from pydicom.dataset import Dataset
 from pydicom.uid import ComprehensiveSRStorage
 
+from engine.inference.caveats import DISCLAIMER, HEATMAP_NOTE
 from engine.pacs.result_objects import (
     ModelIdentity,
+    ResultFields,
     code,
     image_reference,
     new_instance,
     software_version,
 )
-from engine.report import DISCLAIMER, HEATMAP_NOTE, PredictionFields
 
 SERIES_NUMBER = 9902
 SERIES_DESCRIPTION = "Hilum AI result (not a diagnosis)"
@@ -95,7 +96,7 @@ def _evidence(instances: list[Dataset]) -> Dataset:
 def build_structured_report(
     source: Dataset,
     secondary_capture: Dataset,
-    prediction: PredictionFields,
+    prediction: ResultFields,
     model: ModelIdentity,
 ) -> Dataset:
     """The SR document of ``prediction`` of ``source``, referencing the heatmap image.

@@ -9,11 +9,11 @@ import subprocess
 import sys
 from pathlib import Path
 
-from engine.bundles import load_bundle
+from engine.modeling.bundles import load_bundle
 from tests.engine.tiny_bundles import tiny_train_args
 
 REPO = Path(__file__).resolve().parents[2]
-_WORKER = "import sys; from engine.cli import main; sys.exit(main(sys.argv[1:]))"
+_WORKER = "import sys; from engine.cli.main import main; sys.exit(main(sys.argv[1:]))"
 
 
 def _free_ports(count: int) -> list[int]:
@@ -63,7 +63,7 @@ def test_two_workers_train_together_and_only_the_chief_writes(
     chief_bundles = list((tmp_path / "out0").iterdir())
     assert len(chief_bundles) == 1
     card = load_bundle(chief_bundles[0]).card
-    assert "MultiWorkerMirroredStrategy, 2 workers" in card["device"]
-    assert card["training"]["epochs_run"] == 2
+    assert "MultiWorkerMirroredStrategy, 2 workers" in card.device
+    assert card.training["epochs_run"] == 2
     assert not (tmp_path / "out1").exists()
     assert "not the chief" in outputs[1][0]

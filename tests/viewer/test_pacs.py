@@ -131,15 +131,15 @@ def test_a_dicom_result_is_sent_to_the_pacs_and_exported(
     with_model(qtbot, window, tiny_bundle)
     with qtbot.waitSignal(window.prediction_shown, timeout=MODEL_TIMEOUT_MS):
         window.open_paths([chest_cr])
-    assert window.pacs.send_action.isEnabled()
+    assert window.pacs.results.send_action.isEnabled()
     node = PacsNode(ORTHANC_AET, "127.0.0.1", orthanc.dicom_port)
-    with qtbot.waitSignal(window.pacs.result_sent, timeout=LOAD_TIMEOUT_MS) as sent:
-        window.pacs.send_to(node)
+    with qtbot.waitSignal(window.pacs.results.result_sent, timeout=LOAD_TIMEOUT_MS) as sent:
+        window.pacs.results.send_to(node)
     assert len(sent.args[0].sent) == 2 and sent.args[0].failed == ()
     series = orthanc.rest("GET", "/series?expand")
     assert sorted(s["MainDicomTags"]["Modality"] for s in series) == ["OT", "SR"]
-    with qtbot.waitSignal(window.pacs.result_exported, timeout=LOAD_TIMEOUT_MS) as exported:
-        window.pacs.export_to(tmp_path)
+    with qtbot.waitSignal(window.pacs.results.result_exported, timeout=LOAD_TIMEOUT_MS) as exported:
+        window.pacs.results.export_to(tmp_path)
     assert len(exported.args[0]) == 2 and all(p.is_file() for p in exported.args[0])
 
 
@@ -148,8 +148,8 @@ def test_a_jpeg_result_cannot_be_sent(
 ) -> None:
     window = make_window()
     open_and_wait(qtbot, window, sorted((fullres_dir / "NORMAL").glob("*.jpeg"))[0])
-    assert not window.pacs.send_action.isEnabled()
-    window.pacs.send_to(PacsNode("ANY", "127.0.0.1", 104))
+    assert not window.pacs.results.send_action.isEnabled()
+    window.pacs.results.send_to(PacsNode("ANY", "127.0.0.1", 104))
     assert "open a DICOM image" in window.banner.text()
 
 

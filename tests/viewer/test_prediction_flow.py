@@ -16,8 +16,8 @@ from pytestqt.qtbot import QtBot
 from tests.engine.tiny_bundles import make_bundle
 from tests.viewer.helpers import MODEL_TIMEOUT_MS, open_and_wait
 from viewer.main_window import MainWindow
-from viewer.rendering import qimage_to_array
 from viewer.resource_paths import default_model_dir
+from viewer.widgets.rendering import qimage_to_array
 
 MakeWindow = Callable[..., MainWindow]
 
@@ -75,7 +75,7 @@ def test_show_model_card_gives_a_readable_summary_and_the_full_card(
 ) -> None:
     from PySide6.QtWidgets import QDialog, QPlainTextEdit
 
-    from engine.bundles import read_card
+    from engine.modeling.bundles import read_card
 
     window = make_window()
     with qtbot.waitSignal(window.model_ready, timeout=MODEL_TIMEOUT_MS):
@@ -85,6 +85,6 @@ def test_show_model_card_gives_a_readable_summary_and_the_full_card(
     assert len(dialogs) == 1
     text = dialogs[0].findChild(QPlainTextEdit).toPlainText()
     card = read_card(tiny_bundle)
-    assert text.startswith(f"Model: {card['name']}")
-    assert f"Operating point: threshold {card['threshold']:.3f}" in text
-    assert f'"model_sha256": "{card["model_sha256"]}"' in text  # the full JSON follows
+    assert text.startswith(f"Model: {card.name}")
+    assert f"Operating point: threshold {card.threshold:.3f}" in text
+    assert f'"model_sha256": "{card.model_sha256}"' in text  # the full JSON follows

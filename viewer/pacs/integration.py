@@ -1,7 +1,7 @@
-"""The PACS menu, the listener and the results, wired into the main window.
+"""The PACS menu, the listener and its arrivals, and query/retrieve, wired into the main window.
 
-Like :mod:`viewer.records`, this plugs into the window through its public API only (the menu
-bar, ``prediction_shown``, ``image_shown``, the study browser, the Worklist tab, ``open_image``)
+Like :mod:`viewer.records_wiring`, this plugs into the window through its public API only (the menu
+bar, the study browser, the Worklist tab, ``open_image``; see :class:`viewer.pacs.host.PacsHost`)
 with two lines on the window's side: create :class:`PacsIntegration` and call its
 :meth:`~PacsIntegration.shutdown`.
 
@@ -10,32 +10,30 @@ signal; on the GUI thread, arrivals are gathered for :data:`FLUSH_MS` and then l
 study browser (their study folders are added to what is open, at most once per
 :data:`BROWSER_REFRESH_MS`) and, when they are images and not Hilum's own results, queued in the
 worklist, which predicts them with the active model and keeps its rows sorted by probability.
-Nothing is decoded on the network thread or the GUI thread. Queries, retrieves, sends and
-exports run as jobs.
+Nothing is decoded on the network thread or the GUI thread. Queries and retrieves run as jobs;
+sending and exporting results is :mod:`viewer.pacs.result_actions`.
 """
 
 from __future__ import annotations
 
-from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QElapsedTimer, QObject, QTimer, Signal, Slot
 from PySide6.QtGui import QAction, QKeySequence
-from PySide6.QtWidgets import QFileDialog, QInputDialog, QMenu
+from PySide6.QtWidgets import QMenu
 
 from engine.errors import HilumError
 from engine.pacs.nodes import PacsNode
-from viewer.jobs import Job, JobRunner
+from viewer.jobs import JobRunner
+from viewer.pacs.host import PacsHost, nodes_or_explain
+from viewer.pacs.result_actions import ResultActions
 from viewer.pacs.settings import PacsSettings
 from viewer.pacs.settings_dialog import PacsSettingsDialog
 
 if TYPE_CHECKING:  # pydicom and pynetdicom load on first use: viewer start-up stays fast
-    from engine.inference import Prediction
     from engine.pacs.scp import StorageListener
     from engine.pacs.storage import ReceivedInstance
-    from engine.radiograph import Radiograph
-    from viewer.main_window import MainWindow
     from viewer.pacs.query_dialog import QueryDialog
 
 #: Arrivals are gathered this long before they are queued for prediction.
@@ -46,31 +44,6 @@ FLUSH_MS = 200
 BROWSER_REFRESH_MS = 1000
 
 
-def send_result(
-    radiograph: Radiograph, prediction: Prediction, card: dict[str, Any], node: PacsNode,
-    local_ae_title: str, **callbacks: Any,
-) -> Any:  # fmt: skip
-    """Build the heatmap Secondary Capture and the SR, and store both on ``node`` (worker)."""
-    from engine.pacs.result_objects import ModelIdentity
-    from engine.pacs.results import build_results
-    from engine.pacs.sending import send_instances
-
-    results = build_results(radiograph, prediction, ModelIdentity.from_card(card))
-    return send_instances(node, results.datasets, local_ae_title=local_ae_title, **callbacks)
-
-
-def export_result(
-    radiograph: Radiograph, prediction: Prediction, card: dict[str, Any], folder: Path
-) -> list[Path]:
-    """Build both result objects and write them under ``folder`` (worker)."""
-    from engine.pacs.result_objects import ModelIdentity, export_results
-    from engine.pacs.results import build_results
-
-    return export_results(
-        build_results(radiograph, prediction, ModelIdentity.from_card(card)), folder
-    )
-
-
 class _Relay(QObject):
     """Carries received instances from network threads to the GUI thread."""
 
@@ -78,24 +51,23 @@ class _Relay(QObject):
 
 
 class PacsIntegration(QObject):
-    """The PACS menu, the listener, arrivals, query/retrieve, and sending/exporting results.
+    """The PACS menu, the listener, arrivals, query/retrieve, and the result actions.
 
     Args:
         window: the main window.
 
+    Attributes:
+        results: the *Send result to PACS* and *Export result as DICOM* actions.
+
     Signals:
         arrivals_listed(list): received files were handed to the browser and the worklist.
         listener_changed(bool): the listener started (True) or stopped (False).
-        result_sent(object): a send ended (its summary).
-        result_exported(list): the files an export wrote.
     """
 
     arrivals_listed = Signal(list)
     listener_changed = Signal(bool)
-    result_sent = Signal(object)
-    result_exported = Signal(list)
 
-    def __init__(self, window: MainWindow) -> None:
+    def __init__(self, window: PacsHost) -> None:
         super().__init__(window)
         self._window = window
         self.settings = PacsSettings(window.settings)
@@ -113,11 +85,8 @@ class PacsIntegration(QObject):
         self._browser_timer.setSingleShot(True)
         self._browser_timer.timeout.connect(self._refresh_browser)
         self._since_refresh = QElapsedTimer()
-        self._prediction: Prediction | None = None
         self.query_dialog: QueryDialog | None = None
         self._build_menu()
-        window.prediction_shown.connect(self._on_prediction_shown)
-        window.image_shown.connect(self._on_image_shown)
         if self.settings.listener_enabled:
             self.start_listener()
 
@@ -135,13 +104,10 @@ class PacsIntegration(QObject):
             return action
 
         add("&Query/Retrieve…", self.show_query_dialog, "Ctrl+Shift+Q")
-        self.send_action = add("&Send result to PACS…", self.choose_node_and_send, "Ctrl+Shift+S")
-        self.export_action = add("&Export result as DICOM…", self.choose_export_folder)
+        self.results = ResultActions(self._window, self.settings, self._runner, menu)
         menu.addSeparator()
         self.listener_action = add("&Receive images (listener)", self.set_listener, "", True)
         add("PACS &settings…", self.show_settings)
-        for action in (self.send_action, self.export_action):
-            action.setEnabled(False)
         # Before Records (and so before Help): the Records menu stays next to Help.
         after = next((a for a in bar.actions() if a.text() in ("&Records", "&Help")), None)
         if after is None:
@@ -234,14 +200,6 @@ class PacsIntegration(QObject):
         self._since_refresh.start()
         self._window.browser.add_paths(studies)
 
-    def _nodes_or_say_none(self) -> list[PacsNode]:
-        nodes = self.settings.nodes
-        if not nodes:
-            self._window.banner.show_error(
-                HilumError("No PACS is configured: add one in PACS > PACS settings.")
-            )
-        return nodes
-
     # --- query / retrieve ----------------------------------------------------------------------
 
     @Slot()
@@ -249,7 +207,7 @@ class PacsIntegration(QObject):
         """Open the Query/Retrieve window (asks for a node first when there is none)."""
         from viewer.pacs.query_dialog import QueryDialog
 
-        nodes = self._nodes_or_say_none()
+        nodes = nodes_or_explain(self._window, self.settings.nodes)
         if not nodes:
             return None
         if self.query_dialog is not None:
@@ -305,106 +263,6 @@ class PacsIntegration(QObject):
         if summary.instances:
             self._window.tabs.setCurrentIndex(0)
             self._window.open_image(summary.instances[0].path)
-
-    # --- results -------------------------------------------------------------------------------
-
-    @Slot(object)
-    def _on_prediction_shown(self, prediction: Prediction) -> None:
-        self._prediction = prediction
-        radiograph = self._window.view.radiograph
-        dicom = radiograph is not None and radiograph.format == "DICOM"
-        for action in (self.send_action, self.export_action):
-            action.setEnabled(dicom)
-
-    @Slot(object)
-    def _on_image_shown(self, _: object) -> None:
-        self._prediction = None
-        for action in (self.send_action, self.export_action):
-            action.setEnabled(False)
-
-    def _current(self) -> tuple[Radiograph, Prediction, dict[str, Any]]:
-        radiograph = self._window.view.radiograph
-        prediction = self._prediction
-        predictor = self._window.predictor
-        if (
-            radiograph is None
-            or prediction is None
-            or predictor is None
-            or prediction.path != radiograph.source
-            or prediction.model_id != predictor.model_id
-        ):
-            raise HilumError("No result to send yet: open a DICOM image and wait for its result.")
-        return radiograph, prediction, predictor.bundle.card
-
-    @Slot()
-    def choose_node_and_send(self) -> None:
-        """Ask which PACS (when there are several) and send the result shown to it."""
-        nodes = self._nodes_or_say_none()
-        if not nodes:
-            return
-        node = nodes[0]
-        if len(nodes) > 1:
-            labels = [f"{n.label} ({n})" for n in nodes]
-            chosen, ok = QInputDialog.getItem(
-                self._window, "Send result to PACS", "PACS:", labels, 0, False
-            )
-            if not ok:
-                return
-            node = nodes[labels.index(chosen)]
-        self.send_to(node)
-
-    def _result_job(self, fn: Any, *args: Any, callbacks: bool = True) -> Job | None:
-        """A job running ``fn(radiograph, prediction, card, *args)`` on the result shown, or
-        ``None`` (and the reason in the banner) when there is none."""
-        try:
-            radiograph, prediction, card = self._current()
-        except HilumError as error:
-            self._window.banner.show_error(error)
-            return None
-        job = self._runner.submit(fn, radiograph, prediction, card, *args, callbacks=callbacks)
-        job.failed.connect(self._window.banner.show_error)
-        return job
-
-    def send_to(self, node: PacsNode) -> None:
-        """Send the heatmap image and the SR of the image shown to ``node`` (a job)."""
-        job = self._result_job(send_result, node, self.settings.listener.ae_title)
-        if job is not None:
-            self._window.statusBar().showMessage(f"Sending the result to {node.label}…")
-            job.succeeded.connect(partial(self._on_sent, node))
-            job.start()
-
-    def _on_sent(self, node: PacsNode, summary: Any) -> None:
-        if summary.failed:
-            _, reason = summary.failed[0]
-            self._window.banner.show_error(
-                HilumError(f"{node.label} did not store the result ({reason}).")
-            )
-        else:
-            self._window.statusBar().showMessage(
-                f"Sent the heatmap image and the report to {node.label}.", 10_000
-            )
-        self.result_sent.emit(summary)
-
-    @Slot()
-    def choose_export_folder(self) -> None:
-        """Ask for a folder and export the result shown there as DICOM."""
-        folder = QFileDialog.getExistingDirectory(self._window, "Export the result as DICOM")
-        if folder:
-            self.export_to(Path(folder))
-
-    def export_to(self, folder: Path) -> None:
-        """Write the heatmap image and the SR of the image shown under ``folder`` (a job)."""
-        job = self._result_job(export_result, folder, callbacks=False)
-        if job is not None:
-            job.succeeded.connect(self._on_exported)
-            job.start()
-
-    @Slot(object)
-    def _on_exported(self, paths: list[Path]) -> None:
-        self._window.statusBar().showMessage(
-            f"Wrote {len(paths)} DICOM file(s) to {paths[0].parent}", 10_000
-        )
-        self.result_exported.emit(paths)
 
     # --- settings and closing ------------------------------------------------------------------
 

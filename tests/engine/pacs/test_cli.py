@@ -15,8 +15,8 @@ import pydicom
 import pytest
 
 from engine.cli import main
-from engine.pacs.cli_listen import serve
 from engine.pacs.nodes import AllowedCaller, ListenerSettings
+from engine.pacs.serving import serve
 from tests.engine.tiny_bundles import make_bundle
 from tests.pacs_support import Orthanc, dcmtk, free_port
 
@@ -119,7 +119,7 @@ def test_listen_receives_and_stops_on_interrupt(
 def test_listen_with_predict_reports_each_arrival_s_prediction(
     pacs_tools: None, tiny_bundle: Path, chest_cr: Path, tmp_path: Path
 ) -> None:
-    from engine.inference import Predictor
+    from engine.inference.predictor import Predictor
 
     predictor = Predictor.load(tiny_bundle)
     settings = ListenerSettings(port=0, out_dir=tmp_path, allowed=(AllowedCaller("XRAY1"),))

@@ -11,14 +11,14 @@ import pytest
 
 from engine import load_image
 from engine.errors import HilumError
-from engine.inference import Prediction
+from engine.imaging.radiograph import Radiograph
+from engine.inference.caveats import DISCLAIMER
+from engine.inference.predictor import Prediction
 from engine.pacs.nodes import PacsNode
 from engine.pacs.result_objects import ModelIdentity, ResultObjects, export_results
 from engine.pacs.results import build_results
 from engine.pacs.retrieve import get_study
 from engine.pacs.sending import send_instances
-from engine.radiograph import Radiograph
-from engine.report import DISCLAIMER
 from tests.pacs_support import ORTHANC_AET, Orthanc, dcmtk
 
 MODEL = ModelIdentity("Test model", "tiny-test-20250101T000000", "ab" * 32)

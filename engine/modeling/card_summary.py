@@ -1,0 +1,93 @@
+"""A model card as a page a person reads (the viewer's "Show model card", the CLI).
+
+The card itself is JSON for machines; a radiographer deciding whether to trust a model wants
+its provenance and validation figures in plain lines: what it is, how its operating point and
+calibration were chosen, how it did on validation, what it was trained on, and how to rebuild it.
+Missing facts are skipped, so older or hand-made cards still read well.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from engine.modeling.card import ModelCard
+
+_SHOWN = ("auc", "accuracy", "sensitivity", "specificity", "precision", "f1", "brier", "ece")
+
+
+def _figures(metrics: Mapping[str, Any], keys: tuple[str, ...]) -> str:
+    return ", ".join(
+        f"{key} {float(metrics[key]):.3f}" for key in keys if metrics.get(key) is not None
+    )
+
+
+def _counts(counts: Mapping[str, Any]) -> str:
+    return ", ".join(
+        f"{split}: " + " / ".join(f"{n} {label}" for label, n in by_label.items())
+        for split, by_label in counts.items()
+        if isinstance(by_label, Mapping)
+    )
+
+
+def describe_card(card: ModelCard) -> str:
+    """Plain-text summary of a model card, one fact per line.
+
+    Args:
+        card: a card as :func:`engine.modeling.bundles.read_card` returns it.
+
+    Returns:
+        Lines separated by newlines; no trailing newline.
+    """
+    lines = [f"Model: {card.display_name}"]
+    lines.append(
+        f"Id {card.model_id}, variant {card.variant}, created {card.created or '?'} on "
+        f"{card.device or '?'}"
+    )
+    pre = card.preprocessing
+    lines.append(
+        f"Input: {pre.image_size} x {pre.image_size} px, {pre.channels} channel(s), per-image "
+        f"contrast stretch {'on' if pre.stretch else 'off'}, scaling {pre.scaling}"
+    )
+    point = card.operating_point
+    how = point.method if point else "?"
+    if point and point.target is not None:
+        how += f" (target {point.target:.2f})"
+    lines.append(f"Operating point: threshold {card.threshold:.3f}, chosen on validation by {how}")
+    calibration = card.calibration.to_card()
+    method = calibration.pop("method")
+    extra = ", ".join(
+        f"{k} {v:.4g}" if isinstance(v, float) else f"{k} {v}" for k, v in calibration.items()
+    )
+    lines.append(f"Calibration: {method}" + (f" ({extra})" if extra else ""))
+    metrics = card.validation_metrics
+    if metrics:
+        figures = metrics.to_dict()
+        lines.append(f"Validation ({metrics.n} images): " + _figures(figures, _SHOWN))
+        (tn, fp), (fn, tp) = metrics.confusion_matrix
+        lines.append(f"Confusion matrix at the threshold: TN {tn}, FP {fp}, FN {fn}, TP {tp}")
+    training = card.training
+    if training:
+        weights = (training.get("weights") or {}).get("source", "?")
+        parameters = training.get("parameters")
+        epochs, best = training.get("epochs_run", "?"), training.get("best_epoch", "?")
+        lines.append(
+            f"Training: {epochs} epochs (best {best}), "
+            f"{float(training.get('total_seconds', 0)):.0f} s, "
+            + (f"{int(parameters):,} parameters, " if parameters is not None else "")
+            + f"initial weights: {weights}"
+        )
+    data = card.data
+    if data.get("counts"):
+        lines.append(f"Data: {_counts(data['counts'])}")
+    if data.get("split"):
+        split = data["split"]
+        lines.append(
+            f"Validation split: {split.get('method', '?')}, fraction {split.get('fraction', '?')}, "
+            f"seed {split.get('seed', '?')}"
+        )
+    if card.command:
+        lines.append(f"Reproduce: {card.command}")
+    if card.model_sha256:
+        lines.append(f"model.keras sha256: {card.model_sha256}")
+    return "\n".join(lines)

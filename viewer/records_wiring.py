@@ -1,0 +1,209 @@
+"""The Worklist and History tabs and the PDF report, wired into the main window.
+
+Why a separate module: the main window stays the composition root of the reading room, and this
+feature plugs into it through the window's public API only (``add_tab``, the menu bar, the
+``model_ready`` and ``prediction_shown`` signals, ``open_image``), with two lines on the window's
+side: create :class:`Records` in ``__init__`` and call :meth:`Records.shutdown` when closing.
+
+The history database lives in the user's data folder (``QStandardPaths.AppDataLocation``). Every
+prediction the reading room shows is recorded there on a worker thread (hashing a large DICOM
+file and the durable commit never stall the GUI); batch results are recorded by the Worklist's
+own worker. A history that cannot be opened (damaged file, read-only folder) is reported in the
+banner and everything else keeps working.
+"""
+
+from __future__ import annotations
+
+from functools import partial
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Protocol
+
+from PySide6.QtCore import QObject, QStandardPaths, Slot
+from PySide6.QtGui import QAction, QKeySequence
+from PySide6.QtWidgets import QMenu, QMenuBar, QStatusBar, QTabWidget, QWidget
+
+from engine.errors import HilumError
+from engine.history import History, HistoryEntry, HistoryError
+from viewer.history.history_view import HistoryView
+from viewer.jobs import JobRunner
+from viewer.reading_room.report_export import ReportExporter
+from viewer.worklist.worklist_view import Worklist
+
+if TYPE_CHECKING:
+    from engine.inference.predictor import Prediction, Predictor
+
+HISTORY_FILE = "history.sqlite"
+
+
+class RecordsHost(Protocol):
+    """What :class:`Records` uses of the main window (its public API, nothing else)."""
+
+    banner: Any
+    browser: Any
+    view: Any
+    panel: Any
+    settings: Any
+    tabs: QTabWidget
+    model_ready: Any
+    prediction_shown: Any
+
+    @property
+    def predictor(self) -> Predictor | None: ...
+
+    def add_tab(self, widget: QWidget, title: str) -> int: ...
+
+    def open_image(self, path: Path) -> None: ...
+
+    def menuBar(self) -> QMenuBar: ...
+
+    def statusBar(self) -> QStatusBar: ...
+
+
+def default_history_path() -> Path:
+    """The history database in the user's data folder (per user, per application)."""
+    folder = QStandardPaths.writableLocation(QStandardPaths.StandardLocation.AppDataLocation)
+    return Path(folder) / HISTORY_FILE
+
+
+def record_shown(history: History, prediction: Any) -> HistoryEntry:
+    """Record a prediction the reading room showed (worker thread: hashes the file)."""
+    return history.add(HistoryEntry.from_prediction(prediction, "viewer"))
+
+
+class Records(QObject):
+    """Adds the Worklist and History tabs, their menu and the PDF report to ``window``.
+
+    Args:
+        window: the main window.
+        db_path: the history database; :func:`default_history_path` by default.
+
+    Attributes:
+        history: the open history, or ``None`` when it could not be opened.
+        worklist: the Worklist tab.
+        history_view: the History tab, or ``None`` without a history.
+        exporter: writes PDF reports in the background.
+    """
+
+    def __init__(self, window: RecordsHost, db_path: Path | None = None) -> None:
+        super().__init__(window)  # type: ignore[arg-type]  # the host is a QMainWindow
+        self._window = window
+        self._writer = JobRunner(max_threads=1, parent=self)
+        self._last_prediction: Prediction | None = None
+        self.history: History | None = None
+        try:
+            self.history = History(db_path or default_history_path())
+        except HistoryError as error:
+            window.banner.show_error(error)
+        self.worklist = Worklist(self.history)
+        window.add_tab(self.worklist, "Worklist")
+        self.history_view: HistoryView | None = None
+        if self.history is not None:
+            self.history_view = HistoryView(self.history)
+            window.add_tab(self.history_view, "History")
+            self.history_view.open_requested.connect(self.open_in_reading_room)
+        self.exporter = ReportExporter(self._writer, window)
+        self._build_menu()
+        self.worklist.open_requested.connect(self.open_in_reading_room)
+        self.exporter.saved.connect(self._on_saved)
+        self.exporter.failed.connect(window.banner.show_error)
+        window.model_ready.connect(self._on_model_ready)
+        window.prediction_shown.connect(self._on_prediction_shown)
+
+    def _build_menu(self) -> None:
+        bar = self._window.menuBar()
+        menu = QMenu("&Records", bar)
+        entries = (
+            ("&Triage the open studies", self.triage_open_studies, "Ctrl+T"),
+            ("Triage a &folder…", self.worklist.choose_folder, "Ctrl+Shift+T"),
+            ("Export PDF &report…", self.choose_pdf_report, "Ctrl+Shift+E"),
+            ("Show the &worklist", partial(self._show_tab, self.worklist), "Ctrl+Shift+W"),
+            ("Show the &history", partial(self._show_tab, self.history_view), "Ctrl+Shift+H"),
+        )
+        for text, slot, shortcut in entries:
+            action = QAction(text, menu)
+            action.setShortcut(QKeySequence(shortcut))
+            action.triggered.connect(slot)
+            menu.addAction(action)
+        self.pdf_action = menu.actions()[2]
+        self.pdf_action.setEnabled(False)
+        self.history_action = menu.actions()[4]
+        self.history_action.setEnabled(self.history_view is not None)
+        help_menu = next((a for a in bar.actions() if a.text() == "&Help"), None)
+        if help_menu is None:
+            bar.addMenu(menu)
+        else:
+            bar.insertMenu(help_menu, menu)
+
+    def _show_tab(self, widget: Any) -> None:
+        if widget is not None:
+            self._window.tabs.setCurrentWidget(widget)
+
+    @Slot(Path)
+    def open_in_reading_room(self, path: Path) -> None:
+        """Show ``path`` in the reading room (from a worklist or history row)."""
+        self._window.tabs.setCurrentIndex(0)
+        self._window.open_image(path)
+
+    @Slot()
+    def triage_open_studies(self) -> None:
+        """Run the worklist over every image of the study browser."""
+        paths = self._window.browser.image_paths()
+        if not paths:
+            self._window.banner.show_error(
+                HilumError("No studies are open: open a folder first, or triage a folder.")
+            )
+            return
+        self._show_tab(self.worklist)
+        self.worklist.run(paths)
+
+    @Slot(object)
+    def _on_model_ready(self, predictor: Predictor) -> None:
+        from engine.inference.predictor import predict_many  # TensorFlow is loaded by now
+
+        self.worklist.set_batch_predictor(partial(predict_many, predictor))
+
+    @Slot(object)
+    def _on_prediction_shown(self, prediction: Prediction) -> None:
+        self._last_prediction = prediction
+        self.pdf_action.setEnabled(True)
+        if self.history is None or prediction.path is None:
+            return
+        job = self._writer.submit(record_shown, self.history, prediction, callbacks=False)
+        job.failed.connect(self._window.banner.show_error)
+        job.start()
+
+    def _current(self) -> tuple[Any, Prediction] | None:
+        """The radiograph on screen and its prediction, when both are there and match."""
+        radiograph = self._window.view.radiograph
+        prediction = self._last_prediction
+        if radiograph is None or prediction is None or prediction.path != radiograph.source:
+            return None
+        return radiograph, prediction
+
+    @Slot()
+    def choose_pdf_report(self) -> None:
+        """Ask where to save the PDF report of the image shown, and write it."""
+        current = self._current()
+        predictor = self._window.predictor
+        if current is None or predictor is None:
+            self._window.banner.show_error(
+                HilumError("Nothing to report yet: open an image and wait for its prediction.")
+            )
+            return
+        radiograph, prediction = current
+        path = self.exporter.choose_pdf_path(radiograph, self._window.settings.last_folder)
+        if path is not None:
+            self.exporter.export_pdf(
+                path, radiograph, prediction, predictor.bundle.card, self._window.panel.threshold
+            )
+
+    @Slot(Path)
+    def _on_saved(self, path: Path) -> None:
+        self._window.statusBar().showMessage(f"Saved {path}", 10_000)
+
+    def shutdown(self, timeout_ms: int = 15_000) -> None:
+        """Stop the batch, finish pending history writes and reports, close the history."""
+        self.worklist.shutdown(timeout_ms)
+        self._writer.wait(timeout_ms)  # not shutdown(): queued history writes must still run
+        if self.history is not None:
+            self.history.close()

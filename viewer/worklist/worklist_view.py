@@ -1,0 +1,301 @@
+"""The Worklist tab: batch triage of a folder or of the study list, most suspicious first.
+
+The model runs over every image through :func:`engine.inference.triage.triage` (which calls
+:func:`engine.inference.predictor.predict_many`), in one :class:`viewer.jobs.Job` (progress bar,
+Cancel), off the GUI thread. Results stream into a
+sortable table (probability sorts as a number) while the batch runs: the worker puts each row in
+a thread-safe queue and reports progress; the progress slot, on the GUI thread, moves the queued
+rows into the table. Each prediction is recorded in the history on the worker thread as soon as
+it is made (:class:`engine.history.History` is thread-safe), so a crash loses none of them.
+Double-clicking a row asks the main window to open the image (``open_requested``); the table can
+be exported as CSV (:func:`engine.inference.triage.csv_text`, the format of ``hilum predict
+--csv``, written atomically).
+"""
+
+from __future__ import annotations
+
+import queue
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtCore import QModelIndex, Qt, Signal, Slot
+from PySide6.QtWidgets import (
+    QFileDialog,
+    QHBoxLayout,
+    QLabel,
+    QProgressBar,
+    QPushButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from engine.atomic_files import write_text
+from engine.history import History, HistoryError
+from engine.inference.triage import BatchPredict, TriageRow, TriageSummary, csv_text, triage
+from engine.progress import Progress
+from viewer.errors import ErrorBanner, describe
+from viewer.jobs import Job, JobRunner
+from viewer.widgets.record_table import MISSING, Column, RecordTable, RecordTableModel
+
+
+def _probability(row: TriageRow) -> str:
+    return "" if row.probability is None else f"{row.probability:.3f}"
+
+
+COLUMNS = (
+    Column(
+        "Probability",
+        _probability,
+        key=lambda row: MISSING if row.probability is None else row.probability,
+        numeric=True,
+        width=90,
+    ),
+    Column("Label", lambda row: row.label or "error"),
+    Column("File", lambda row: row.path.name, tooltip=lambda row: str(row.path), width=260),
+    Column("Patient", lambda row: row.patient, width=120),
+    Column("Study date", lambda row: row.study_date),
+    Column("Warnings / error", lambda row: row.remark, tooltip=lambda row: row.remark),
+)
+
+
+class Worklist(QWidget):
+    """The batch triage tab.
+
+    Args:
+        history: where each prediction is recorded, or ``None`` to record nothing.
+        runner: runs the batch; by default a private one-thread runner (so that a batch never
+            delays the image being read in the reading room).
+        parent: the Qt parent.
+
+    Signals:
+        open_requested(Path): the user double-clicked a row.
+        finished(TriageSummary): a batch ended (completed or cancelled).
+    """
+
+    open_requested = Signal(Path)
+    finished = Signal(object)
+
+    def __init__(
+        self,
+        history: History | None = None,
+        runner: JobRunner | None = None,
+        parent: QWidget | None = None,
+    ) -> None:
+        super().__init__(parent)
+        self._history = history
+        self._runner = runner or JobRunner(max_threads=1, parent=self)
+        self._predict: BatchPredict | None = None
+        self._job: Job | None = None
+        self._sink: queue.SimpleQueue[TriageRow] = queue.SimpleQueue()
+        self._pending: list[Path] | None = None
+        self._queued: list[Path] = []  # added with enqueue(): predicted after the current batch
+
+        self.model = RecordTableModel(COLUMNS, self)
+        # Most suspicious first: that is the point of triage.
+        self.table = RecordTable(self.model, 0, Qt.SortOrder.DescendingOrder)
+        self.table.doubleClicked.connect(self._on_double_click)
+        self.banner = ErrorBanner()
+        self.progress = QProgressBar()
+        self.progress.setTextVisible(True)
+        self.status = QLabel("Run the model over a folder to triage it.")
+        self.status.setWordWrap(True)
+        self.run_button = QPushButton("Run on folder…")
+        self.run_button.setToolTip("Predict every image in a folder (sub-folders included)")
+        self.run_button.clicked.connect(self.choose_folder)
+        self.cancel_button = QPushButton("Cancel")
+        self.cancel_button.setEnabled(False)
+        self.cancel_button.clicked.connect(self.cancel)
+        self.export_button = QPushButton("Export CSV…")
+        self.export_button.setEnabled(False)
+        self.export_button.clicked.connect(self.choose_csv)
+
+        bar = QHBoxLayout()
+        for button in (self.run_button, self.cancel_button, self.export_button):
+            bar.addWidget(button)
+        bar.addWidget(self.progress, 1)
+        layout = QVBoxLayout(self)
+        layout.addWidget(self.banner)
+        layout.addLayout(bar)
+        layout.addWidget(self.status)
+        layout.addWidget(self.table, 1)
+
+    # --- model and runs ------------------------------------------------------------------------
+
+    def set_batch_predictor(self, predict: BatchPredict | None) -> None:
+        """Use ``predict`` (``predict_many`` bound to the active model) for the next batches.
+
+        A batch asked for while no model was ready starts now.
+        """
+        self._predict = predict
+        if predict is not None and not self.is_running:
+            self._start_next()
+
+    @property
+    def is_running(self) -> bool:
+        """True while a batch runs."""
+        return self._job is not None and not self._job.is_done
+
+    def rows(self) -> list[TriageRow]:
+        """The rows of the last batch, in the order they were predicted."""
+        return self.model.records()
+
+    @Slot()
+    def choose_folder(self) -> None:
+        """Ask for a folder and triage it."""
+        folder = QFileDialog.getExistingDirectory(self, "Triage a folder of images")
+        if folder:
+            self.run([Path(folder)])
+
+    def run(self, paths: Sequence[str | Path]) -> None:
+        """Triage the images under ``paths`` (files and folders), replacing the table.
+
+        A batch already running is cancelled first; without a model the batch waits for one.
+        """
+        chosen = [Path(path) for path in paths]
+        if not chosen:
+            return
+        self._pending = chosen
+        if self.is_running:
+            self.cancel()
+            self.status.setText("Stopping the previous batch…")
+        elif self._predict is None:
+            self.status.setText("Waiting for the model to load… the batch starts then.")
+        else:
+            self._start(chosen)
+
+    def enqueue(self, paths: Sequence[Path]) -> None:
+        """Predict ``paths`` too, adding their rows to the table (images arriving from the
+        network). They run now, or after the batch running, or once a model is ready."""
+        self._queued += [Path(path) for path in paths]
+        if self._predict is not None and not self.is_running:
+            self._start_next()
+
+    def _start_next(self) -> None:
+        """Start the batch asked for with run(), else the enqueued images."""
+        if self._pending is not None:
+            self._start(self._pending)
+        elif self._queued:
+            queued, self._queued = self._queued, []
+            self._start(queued, keep_rows=True)
+
+    def _start(self, paths: list[Path], keep_rows: bool = False) -> None:
+        if self._predict is None:
+            return
+        self._pending = None
+        self._sink = queue.SimpleQueue()
+        if not keep_rows:
+            self.model.set_records([])
+        self.banner.hide()
+        self.progress.setRange(0, 0)
+        self.status.setText("Finding images…")
+        job = self._runner.submit(triage, paths, self._predict, self._sink, self._history)
+        job.progress.connect(self._on_progress)
+        job.succeeded.connect(self._on_succeeded)
+        job.failed.connect(self._on_failed)
+        job.finished.connect(self._on_finished)
+        self._job = job
+        self._set_running(True)
+        job.start()
+
+    @Slot()
+    def cancel(self) -> None:
+        """Stop the running batch after the current file (the rows so far stay)."""
+        if self._job is not None:
+            self._job.cancel()
+            self.cancel_button.setEnabled(False)
+
+    def shutdown(self, timeout_ms: int = 15_000) -> bool:
+        """Cancel the batch and wait for its thread; True when it ended in time."""
+        self._pending = None
+        self._queued = []
+        return self._runner.shutdown(timeout_ms)
+
+    def _set_running(self, running: bool) -> None:
+        self.cancel_button.setEnabled(running)
+        self.export_button.setEnabled(not running and self.model.rowCount() > 0)
+
+    def _drain(self) -> None:
+        rows: list[TriageRow] = []
+        while True:
+            try:
+                rows.append(self._sink.get_nowait())
+            except queue.Empty:
+                break
+        self.model.append(rows)
+
+    @Slot(object)
+    def _on_progress(self, report: Progress) -> None:
+        if self.sender() is not self._job:
+            return
+        self._drain()
+        if report.total is not None:
+            self.progress.setRange(0, max(report.total, 1))
+            self.progress.setValue(report.done)
+        self.status.setText(
+            f"{report.done} of {report.total} — {report.message}" if report.total else ""
+        )
+
+    @Slot(object)
+    def _on_succeeded(self, summary: TriageSummary) -> None:
+        if self.sender() is not self._job:
+            return
+        self._drain()
+        errors = sum(1 for row in self.model.records() if row.error)
+        text = f"{summary.done} of {summary.total} images"
+        text += " — cancelled." if summary.cancelled else " done."
+        if errors:
+            text += f" {errors} could not be read (see the last column)."
+        self.status.setText(text)
+        if summary.history_error:
+            self.banner.show_error(HistoryError(summary.history_error))
+        self.finished.emit(summary)
+
+    @Slot(object)
+    def _on_failed(self, error: BaseException) -> None:
+        if self.sender() is not self._job:
+            return
+        self._drain()
+        self.banner.show_error(error)
+        self.status.setText(f"The batch stopped: {describe(error)[0]}.")
+        self.finished.emit(TriageSummary(self.model.rowCount(), self.model.rowCount(), False))
+
+    @Slot()
+    def _on_finished(self) -> None:
+        if self.sender() is not self._job:
+            return
+        self.progress.setRange(0, 1)
+        self.progress.setValue(1)
+        self._set_running(False)
+        if self._predict is not None:
+            self._start_next()
+
+    # --- rows ----------------------------------------------------------------------------------
+
+    @Slot(QModelIndex)
+    def _on_double_click(self, index: QModelIndex) -> None:
+        row: TriageRow = self.table.record_at(index)
+        self.open_requested.emit(row.path)
+
+    @Slot()
+    def choose_csv(self) -> None:
+        """Ask where to save the table as CSV."""
+        target, _ = QFileDialog.getSaveFileName(
+            self, "Export the worklist", str(Path.home() / "worklist.csv"), "CSV (*.csv)"
+        )
+        if target:
+            try:
+                self.export_csv(Path(target))
+            except OSError as error:
+                self.banner.show_error(error)
+
+    def export_csv(self, path: Path) -> Path:
+        """Write the table, in the order shown, to ``path`` as CSV (atomically).
+
+        Raises:
+            OSError: the file cannot be written (a previous file is left untouched).
+        """
+        rows: list[Any] = self.table.shown_records()
+        write_text(path, csv_text(rows))
+        self.status.setText(f"Saved {len(rows)} rows to {path}.")
+        return path
