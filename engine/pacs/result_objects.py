@@ -17,14 +17,13 @@ import datetime
 import importlib.metadata
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING
 
 from pydicom.dataset import Dataset, FileMetaDataset
 from pydicom.uid import ExplicitVRLittleEndian, generate_uid
 
 from engine.atomic_files import replacing
 from engine.errors import HilumError
-from engine.imaging.radiograph import FloatImage
 
 if TYPE_CHECKING:
     from engine.modeling.card import ModelCard
@@ -58,21 +57,6 @@ _REQUIRED_EMPTY = (
     "ReferringPhysicianName",
 )
 MANUFACTURER = "Hilum"
-
-
-class ResultFields(Protocol):
-    """What the result objects record of a prediction (``Prediction`` fits)."""
-
-    @property
-    def probability(self) -> float: ...
-    @property
-    def label(self) -> str: ...
-    @property
-    def threshold(self) -> float: ...
-    @property
-    def warnings(self) -> tuple[str, ...]: ...
-    @property
-    def heatmap(self) -> FloatImage | None: ...
 
 
 @dataclass(frozen=True)

@@ -1,21 +1,26 @@
 """Build the result objects of one prediction: the heatmap image and the structured report.
 
 See :mod:`engine.pacs.result_objects` for what they hold and why. The pixels come from the
-:class:`~engine.radiograph.Radiograph` the prediction was made on (read once, through
+:class:`~engine.imaging.radiograph.Radiograph` the prediction was made on (read once, through
 :func:`engine.load_image`); only the source's header is read again here, without pixel data.
 """
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from engine.errors import HilumError
 from engine.imaging.radiograph import Radiograph
-from engine.pacs.result_objects import ModelIdentity, ResultFields, ResultObjects, read_source
+from engine.pacs.result_objects import ModelIdentity, ResultObjects, read_source
 from engine.pacs.secondary_capture import build_secondary_capture
 from engine.pacs.structured_report import build_structured_report
 
+if TYPE_CHECKING:
+    from engine.inference.predictor import Prediction
+
 
 def build_results(
-    radiograph: Radiograph, prediction: ResultFields, model: ModelIdentity
+    radiograph: Radiograph, prediction: Prediction, model: ModelIdentity
 ) -> ResultObjects:
     """The Secondary Capture and the SR of ``prediction``, made on ``radiograph``.
 

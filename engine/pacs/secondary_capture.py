@@ -1,8 +1,8 @@
 """The heatmap overlay as a Secondary Capture image (PS3.3 A.8.1) in the source study.
 
 The image is what the viewer shows: the radiograph at its default display, the Grad-CAM map
-blended on top (:func:`engine.gradcam.overlay_rgb`), and above it a black caption band with the
-result and the statement that this is not a diagnosis. It is flagged as derived
+blended on top (:func:`engine.inference.gradcam.overlay_rgb`), and above it a black caption band
+with the result and the statement that this is not a diagnosis. It is flagged as derived
 (Image Type ``DERIVED\\SECONDARY``), with burned-in annotation (Burned In Annotation ``YES``),
 and references the source image (Referenced Image and Source Image Sequences).
 """
@@ -10,6 +10,7 @@ and references the source image (Referenced Image and Source Image Sequences).
 from __future__ import annotations
 
 import textwrap
+from typing import TYPE_CHECKING
 
 import numpy as np
 import numpy.typing as npt
@@ -22,18 +23,20 @@ from engine.inference.caveats import DISCLAIMER, HEATMAP_NOTE
 from engine.inference.gradcam import overlay_rgb
 from engine.pacs.result_objects import (
     ModelIdentity,
-    ResultFields,
     code,
     image_reference,
     new_instance,
 )
+
+if TYPE_CHECKING:
+    from engine.inference.predictor import Prediction
 
 SERIES_NUMBER = 9901
 SERIES_DESCRIPTION = "Hilum heatmap overlay (not a diagnosis)"
 OVERLAY_OPACITY = 0.4
 
 
-def caption_lines(prediction: ResultFields, model: ModelIdentity) -> list[str]:
+def caption_lines(prediction: Prediction, model: ModelIdentity) -> list[str]:
     """The caption burned into the image: the result, the model, the warning."""
     return [
         "HILUM AI HEATMAP - NOT A DIAGNOSIS - coarse evidence, not localisation",
@@ -66,7 +69,7 @@ def captioned_overlay(
 def build_secondary_capture(
     source: Dataset,
     pixels: FloatImage,
-    prediction: ResultFields,
+    prediction: Prediction,
     heatmap: FloatImage,
     model: ModelIdentity,
 ) -> Dataset:

@@ -52,7 +52,7 @@ from pydicom.uid import (
 
 from engine.atomic_files import write_bytes
 
-# As in engine.dicom_reading: invalid values are read as they are, without a warning (which
+# As in engine.imaging.dicom_reading: invalid values are read as they are, without a warning (which
 # would print a sender's values to the log from the network thread).
 pydicom.config.settings.reading_validation_mode = pydicom.config.IGNORE
 

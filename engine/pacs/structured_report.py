@@ -16,18 +16,22 @@ UNVERIFIED (no clinician has signed it).
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from pydicom.dataset import Dataset
 from pydicom.uid import ComprehensiveSRStorage
 
 from engine.inference.caveats import DISCLAIMER, HEATMAP_NOTE
 from engine.pacs.result_objects import (
     ModelIdentity,
-    ResultFields,
     code,
     image_reference,
     new_instance,
     software_version,
 )
+
+if TYPE_CHECKING:
+    from engine.inference.predictor import Prediction
 
 SERIES_NUMBER = 9902
 SERIES_DESCRIPTION = "Hilum AI result (not a diagnosis)"
@@ -96,7 +100,7 @@ def _evidence(instances: list[Dataset]) -> Dataset:
 def build_structured_report(
     source: Dataset,
     secondary_capture: Dataset,
-    prediction: ResultFields,
+    prediction: Prediction,
     model: ModelIdentity,
 ) -> Dataset:
     """The SR document of ``prediction`` of ``source``, referencing the heatmap image.
