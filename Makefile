@@ -1,6 +1,7 @@
 # Hilum: two commands do all set-up on a fresh Debian/Ubuntu machine with Python 3.11.
 #   make run    create/reuse .venv, install Hilum, open the viewer with the shipped default model
-#   make test   create/reuse .venv, install Hilum[test], system Qt libraries, then lint + type + tests
+#   make test   create/reuse .venv, install Hilum[test], system Qt libraries and the PACS test
+#               tools (Orthanc, DCMTK), then lint + type + tests
 # Everything else here is a helper of those two.
 
 PYTHON ?= python3.11
@@ -36,6 +37,7 @@ lint: $(VENV)/.installed-test
 
 test: $(VENV)/.installed-test
 	@bash scripts/ensure_qt_system_libs.sh headless
+	@bash scripts/ensure_pacs_tools.sh
 	$(MAKE) --no-print-directory lint
 	QT_QPA_PLATFORM=offscreen $(BIN)/python -m pytest -m "not slow" $(PYTEST_ARGS)
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -50,7 +51,9 @@ def replacing(destination: str | os.PathLike[str]) -> Iterator[Path]:
         The temporary path, in the destination's folder (same file system).
     """
     target = Path(destination)
-    temporary = target.with_name(partial_name(target.name))
+    # The thread id keeps two threads writing the same file (a DICOM instance sent twice at
+    # once) from sharing a temporary.
+    temporary = target.with_name(f"{partial_name(target.name)}-{threading.get_ident()}")
     try:
         yield temporary
         fsync_path(temporary)
@@ -65,3 +68,9 @@ def write_text(destination: str | os.PathLike[str], text: str) -> None:
     """Write ``text`` (UTF-8) to ``destination`` atomically, through :func:`replacing`."""
     with replacing(destination) as temporary:
         temporary.write_text(text, encoding="utf-8")
+
+
+def write_bytes(destination: str | os.PathLike[str], data: bytes) -> None:
+    """Write ``data`` to ``destination`` atomically, through :func:`replacing`."""
+    with replacing(destination) as temporary:
+        temporary.write_bytes(data)

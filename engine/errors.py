@@ -57,3 +57,13 @@ class ConfigError(HilumError, ValueError):
 
     The message names the setting, the value received and the values accepted.
     """
+
+
+class PacsError(HilumError):
+    """A DICOM network operation failed: a PACS or modality could not be reached, refused the
+    association, or answered a query, retrieve or store with a failure.
+
+    The message names the node (AE title, host, port), what happened and what to check (the
+    node's address and AE title in Hilum's settings, Hilum's AE title in the PACS's list of
+    known modalities, a firewall).
+    """

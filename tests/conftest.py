@@ -20,6 +20,9 @@ os.environ.setdefault("TF_NUM_INTEROP_THREADS", "2")
 
 import pytest
 
+# The Orthanc/DCMTK fixtures of the DICOM network tests (engine and viewer).
+pytest_plugins = ["tests.pacs_support"]
+
 REPO = Path(__file__).resolve().parents[1]
 SHARED_DATA = Path(os.environ.get("HILUM_SHARED_DATA", REPO.parent / "shared" / "data"))
 

@@ -29,6 +29,7 @@ from viewer.dialogs import ABOUT, model_card_text, text_dialog
 from viewer.jobs import Job
 from viewer.model_lifecycle import ModelLifecycle
 from viewer.model_status import ModelStatusLabel
+from viewer.pacs.integration import PacsIntegration
 from viewer.reading_room.reading_room import ReadingRoom
 from viewer.records_wiring import Records
 from viewer.settings import Settings
@@ -90,9 +91,8 @@ class MainWindow(QMainWindow):
         self._build_menus()
         self._connect()
         self._restore_settings()
-        self.records = Records(
-            self
-        )  # Worklist + History tabs, Records menu (viewer/records_wiring.py)
+        self.records = Records(self)  # Worklist + History tabs, Records menu
+        self.pacs = PacsIntegration(self)  # PACS menu, listener, results (viewer/pacs/)
 
     # --- layout --------------------------------------------------------------------------------
 
@@ -385,6 +385,7 @@ class MainWindow(QMainWindow):
             True when every part's work ended within ``timeout_ms``.
         """
         stopped = [
+            self.pacs.shutdown(timeout_ms),  # the listener first: no new arrivals while closing
             self.records.shutdown(timeout_ms),  # Worklist batch, pending history writes, reports
             self.reading_room.shutdown(timeout_ms),
             self.models.shutdown(timeout_ms),

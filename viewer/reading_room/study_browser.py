@@ -51,6 +51,9 @@ class StudyBrowser(QWidget):
         self._runner = runner
         self._thumbnails = JobRunner(max_threads=1, parent=self)
         self._index_job: Job | None = None
+        self._roots: list[Path] = []
+        self._stale = False  # paths were added while an index was being made
+        self._icons: dict[Path, QIcon] = {}
         self._items: dict[Path, QTreeWidgetItem] = {}
         self._skipped_item: QTreeWidgetItem | None = None
         self._tree = QTreeWidget()
@@ -75,12 +78,27 @@ class StudyBrowser(QWidget):
         if self._index_job is not None:
             self._index_job.cancel()
         self._thumbnails.cancel_all()
+        self._roots = list(paths)
+        self._icons.clear()
         self._summary.setText(
             "Indexing "
             + ", ".join(p.name or str(p) for p in paths[:3])
             + ("…" if len(paths) > 3 else "")
         )
-        job = self._runner.submit(find_studies, list(paths), callbacks=False)
+        return self._index()
+
+    def add_paths(self, paths: Sequence[Path]) -> None:
+        """List ``paths`` too, keeping what is open and the row selected (studies arriving
+        from the network). An index already being made is redone once it is ready."""
+        self._roots += [path for path in paths if path not in self._roots]
+        if self._index_job is not None and not self._index_job.is_done:
+            self._stale = True
+        else:
+            self._index()
+
+    def _index(self) -> Job:
+        self._stale = False
+        job = self._runner.submit(find_studies, list(self._roots), callbacks=False)
         job.succeeded.connect(self._on_index)
         job.failed.connect(self.failed)
         self._index_job = job
@@ -119,6 +137,8 @@ class StudyBrowser(QWidget):
     def _on_index(self, index: StudyIndex) -> None:
         if self.sender() is not self._index_job:
             return
+        current = self._tree.currentItem()
+        selected = current.data(0, PATH_ROLE) if current is not None else None
         self._tree.clear()
         self._items.clear()
         self._skipped_item = None
@@ -155,19 +175,28 @@ class StudyBrowser(QWidget):
             f"{len(self._items)} image(s) in {len(index.patients)} patient(s)"
             + (f"; {len(index.skipped)} skipped" if index.skipped else "")
         )
-        for path in self._items:
+        for path, item in self._items.items():
+            if path in self._icons:
+                item.setIcon(0, self._icons[path])
+                continue
+            self._icons[path] = QIcon()  # made once, even when indexed again meanwhile
             job = self._thumbnails.submit(make_thumbnail, path, callbacks=False)
             job.succeeded.connect(self._set_thumbnail)
             job.failed.connect(self._mark_unreadable)
             job.start()
+        if selected:
+            self.select_path(Path(selected))
         self.index_ready.emit(index)
+        if self._stale:
+            self._index()
 
     @Slot(object)
     def _set_thumbnail(self, result: tuple[Path, npt.NDArray[np.uint8]]) -> None:
         path, levels = result
+        self._icons[path] = QIcon(QPixmap.fromImage(gray_qimage(levels)))
         item = self._items.get(path)
         if item is not None:
-            item.setIcon(0, QIcon(QPixmap.fromImage(gray_qimage(levels))))
+            item.setIcon(0, self._icons[path])
 
     @Slot(object)
     def _mark_unreadable(self, error: BaseException) -> None:

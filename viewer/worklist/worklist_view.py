@@ -89,6 +89,7 @@ class Worklist(QWidget):
         self._job: Job | None = None
         self._sink: queue.SimpleQueue[TriageRow] = queue.SimpleQueue()
         self._pending: list[Path] | None = None
+        self._queued: list[Path] = []  # added with enqueue(): predicted after the current batch
 
         self.model = RecordTableModel(COLUMNS, self)
         # Most suspicious first: that is the point of triage.
@@ -127,8 +128,8 @@ class Worklist(QWidget):
         A batch asked for while no model was ready starts now.
         """
         self._predict = predict
-        if predict is not None and self._pending is not None and not self.is_running:
-            self._start(self._pending)
+        if predict is not None and not self.is_running:
+            self._start_next()
 
     @property
     def is_running(self) -> bool:
@@ -163,12 +164,28 @@ class Worklist(QWidget):
         else:
             self._start(chosen)
 
-    def _start(self, paths: list[Path]) -> None:
+    def enqueue(self, paths: Sequence[Path]) -> None:
+        """Predict ``paths`` too, adding their rows to the table (images arriving from the
+        network). They run now, or after the batch running, or once a model is ready."""
+        self._queued += [Path(path) for path in paths]
+        if self._predict is not None and not self.is_running:
+            self._start_next()
+
+    def _start_next(self) -> None:
+        """Start the batch asked for with run(), else the enqueued images."""
+        if self._pending is not None:
+            self._start(self._pending)
+        elif self._queued:
+            queued, self._queued = self._queued, []
+            self._start(queued, keep_rows=True)
+
+    def _start(self, paths: list[Path], keep_rows: bool = False) -> None:
         if self._predict is None:
             return
         self._pending = None
         self._sink = queue.SimpleQueue()
-        self.model.set_records([])
+        if not keep_rows:
+            self.model.set_records([])
         self.banner.hide()
         self.progress.setRange(0, 0)
         self.status.setText("Finding images…")
@@ -191,6 +208,7 @@ class Worklist(QWidget):
     def shutdown(self, timeout_ms: int = 15_000) -> bool:
         """Cancel the batch and wait for its thread; True when it ended in time."""
         self._pending = None
+        self._queued = []
         return self._runner.shutdown(timeout_ms)
 
     def _set_running(self, running: bool) -> None:
@@ -249,8 +267,8 @@ class Worklist(QWidget):
         self.progress.setRange(0, 1)
         self.progress.setValue(1)
         self._set_running(False)
-        if self._pending is not None and self._predict is not None:
-            self._start(self._pending)
+        if self._predict is not None:
+            self._start_next()
 
     # --- rows ----------------------------------------------------------------------------------
 

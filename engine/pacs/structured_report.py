@@ -1,0 +1,146 @@
+"""The result as a Comprehensive SR document (PS3.3 A.35.3) in the source study.
+
+The content tree (PS3.3 C.17.3), under a CONTAINER titled "Hilum AI result (not a diagnosis)":
+
+* HAS OBS CONTEXT: Algorithm Name and Algorithm Version (DCM 111001, 111003) = the model's
+  name and id; the model file's SHA-256; Hilum's software version;
+* CONTAINS: Comment (DCM 121106) = the not-a-diagnosis statement; the probability and threshold
+  (NUM, UCUM "1"); the label at that threshold (TEXT); the source image (DCM 121112, Source of
+  Measurement) and the heatmap overlay (IMAGE references); the heatmap note and every warning.
+
+Concepts without a standard code use the private coding scheme ``99HILUM`` (declared in the
+Coding Scheme Identification Sequence). The label is text, not a coded finding: it is a model's
+output for a clinician to weigh, not a diagnosis. Completion is COMPLETE, verification
+UNVERIFIED (no clinician has signed it).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from pydicom.dataset import Dataset
+from pydicom.uid import ComprehensiveSRStorage
+
+from engine.inference.caveats import DISCLAIMER, HEATMAP_NOTE
+from engine.pacs.result_objects import (
+    ModelIdentity,
+    code,
+    image_reference,
+    new_instance,
+    software_version,
+)
+
+if TYPE_CHECKING:
+    from engine.inference.predictor import Prediction
+
+SERIES_NUMBER = 9902
+SERIES_DESCRIPTION = "Hilum AI result (not a diagnosis)"
+PRIVATE_SCHEME = "99HILUM"
+
+TITLE = code("RESULT", PRIVATE_SCHEME, "Hilum AI result (not a diagnosis)")
+PROBABILITY = code("PROBABILITY", PRIVATE_SCHEME, "Probability of pneumonia (model output)")
+THRESHOLD = code("THRESHOLD", PRIVATE_SCHEME, "Decision threshold (operating point)")
+LABEL = code("LABEL", PRIVATE_SCHEME, "Model label at the threshold")
+HEATMAP = code("HEATMAP", PRIVATE_SCHEME, "Heatmap overlay")
+SHA256 = code("MODEL-SHA256", PRIVATE_SCHEME, "Model file SHA-256")
+SOFTWARE = code("SOFTWARE", PRIVATE_SCHEME, "Hilum software version")
+WARNING = code("WARNING", PRIVATE_SCHEME, "Warning")
+ALGORITHM_NAME = code("111001", "DCM", "Algorithm Name")
+ALGORITHM_VERSION = code("111003", "DCM", "Algorithm Version")
+COMMENT = code("121106", "DCM", "Comment")
+SOURCE = code("121112", "DCM", "Source of Measurement")
+NO_UNITS = code("1", "UCUM", "no units")
+
+
+def _item(relationship: str, value_type: str, concept: Dataset) -> Dataset:
+    item = Dataset()
+    item.RelationshipType = relationship
+    item.ValueType = value_type
+    item.ConceptNameCodeSequence = [concept]
+    return item
+
+
+def _text(relationship: str, concept: Dataset, text: str) -> Dataset:
+    item = _item(relationship, "TEXT", concept)
+    item.TextValue = text
+    return item
+
+
+def _number(concept: Dataset, value: float) -> Dataset:
+    item = _item("CONTAINS", "NUM", concept)
+    measured = Dataset()
+    measured.NumericValue = f"{value:.6f}"
+    measured.MeasurementUnitsCodeSequence = [NO_UNITS]
+    item.MeasuredValueSequence = [measured]
+    return item
+
+
+def _image(concept: Dataset, instance: Dataset) -> Dataset:
+    item = _item("CONTAINS", "IMAGE", concept)
+    item.ReferencedSOPSequence = [image_reference(instance)]
+    return item
+
+
+def _evidence(instances: list[Dataset]) -> Dataset:
+    """A Hierarchical SOP Instance Reference item of ``instances`` (one study), by series."""
+    study = Dataset()
+    study.StudyInstanceUID = instances[0].StudyInstanceUID
+    series_items: dict[str, Dataset] = {}
+    for instance in instances:
+        series = series_items.setdefault(str(instance.SeriesInstanceUID), Dataset())
+        series.SeriesInstanceUID = instance.SeriesInstanceUID
+        series.ReferencedSOPSequence = [
+            *series.get("ReferencedSOPSequence", []),
+            image_reference(instance),
+        ]
+    study.ReferencedSeriesSequence = list(series_items.values())
+    return study
+
+
+def build_structured_report(
+    source: Dataset,
+    secondary_capture: Dataset,
+    prediction: Prediction,
+    model: ModelIdentity,
+) -> Dataset:
+    """The SR document of ``prediction`` of ``source``, referencing the heatmap image.
+
+    Args:
+        source: the source image's header.
+        secondary_capture: the heatmap overlay built for it.
+        prediction: the prediction (probability, label, threshold, warnings).
+        model: the model's identity.
+
+    Returns:
+        The data set, with file meta, ready to send or save.
+    """
+    ds = new_instance(source, ComprehensiveSRStorage, "SR", SERIES_NUMBER)
+    ds.SeriesDescription = SERIES_DESCRIPTION
+    ds.ReferencedPerformedProcedureStepSequence = []
+    ds.PerformedProcedureCodeSequence = []
+    ds.CompletionFlag = "COMPLETE"
+    ds.VerificationFlag = "UNVERIFIED"
+    ds.CurrentRequestedProcedureEvidenceSequence = [_evidence([source, secondary_capture])]
+    scheme = Dataset()
+    scheme.CodingSchemeDesignator = PRIVATE_SCHEME
+    scheme.CodingSchemeName = "Hilum private concepts"
+    ds.CodingSchemeIdentificationSequence = [scheme]
+    ds.ValueType = "CONTAINER"
+    ds.ConceptNameCodeSequence = [TITLE]
+    ds.ContinuityOfContent = "SEPARATE"
+    content = [
+        _text("HAS OBS CONTEXT", ALGORITHM_NAME, model.name),
+        _text("HAS OBS CONTEXT", ALGORITHM_VERSION, model.model_id),
+        _text("HAS OBS CONTEXT", SHA256, model.sha256 or "unknown"),
+        _text("HAS OBS CONTEXT", SOFTWARE, software_version()),
+        _text("CONTAINS", COMMENT, DISCLAIMER),
+        _number(PROBABILITY, prediction.probability),
+        _number(THRESHOLD, prediction.threshold),
+        _text("CONTAINS", LABEL, prediction.label),
+        _image(SOURCE, source),
+        _image(HEATMAP, secondary_capture),
+        _text("CONTAINS", COMMENT, HEATMAP_NOTE),
+    ]
+    content += [_text("CONTAINS", WARNING, warning) for warning in prediction.warnings]
+    ds.ContentSequence = content
+    return ds

@@ -1,0 +1,46 @@
+"""What the PACS part uses of the main window: its public API, as a protocol (no import cycle)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Protocol
+
+from PySide6.QtWidgets import QMenuBar, QStatusBar, QTabWidget
+
+from engine.errors import HilumError
+from engine.pacs.nodes import PacsNode
+from viewer.settings import Settings
+
+if TYPE_CHECKING:
+    from engine.inference.predictor import Predictor
+
+
+class PacsHost(Protocol):
+    """What the PACS part uses of the main window (its public API, nothing else)."""
+
+    banner: Any
+    browser: Any
+    view: Any
+    settings: Settings
+    tabs: QTabWidget
+    records: Any
+    image_shown: Any
+    prediction_shown: Any
+
+    @property
+    def predictor(self) -> Predictor | None: ...
+
+    def open_image(self, path: Path) -> None: ...
+
+    def menuBar(self) -> QMenuBar: ...
+
+    def statusBar(self) -> QStatusBar: ...
+
+
+def nodes_or_explain(window: PacsHost, nodes: list[PacsNode]) -> list[PacsNode]:
+    """``nodes``; when there are none, the banner says where to add one."""
+    if not nodes:
+        window.banner.show_error(
+            HilumError("No PACS is configured: add one in PACS > PACS settings.")
+        )
+    return nodes
