@@ -91,6 +91,11 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
         help="fine-tuning epochs of transfer variants",
     )
     train.add_argument(
+        "--fine-tune-from",
+        default=None,
+        help="first backbone layer opened for fine-tuning (default: the variant's own)",
+    )
+    train.add_argument(
         "--validation-fraction", type=float, default=defaults["validation_fraction"].default
     )
     train.add_argument(
@@ -150,6 +155,7 @@ def config_from_args(args: argparse.Namespace) -> Any:
         download_weights=download,
         limit=args.limit,
         fine_tune_epochs=args.fine_tune_epochs,
+        fine_tune_from=args.fine_tune_from,
         validation_fraction=args.validation_fraction,
         operating_point=args.operating_point,
         target_sensitivity=args.target_sensitivity,

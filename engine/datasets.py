@@ -14,11 +14,9 @@ batches are augmented in that [0, 1] space, then :func:`finish` applies the vari
 channel repetition exactly as :func:`engine.preprocessing.preprocess` does (a test holds the two
 to agree).
 
-Augmentation (training only): rotation up to 5 degrees, shift up to 5 %, zoom up to 10 %,
-brightness up to 10 % and contrast up to 20 %, applied after the per-image stretch (before it,
-the stretch would undo brightness and contrast changes). No vertical flip, and no horizontal flip
-either: the heart's silhouette lies on the left in nearly every patient and is a cue for
-"normal"; mirrored radiographs are anatomically implausible.
+Augmentation (training only): :mod:`engine.augmentation`'s shortcut-removing recipe (framing,
+exposure, blur/noise, burned-in text), applied after the per-image stretch (before it, the
+stretch would undo brightness and contrast changes).
 
 Unreadable files are skipped (weight 0) and counted (:class:`DecodeLog`), never fatal. With a
 seed, the order, the shuffling and the augmentation are reproducible.
@@ -33,6 +31,7 @@ from typing import Any
 
 import numpy as np
 
+from engine.augmentation import make_augmenter
 from engine.errors import DatasetError, ImageReadError
 from engine.labelled_folders import CLASS_NAMES, DataFolders, LabelledSet, patient_id
 from engine.preprocessing import Preprocessing, load_and_preprocess
@@ -182,23 +181,6 @@ def finish(images: Any, preprocessing: Preprocessing) -> Any:
     return x
 
 
-def augmenter(seed: int) -> Any:
-    """The training augmentation, as Keras preprocessing layers on ``[0, 1]`` gray batches."""
-    tensorflow()
-    import keras
-
-    return keras.Sequential(
-        [
-            keras.layers.RandomRotation(5.0 / 360.0, fill_mode="constant", seed=seed),
-            keras.layers.RandomTranslation(0.05, 0.05, fill_mode="constant", seed=seed + 1),
-            keras.layers.RandomZoom((-0.1, 0.1), fill_mode="constant", seed=seed + 2),
-            keras.layers.RandomBrightness(0.1, value_range=(0.0, 1.0), seed=seed + 3),
-            keras.layers.RandomContrast(0.2, value_range=(0.0, 1.0), seed=seed + 4),
-        ],
-        name="augmentation",
-    )
-
-
 def make_dataset(
     data: LabelledSet,
     preprocessing: Preprocessing,
@@ -221,7 +203,7 @@ def make_dataset(
         preprocessing: the model's input spec (size, channels, stretch, scaling).
         batch_size: images per batch (the global batch under a distribution strategy).
         training: shuffle each epoch (seeded); validation keeps the file order.
-        augment: apply :func:`augmenter` (only when ``training``).
+        augment: apply :func:`engine.augmentation.make_augmenter` (only when ``training``).
         seed: seed of the shuffling and the augmentation.
         log: collects the files that could not be read.
         weights: per-class loss weights (:func:`class_weights`); ``None`` weighs all alike.
@@ -263,12 +245,10 @@ def make_dataset(
         dataset = dataset.shuffle(len(paths), seed=seed, reshuffle_each_iteration=True)
     dataset = dataset.batch(batch_size)
     if training and augment:
-        layers = augmenter(seed)
-        # Sequential on purpose: the layers draw from one seed state, and parallel calls would
-        # take their random numbers in a racy order (not reproducible).
-        dataset = dataset.map(
-            lambda x, y, w: (tf.clip_by_value(layers(x, training=True), 0.0, 1.0), y, w)
-        )
+        augment_batch = make_augmenter(seed)
+        # Sequential on purpose: the random ops draw from one seed state, and parallel calls
+        # would take their random numbers in a racy order (not reproducible).
+        dataset = dataset.map(lambda x, y, w: (augment_batch(x), y, w))
     dataset = dataset.map(
         lambda x, y, w: (finish(x, preprocessing), y, w),
         num_parallel_calls=tf.data.AUTOTUNE,

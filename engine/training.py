@@ -33,6 +33,7 @@ from typing import Any
 import numpy as np
 
 from engine import datasets, variants
+from engine.augmentation import RECIPE
 from engine.calibration import METHODS as CALIBRATIONS
 from engine.calibration import fit_calibration
 from engine.distribution import Distribution, choose_strategy, multi_worker_keras_fixes
@@ -81,6 +82,7 @@ class TrainConfig:
         limit: use at most this many training-folder images, stratified (quick runs).
         fine_tune_epochs: epochs of the fine-tuning phase (transfer variants; ignored otherwise).
         fine_tune_learning_rate: its learning rate; ``None`` = ``learning_rate / 10``.
+        fine_tune_from: first backbone layer opened for fine-tuning; ``None`` = the variant's.
         validation_fraction: share of train carved out for validation when there is no val/.
         operating_point: ``"target_sensitivity"`` or ``"youden"``.
         target_sensitivity: minimum validation sensitivity of the operating point.
@@ -105,6 +107,7 @@ class TrainConfig:
     limit: int | None = None
     fine_tune_epochs: int = 3
     fine_tune_learning_rate: float | None = None
+    fine_tune_from: str | None = None
     validation_fraction: float = 0.125
     operating_point: str = "target_sensitivity"
     target_sensitivity: float = 0.97
@@ -373,6 +376,7 @@ def _card(
             "seconds_per_epoch": round(run.seconds / max(epochs_run, 1), 2),
             "parameters": int(run.model.count_params()),
             "weights": variants.weights_source(config.weights).to_card(),
+            "augmentation": dict(RECIPE) if config.augmentation else None,
             "stopped": "early_stopping" if run.early_stopped else "completed",
         },
         "data": {
@@ -434,7 +438,7 @@ def train(
         if fine_tune and not progress.cancelled:
             best.restore(run.model)
             with distribution.strategy.scope():
-                variants.unfreeze_top(run.model, str(spec.fine_tune_from))
+                variants.unfreeze_top(run.model, config.fine_tune_from or str(spec.fine_tune_from))
                 compile_model(
                     run.model, config.fine_tune_learning_rate or config.learning_rate / 10
                 )
