@@ -52,7 +52,7 @@ def _command_modules() -> list[_Registrar]:
     import importlib
 
     modules: list[_Registrar] = []
-    for name in ("cli_info", "cli_training", "cli_evaluation", "cli_predict"):
+    for name in ("cli_info", "cli_training", "cli_evaluation", "cli_predict", "cli_robustness"):
         try:
             modules.append(importlib.import_module(f"engine.{name}"))  # type: ignore[arg-type]
         except ModuleNotFoundError as error:

@@ -21,7 +21,7 @@ from __future__ import annotations
 import os
 import time
 from collections import deque
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -33,6 +33,7 @@ import numpy.typing as npt
 from engine.bundles import Bundle, load_bundle
 from engine.errors import ImageReadError
 from engine.gradcam import ZERO_MAP_NOTE, GradCam, Method, upsample
+from engine.metrics import FloatArray
 from engine.images import load_image
 from engine.ood import OodCheck, OodReference, check_radiograph, load_ood_reference
 from engine.preprocessing import preprocess
@@ -185,6 +186,21 @@ class Predictor:
             prepared, float(batch.probabilities[0]), batch.maps[0], bool(batch.empty[0])
         )
 
+    def probabilities(self, images: Sequence[FloatImage], *, batch_size: int = 32) -> FloatArray:
+        """Calibrated probabilities of PNEUMONIA for display-ready images, without heatmaps.
+
+        The same path as :meth:`predict` (card preprocessing, the traced forward pass, the
+        card's calibration), for callers that already hold pixels (the robustness battery).
+        """
+        chunks = [
+            self._cam.probabilities(
+                np.stack([preprocess(pixels, self._preprocessing) for pixels in images[start:end]])
+            )
+            for start, end in _batches(len(images), batch_size)
+        ]
+        raw = np.concatenate(chunks) if chunks else np.zeros(0, np.float32)
+        return self._calibration.apply(raw)
+
     def predict_many(
         self,
         paths: Iterable[str | os.PathLike[str]],
@@ -318,6 +334,10 @@ class Predictor:
             out_of_distribution=prepared.ood.out_of_distribution,
             ood_score=prepared.ood.score,
         )
+
+
+def _batches(total: int, size: int) -> list[tuple[int, int]]:
+    return [(start, min(start + size, total)) for start in range(0, total, size)]
 
 
 def predict(predictor: Predictor, source: Source) -> Prediction:
