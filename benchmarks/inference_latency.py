@@ -5,7 +5,8 @@ Why a script and not a test: timings depend on the machine and its load; the tar
 
 Measures, in one process:
 
-* open-to-heatmap latency of :func:`engine.inference.predict` for a 2k x 2k DICOM (uncompressed
+* open-to-heatmap latency of :func:`engine.inference.predictor.predict` for a 2k x 2k DICOM
+(uncompressed
   and JPEG 2000) and a 224 px JPEG: median of ``--runs`` warm runs, split into decode,
   preprocess (with the out-of-distribution check), model (forward pass alone), CAM (the rest of
   the one forward+backward pass) and heatmap resize;
@@ -38,10 +39,10 @@ import numpy as np
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from engine.gradcam import GradCam  # noqa: E402
-from engine.images import load_image  # noqa: E402
-from engine.inference import Predictor  # noqa: E402
-from engine.preprocessing import preprocess  # noqa: E402
+from engine.imaging.images import load_image  # noqa: E402
+from engine.inference.gradcam import GradCam  # noqa: E402
+from engine.inference.predictor import Predictor  # noqa: E402
+from engine.modeling.preprocessing import preprocess  # noqa: E402
 from engine.runtime import tensorflow  # noqa: E402
 
 DEFAULT_MODEL = REPO / "resources" / "models" / "default"

@@ -25,8 +25,8 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from engine.errors import ImageReadError  # noqa: E402
-from engine.images import load_image  # noqa: E402
-from engine.ood import OodReference, check_radiograph, fit_ood_reference  # noqa: E402
+from engine.imaging.images import load_image  # noqa: E402
+from engine.inference.ood import OodReference, check_radiograph, fit_ood_reference  # noqa: E402
 
 #: Non-chest files in shared/data/dicom (prefixes), and the chest ones.
 NON_CHEST = (

@@ -49,10 +49,10 @@ def measure(
     deterministic: bool = False,
 ) -> dict[str, Any]:
     """Train ``variant`` briefly (or for two full epochs) and return its figures."""
-    from engine import datasets, variants
-    from engine.labelled_folders import DataFolders, find_data_folders
+    from engine.modeling import datasets, variants
+    from engine.modeling.labelled_folders import DataFolders, find_data_folders
+    from engine.modeling.training import TrainConfig, compile_model
     from engine.runtime import device, tensorflow
-    from engine.training import TrainConfig, compile_model
 
     tensorflow()
     import keras
@@ -136,7 +136,7 @@ def measure(
 
 def main() -> int:
     """Run every requested variant in its own process and print the table."""
-    from engine.variants import list_variants
+    from engine.modeling.variants import list_variants
 
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--variants", default=",".join(spec.name for spec in list_variants()))

@@ -6,9 +6,18 @@ them, so ``import engine`` stays fast.
 """
 
 from engine.errors import ConfigError, DatasetError, HilumError, ImageReadError, ModelFileError
-from engine.images import MAX_PIXELS, load_image
-from engine.radiograph import Radiograph, Window, apply_window
-from engine.studies import Image, Patient, Series, SkippedFile, Study, StudyIndex, find_studies
+from engine.imaging.images import load_image
+from engine.imaging.limits import MAX_PIXELS
+from engine.imaging.radiograph import Radiograph, Window, apply_window
+from engine.imaging.studies import (
+    Image,
+    Patient,
+    Series,
+    SkippedFile,
+    Study,
+    StudyIndex,
+    find_studies,
+)
 
 __all__ = [
     "MAX_PIXELS",

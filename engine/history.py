@@ -36,8 +36,8 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any, Protocol
 
-from engine.bundles import sha256_of
 from engine.errors import HilumError
+from engine.modeling.bundles import sha256_of
 
 #: Where an entry came from: the image viewer, the worklist (batch triage) or the command line.
 SOURCES = ("viewer", "worklist", "cli")
@@ -77,7 +77,8 @@ class HistoryError(HilumError):
 
 
 class PredictionLike(Protocol):
-    """What :meth:`HistoryEntry.from_prediction` reads (``engine.inference.Prediction`` fits)."""
+    """What :meth:`HistoryEntry.from_prediction` reads (``engine.inference.predictor.Prediction``
+    fits)."""
 
     @property
     def probability(self) -> float: ...

@@ -2,8 +2,8 @@
 
 Proves what a workstation needs before a radiographer relies on it: the default model bundle
 loads (checksum and card), every DICOM decoder plugin was installed (each transfer syntax of
-:mod:`engine.dicom_samples` is written and read back), and a prediction with its heatmap comes
-out of both a DICOM and a JPEG. Used by ``hilum --self-test`` from source and in the
+:mod:`engine.imaging.dicom_samples` is written and read back), and a prediction with its heatmap
+comes out of both a DICOM and a JPEG. Used by ``hilum --self-test`` from source and in the
 PyInstaller bundle, where a missing plugin or data file shows up here rather than in front of a
 patient's image.
 """
@@ -23,8 +23,8 @@ import numpy as np
 import numpy.typing as npt
 from PIL import Image
 
-from engine.dicom_samples import WRITERS, write_sample
 from engine.errors import HilumError
+from engine.imaging.dicom_samples import WRITERS, write_sample
 
 
 @dataclass(frozen=True)
@@ -86,8 +86,8 @@ def _timed(name: str, action: Callable[[], str]) -> Check:
 
 def run_checks(model_dir: str | os.PathLike[str] | None) -> list[Check]:
     """Run every check; never raises for a failed check (it is reported as ``ok=False``)."""
-    from engine.images import load_image
-    from engine.inference import Predictor
+    from engine.imaging.images import load_image
+    from engine.inference.predictor import Predictor
     from engine.runtime import device
 
     checks: list[Check] = []

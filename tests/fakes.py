@@ -8,8 +8,8 @@ from pathlib import Path
 
 @dataclass(frozen=True)
 class FakePrediction:
-    """The fields of :class:`engine.inference.Prediction` that the history and the worklist
-    read, without a model."""
+    """The fields of :class:`engine.inference.predictor.Prediction` that the history and the
+    worklist read, without a model."""
 
     probability: float
     threshold: float

@@ -2,8 +2,8 @@
 
 ``hilum`` and ``hilum view PATH...`` open the viewer; ``hilum --self-test`` checks the
 installation headless (see :mod:`viewer.self_test`); every other sub-command (``info``,
-``predict``, ``train``, ...) runs headless in :mod:`engine.cli`, with the shipped default model's
-location passed in (the engine never imports :mod:`resources`).
+``predict``, ``train``, ...) runs headless in :mod:`engine.cli.main`, with the shipped default
+model's location passed in (the engine never imports :mod:`resources`).
 """
 
 from __future__ import annotations

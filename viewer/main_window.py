@@ -4,7 +4,8 @@ It owns the menus, the tabs, drag and drop, the status bar and the active model,
 widgets together. The flow for one image (../shared/GUIDE.md, "The flows"):
 
 1. ``load_image`` runs as a job; on success the image view, tags and panel show the radiograph;
-2. when a model is loaded, ``engine.inference.predict`` runs as a job on the model's own thread;
+2. when a model is loaded, ``engine.inference.predictor.predict`` runs as a job on the model's own
+thread;
 3. its ``Prediction`` (probability, heatmap, warnings) goes to the panel and the view.
 
 Only the newest request counts: results of an image the user already left are dropped. The model
@@ -42,22 +43,22 @@ from PySide6.QtWidgets import (
 )
 
 from engine import HilumError, Radiograph, StudyIndex, load_image
-from engine.card_text import describe_card
-from engine.report import DISCLAIMER
-from viewer.dicom_tags import DicomTagsPanel
+from engine.inference.prediction_report import DISCLAIMER
+from engine.modeling.card_summary import describe_card
 from viewer.errors import ErrorBanner, describe
-from viewer.image_view import ImageView, Preset
 from viewer.jobs import Job, JobRunner
-from viewer.prediction_panel import HEATMAP_NOTE, PredictionPanel
+from viewer.reading_room.dicom_tags import DicomTagsPanel
+from viewer.reading_room.image_view import ImageView, Preset
+from viewer.reading_room.prediction_panel import HEATMAP_NOTE, PredictionPanel
+from viewer.reading_room.report_export import save_png
+from viewer.reading_room.study_browser import StudyBrowser
 from viewer.records import Records
-from viewer.report_export import save_png
 from viewer.resource_paths import default_model_dir
 from viewer.settings import Settings
-from viewer.study_browser import StudyBrowser
-from viewer.training_tab import TrainingTab  # Training tab (issue 6)
+from viewer.training.training_tab import TrainingTab  # Training tab (issue 6)
 
 if TYPE_CHECKING:  # imported for real on a worker thread: keeps start-up fast
-    from engine.inference import Prediction, Predictor
+    from engine.inference.predictor import Prediction, Predictor
 
 IMAGE_FILTER = "Images (*.dcm *.dicom *.dic *.jpg *.jpeg *.png);;All files (*)"
 APP_TITLE = "Hilum"
@@ -70,21 +71,22 @@ def load_predictor(bundle: Path) -> Predictor:
         HilumError: the bundle cannot be used.
         ImportError: this build has no inference engine.
     """
-    from engine.inference import Predictor
+    from engine.inference.predictor import Predictor
 
     return Predictor.load(bundle)
 
 
 def run_prediction(predictor: Predictor, radiograph: Radiograph) -> Prediction:
-    """``engine.inference.predict`` on a radiograph already read (run on the model's thread)."""
-    from engine.inference import predict
+    """``engine.inference.predictor.predict`` on a radiograph already read (run on the model's
+    thread)."""
+    from engine.inference.predictor import predict
 
     return predict(predictor, radiograph)
 
 
 def read_model_card(bundle: Path) -> dict[str, Any]:
     """The card of ``bundle`` (quick: JSON only, no TensorFlow)."""
-    from engine.bundles import read_card
+    from engine.modeling.bundles import read_card
 
     return read_card(bundle)
 
@@ -134,7 +136,7 @@ class MainWindow(QMainWindow):
         self.tabs = QTabWidget()
         self.tabs.setDocumentMode(True)
         self._build_reading_room()
-        # --- Training tab (viewer/training_tab.py, issue 6) ---
+        # --- Training tab (viewer/training/training_tab.py, issue 6) ---
         self.training_tab = TrainingTab(self.settings)
         self.add_tab(self.training_tab, "Training")
         self.training_tab.promoted.connect(self.use_model)
@@ -477,7 +479,7 @@ class MainWindow(QMainWindow):
 
     @property
     def predictor(self) -> Predictor | None:
-        """The loaded model (``engine.inference.Predictor``), or ``None``."""
+        """The loaded model (``engine.inference.predictor.Predictor``), or ``None``."""
         return self._predictor
 
     def start_model(self) -> None:

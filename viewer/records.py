@@ -16,24 +16,47 @@ from __future__ import annotations
 
 from functools import partial
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from PySide6.QtCore import QObject, QStandardPaths, Slot
 from PySide6.QtGui import QAction, QKeySequence
-from PySide6.QtWidgets import QMenu
+from PySide6.QtWidgets import QMenu, QMenuBar, QStatusBar, QTabWidget, QWidget
 
 from engine.errors import HilumError
 from engine.history import History, HistoryEntry, HistoryError
-from viewer.history_view import HistoryView
+from viewer.history.history_view import HistoryView
 from viewer.jobs import JobRunner
-from viewer.report_export import ReportExporter
-from viewer.worklist import Worklist
+from viewer.reading_room.report_export import ReportExporter
+from viewer.worklist.worklist_view import Worklist
 
 if TYPE_CHECKING:
-    from engine.inference import Prediction, Predictor
-    from viewer.main_window import MainWindow
+    from engine.inference.predictor import Prediction, Predictor
 
 HISTORY_FILE = "history.sqlite"
+
+
+class RecordsHost(Protocol):
+    """What :class:`Records` uses of the main window (its public API, nothing else)."""
+
+    banner: Any
+    browser: Any
+    view: Any
+    panel: Any
+    settings: Any
+    tabs: QTabWidget
+    model_ready: Any
+    prediction_shown: Any
+
+    @property
+    def predictor(self) -> Predictor | None: ...
+
+    def add_tab(self, widget: QWidget, title: str) -> int: ...
+
+    def open_image(self, path: Path) -> None: ...
+
+    def menuBar(self) -> QMenuBar: ...
+
+    def statusBar(self) -> QStatusBar: ...
 
 
 def default_history_path() -> Path:
@@ -61,8 +84,8 @@ class Records(QObject):
         exporter: writes PDF reports in the background.
     """
 
-    def __init__(self, window: MainWindow, db_path: Path | None = None) -> None:
-        super().__init__(window)
+    def __init__(self, window: RecordsHost, db_path: Path | None = None) -> None:
+        super().__init__(window)  # type: ignore[arg-type]  # the host is a QMainWindow
         self._window = window
         self._writer = JobRunner(max_threads=1, parent=self)
         self._last_prediction: Prediction | None = None
@@ -135,7 +158,7 @@ class Records(QObject):
 
     @Slot(object)
     def _on_model_ready(self, predictor: Predictor) -> None:
-        from engine.inference import predict_many  # TensorFlow is loaded by now
+        from engine.inference.predictor import predict_many  # TensorFlow is loaded by now
 
         self.worklist.set_batch_predictor(partial(predict_many, predictor))
 

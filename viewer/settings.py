@@ -17,7 +17,7 @@ from pathlib import Path
 
 from PySide6.QtCore import QByteArray, QSettings
 
-from viewer.rendering import COLORMAPS
+from viewer.widgets.rendering import COLORMAPS
 
 MAX_RECENT = 10
 DEFAULT_OPACITY = 0.45
@@ -108,7 +108,7 @@ class Settings:
 
     @property
     def colormap(self) -> str:
-        """The heatmap colormap, one of :data:`viewer.rendering.COLORMAPS`."""
+        """The heatmap colormap, one of :data:`viewer.widgets.rendering.COLORMAPS`."""
         value = self._text("heatmap/colormap")
         return value if value in COLORMAPS else DEFAULT_COLORMAP
 

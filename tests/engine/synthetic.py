@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 from pydicom.dataset import Dataset
 
-from engine.dicom_samples import chest_dataset
+from engine.imaging.dicom_samples import chest_dataset
 
 
 def gradient(height: int = 64, width: int = 48) -> np.ndarray:

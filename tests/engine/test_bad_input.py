@@ -129,5 +129,5 @@ def test_file_that_cannot_be_opened(
     def refuse(*_: object, **__: object) -> bytes:
         raise raised
 
-    monkeypatch.setattr("engine.images.read_head", refuse)
+    monkeypatch.setattr("engine.imaging.images.read_head", refuse)
     _expect(path, match)

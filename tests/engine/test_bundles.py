@@ -10,10 +10,11 @@ from typing import Any
 import numpy as np
 import pytest
 
-from engine import atomic_files, bundles
-from engine.bundles import find_bundles, load_bundle, read_card, update_card, write_bundle
+from engine import atomic_files
 from engine.errors import ConfigError, ModelFileError
-from engine.preprocessing import Preprocessing
+from engine.modeling import bundles
+from engine.modeling.bundles import find_bundles, load_bundle, read_card, update_card, write_bundle
+from engine.modeling.preprocessing import Preprocessing
 from tests.engine.tiny_bundles import make_bundle, tiny_card, tiny_model
 
 SPEC = Preprocessing(64)

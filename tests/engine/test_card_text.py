@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from engine.card_text import describe_card
+from engine.modeling.card_summary import describe_card
 
 DEFAULT_CARD = (
     Path(__file__).resolve().parents[2] / "resources" / "models" / "default" / "card.json"

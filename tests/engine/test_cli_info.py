@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from engine.cli import main
+from engine.cli.main import main
 from tests.engine.synthetic import gradient
 
 

@@ -8,10 +8,15 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from engine import datasets
 from engine.errors import DatasetError
-from engine.labelled_folders import DataFolders, find_data_folders, patient_id, read_labelled_set
-from engine.preprocessing import SCALINGS, Preprocessing, load_and_preprocess
+from engine.modeling import datasets
+from engine.modeling.labelled_folders import (
+    DataFolders,
+    find_data_folders,
+    patient_id,
+    read_labelled_set,
+)
+from engine.modeling.preprocessing import SCALINGS, Preprocessing, load_and_preprocess
 from engine.runtime import tensorflow
 
 tf = tensorflow()

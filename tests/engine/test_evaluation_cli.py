@@ -9,17 +9,17 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from engine.bundles import load_bundle, update_card
-from engine.cli import main
+from engine.cli.main import main
 from engine.errors import ModelFileError
-from engine.evaluation import (
+from engine.evaluation.bundle_evaluation import (
     EvaluationCancelled,
     compute_metrics,
     predict_probabilities,
     select_evaluation_set,
 )
-from engine.metrics import SCORES
-from engine.preprocessing import Preprocessing, load_and_preprocess
+from engine.evaluation.metrics import SCORES
+from engine.modeling.bundles import load_bundle, update_card
+from engine.modeling.preprocessing import Preprocessing, load_and_preprocess
 from tests.engine.tiny_bundles import make_bundle
 
 HISTORY = {

@@ -7,9 +7,9 @@ import pytest
 from PIL import Image
 
 from engine.errors import ModelFileError
-from engine.gradcam import GradCam, overlay_rgb, upsample
-from engine.preprocessing import Preprocessing
-from engine.variants import build_model, list_variants
+from engine.inference.gradcam import GradCam, overlay_rgb, upsample
+from engine.modeling.preprocessing import Preprocessing
+from engine.modeling.variants import build_model, list_variants
 from tests.engine.tiny_bundles import tiny_model
 
 SPEC = Preprocessing(64)

@@ -6,10 +6,10 @@ import numpy as np
 import pytest
 from sklearn import metrics as sk
 
-from engine.calibration import Calibration, fit_calibration
 from engine.errors import ConfigError
-from engine.metrics import MAX_ROC_POINTS, SCORES, compute_metrics
-from engine.operating_point import OperatingPoint, choose_operating_point
+from engine.evaluation.calibration import Calibration, fit_calibration
+from engine.evaluation.metrics import MAX_ROC_POINTS, SCORES, compute_metrics
+from engine.evaluation.operating_point import OperatingPoint, choose_operating_point
 
 
 def _random_case(seed: int, n: int, positives: float = 0.7) -> tuple[np.ndarray, np.ndarray]:

@@ -9,11 +9,11 @@ import subprocess
 import sys
 from pathlib import Path
 
-from engine.bundles import load_bundle
+from engine.modeling.bundles import load_bundle
 from tests.engine.tiny_bundles import tiny_train_args
 
 REPO = Path(__file__).resolve().parents[2]
-_WORKER = "import sys; from engine.cli import main; sys.exit(main(sys.argv[1:]))"
+_WORKER = "import sys; from engine.cli.main import main; sys.exit(main(sys.argv[1:]))"
 
 
 def _free_ports(count: int) -> list[int]:

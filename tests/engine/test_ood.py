@@ -10,8 +10,8 @@ import pytest
 from PIL import Image
 
 from engine.errors import ModelFileError
-from engine.images import load_image
-from engine.ood import (
+from engine.imaging.images import load_image
+from engine.inference.ood import (
     REFERENCE_FILE,
     OodReference,
     check_radiograph,

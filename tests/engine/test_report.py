@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 from engine import load_image
-from engine.report import DISCLAIMER, CardSummary, write_pdf_report
+from engine.inference.prediction_report import DISCLAIMER, CardSummary, write_pdf_report
 
 CARD = {
     "model_id": "cnn-20240101-abc",

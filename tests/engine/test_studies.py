@@ -8,8 +8,8 @@ import pydicom
 from PIL import Image
 
 from engine import find_studies
-from engine.files import walk_images
-from engine.studies import UNKNOWN_PATIENT
+from engine.imaging.files import walk_images
+from engine.imaging.studies import UNKNOWN_PATIENT
 from tests.engine.synthetic import dicom_dataset, gradient, write_dicom
 
 

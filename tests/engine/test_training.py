@@ -9,11 +9,11 @@ from typing import Any
 import numpy as np
 import pytest
 
-from engine.bundles import load_bundle
-from engine.cli import main
+from engine.cli.main import main
 from engine.errors import ConfigError
+from engine.modeling.bundles import load_bundle
+from engine.modeling.training import TrainConfig, train
 from engine.progress import Progress
-from engine.training import TrainConfig, train
 from tests.engine.tiny_bundles import tiny_train_args
 
 # Own networks at 32-64 px, transfer backbones at their minimum sizes with random init (the
@@ -225,11 +225,15 @@ def test_a_killed_training_process_leaves_no_bundle(tmp_path: Path, tiny_train_s
     import sys
     import time
 
-    from engine.bundles import find_bundles
+    from engine.modeling.bundles import find_bundles
 
     out = tmp_path / "runs"
     args = [*tiny_train_args(tiny_train_set, epochs=200), "--out", str(out), "--patience", "200"]
-    command = [sys.executable, "-c", "import sys; from engine.cli import main; sys.exit(main())"]
+    command = [
+        sys.executable,
+        "-c",
+        "import sys; from engine.cli.main import main; sys.exit(main())",
+    ]
     log = tmp_path / "stderr.log"
     with open(log, "w") as stderr:
         process = subprocess.Popen([*command, *args], stderr=stderr, stdout=subprocess.DEVNULL)

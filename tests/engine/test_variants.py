@@ -8,8 +8,7 @@ import numpy as np
 import pytest
 
 from engine.errors import ConfigError, ModelFileError
-from engine.runtime import tensorflow
-from engine.variants import (
+from engine.modeling.variants import (
     INPUT_NAME,
     OUTPUT_NAME,
     build_model,
@@ -18,6 +17,7 @@ from engine.variants import (
     unfreeze_top,
     weights_source,
 )
+from engine.runtime import tensorflow
 
 tensorflow()
 import keras  # noqa: E402

@@ -6,8 +6,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from engine.bundles import write_bundle
-from engine.preprocessing import Preprocessing
+from engine.modeling.bundles import write_bundle
+from engine.modeling.preprocessing import Preprocessing
 from engine.runtime import tensorflow
 
 

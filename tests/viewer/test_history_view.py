@@ -11,7 +11,7 @@ from pytestqt.qtbot import QtBot
 
 from engine.history import History, HistoryEntry
 from tests.viewer.helpers import show_widget
-from viewer.history_view import ANY, POLL_MS, HistoryView
+from viewer.history.history_view import ANY, POLL_MS, HistoryView
 
 
 def entry(path: str, probability: float, model_id: str = "cnn-1") -> HistoryEntry:

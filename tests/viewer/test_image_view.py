@@ -12,8 +12,8 @@ from pytestqt.qtbot import QtBot
 
 from engine import Radiograph, Window, load_image
 from tests.viewer.helpers import show_widget
-from viewer.image_view import ImageView, nice_length
-from viewer.rendering import qimage_to_array, to_uint8
+from viewer.reading_room.image_view import ImageView, nice_length
+from viewer.widgets.rendering import qimage_to_array, to_uint8
 
 
 @pytest.fixture(scope="module")

@@ -7,12 +7,12 @@ from pathlib import Path
 from pytestqt.qtbot import QtBot
 
 from engine import load_image
-from engine.report import DISCLAIMER
+from engine.inference.prediction_report import DISCLAIMER
 from tests.viewer.helpers import LOAD_TIMEOUT_MS, fake_prediction
-from viewer.dicom_tags import DicomTagsPanel
 from viewer.jobs import JobRunner
-from viewer.prediction_panel import HEATMAP_NOTE, PredictionPanel
-from viewer.study_browser import StudyBrowser
+from viewer.reading_room.dicom_tags import DicomTagsPanel
+from viewer.reading_room.prediction_panel import HEATMAP_NOTE, PredictionPanel
+from viewer.reading_room.study_browser import StudyBrowser
 
 
 def panel_texts(panel: PredictionPanel) -> str:

@@ -16,8 +16,8 @@ from pytestqt.qtbot import QtBot
 from tests.engine.tiny_bundles import make_bundle
 from tests.viewer.helpers import MODEL_TIMEOUT_MS, open_and_wait
 from viewer.main_window import MainWindow
-from viewer.rendering import qimage_to_array
 from viewer.resource_paths import default_model_dir
+from viewer.widgets.rendering import qimage_to_array
 
 MakeWindow = Callable[..., MainWindow]
 
@@ -75,7 +75,7 @@ def test_show_model_card_gives_a_readable_summary_and_the_full_card(
 ) -> None:
     from PySide6.QtWidgets import QDialog, QPlainTextEdit
 
-    from engine.bundles import read_card
+    from engine.modeling.bundles import read_card
 
     window = make_window()
     with qtbot.waitSignal(window.model_ready, timeout=MODEL_TIMEOUT_MS):

@@ -10,13 +10,13 @@ import pytest
 from PySide6.QtWidgets import QLabel
 from pytestqt.qtbot import QtBot
 
-from engine.inference import Prediction
+from engine.inference.predictor import Prediction
 from tests.viewer.helpers import LOAD_TIMEOUT_MS, fake_prediction, open_and_wait
 from viewer import records as records_module
 from viewer.jobs import JobRunner
 from viewer.main_window import MainWindow
+from viewer.reading_room.report_export import ReportExporter, save_png, shown_prediction
 from viewer.records import Records
-from viewer.report_export import ReportExporter, save_png, shown_prediction
 
 MakeWindow = Callable[..., MainWindow]
 CARD = {

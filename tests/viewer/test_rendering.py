@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from engine import Window
-from viewer.rendering import (
+from viewer.widgets.rendering import (
     COLORMAPS,
     automatic_window,
     colormap_lut,

@@ -16,19 +16,19 @@ import pytest
 from PySide6.QtCore import QPoint, Qt, QTimer
 from pytestqt.qtbot import QtBot
 
-from engine.bundles import find_bundles, read_card
-from engine.comparison import COLUMNS
 from engine.errors import DatasetError
-from engine.evaluation import evaluate_bundle
+from engine.evaluation.bundle_evaluation import evaluate_bundle
+from engine.evaluation.comparison import COLUMNS
+from engine.modeling.bundles import find_bundles, read_card
+from engine.modeling.training import TrainConfig, TrainingResult, train
+from engine.modeling.variants import build_model, get_variant, list_variants
 from engine.progress import Progress
-from engine.training import TrainConfig, TrainingResult, train
-from engine.variants import build_model, get_variant, list_variants
 from tests.viewer.helpers import show_widget
-from viewer.comparison_view import ComparisonView
 from viewer.main_window import MainWindow
 from viewer.settings import SHIPPED_DEFAULT, Settings, TrainingSettings
-from viewer.training_process import train_in_process
-from viewer.training_tab import TrainingTab
+from viewer.training.comparison_view import ComparisonView
+from viewer.training.training_process import train_in_process
+from viewer.training.training_tab import TrainingTab
 
 pytestmark = pytest.mark.data
 

@@ -20,7 +20,7 @@ from engine.history import History
 from engine.progress import ShouldStop
 from tests.fakes import FakePrediction
 from viewer.resource_paths import default_model_dir
-from viewer.worklist import TriageRow, TriageSummary, Worklist
+from viewer.worklist.worklist_view import TriageRow, TriageSummary, Worklist
 
 BATCH_TIMEOUT_MS = 30_000
 MODEL_TIMEOUT_MS = 180_000
@@ -233,7 +233,7 @@ def triage_real_images_with(
     folder: Path,
 ) -> None:
     """Triage three NORMAL and three PNEUMONIA real images with the engine's predict_many."""
-    from engine.inference import Predictor, predict_many
+    from engine.inference.predictor import Predictor, predict_many
 
     folder.mkdir()
     chosen = [

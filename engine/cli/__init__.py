@@ -1,0 +1,13 @@
+"""The headless ``hilum`` sub-commands (info, train, variants, evaluate, compare, predict)
+
+over the same engine functions the viewer uses; one module per group of commands.
+"""
+
+from engine.cli.context import CliContext
+from engine.cli.main import build_parser, main
+
+__all__ = [
+    "CliContext",
+    "build_parser",
+    "main",
+]

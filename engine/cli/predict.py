@@ -1,0 +1,154 @@
+"""``hilum predict PATH... [--model DIR] [--json | --csv FILE] [--heatmaps DIR]``.
+
+Runs :meth:`engine.inference.predictor.Predictor.predict_many` over files and folders: one line (or
+JSON object, or CSV row) per file, an error for each file that cannot be read, and exit status 1
+when
+any file failed. Without ``--model`` the shipped default model is used.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import io
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+from engine.atomic_files import write_text
+from engine.cli.context import CliContext
+from engine.errors import ImageReadError, ModelFileError
+from engine.imaging.files import walk_images
+from engine.imaging.images import load_image
+from engine.imaging.radiograph import FloatImage
+from engine.inference.gradcam import METHODS, overlay_rgb
+from engine.inference.predictor import FileResult, Predictor
+
+COLUMNS = ("path", "probability", "label", "threshold", "error", "warnings", "seconds")
+
+
+def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Add the ``predict`` sub-command."""
+    parser = commands.add_parser(
+        "predict",
+        help="pneumonia probability (and heatmaps) for image files or folders",
+        description="Predict with a model bundle. Folders are walked. Exit status 1 when any file "
+        "could not be read. Supports a clinician's reading; it is not a diagnosis.",
+    )
+    parser.add_argument("paths", nargs="+", metavar="PATH", help="image files or folders")
+    parser.add_argument(
+        "--model",
+        type=Path,
+        metavar="DIR",
+        help="model bundle folder (default: the shipped default model)",
+    )
+    output = parser.add_mutually_exclusive_group()
+    output.add_argument("--json", action="store_true", help="print one JSON list")
+    output.add_argument("--csv", type=Path, metavar="FILE", help="write a CSV file")
+    parser.add_argument(
+        "--heatmaps",
+        type=Path,
+        metavar="DIR",
+        help="write a PNG overlay (image + Grad-CAM heatmap) per file to DIR",
+    )
+    parser.add_argument(
+        "--method", choices=METHODS, default="gradcam", help="heatmap method (default: gradcam)"
+    )
+    parser.add_argument(
+        "--batch-size",
+        type=int,
+        default=32,
+        metavar="N",
+        help="images per model call (default: 32)",
+    )
+    parser.set_defaults(handler=run)
+
+
+def run(args: argparse.Namespace, context: CliContext) -> int:
+    """Predict every file; return 1 when any failed."""
+    model = args.model or context.default_model
+    if model is None:
+        raise ModelFileError(
+            "No model to predict with: this installation has no default model. "
+            "Give one with --model DIR (a bundle folder holding model.keras and card.json)."
+        )
+    predictor = Predictor.load(model, method=args.method)
+    walk = walk_images(args.paths)
+    if args.heatmaps:
+        args.heatmaps.mkdir(parents=True, exist_ok=True)
+    rows: list[dict[str, Any]] = []
+    used_names: set[str] = set()
+    for result in predictor.predict_many(
+        walk.files, batch_size=max(1, args.batch_size), with_heatmaps=args.heatmaps is not None
+    ):
+        heatmap = result.prediction.heatmap if result.prediction else None
+        if args.heatmaps and heatmap is not None:
+            _write_overlay(result.path, heatmap, args.heatmaps, used_names)
+        row = _row(result, predictor.threshold)
+        rows.append(row)
+        if not args.json and not args.csv:
+            print(_format(row), flush=True)
+    failed = sum(row["error"] is not None for row in rows)
+    if args.json:
+        json.dump(rows, sys.stdout, indent=2)
+        print()
+    elif args.csv:
+        write_text(args.csv, _csv_text(rows))
+    if not args.json:
+        print(
+            f"{len(rows) - failed} predicted, {failed} failed"
+            + (f", {len(walk.ignored)} non-image files ignored" if walk.ignored else "")
+            + f" (model {predictor.model_id} on {predictor.device})",
+            file=sys.stderr,
+        )
+    return 1 if failed else 0
+
+
+def _row(result: FileResult, threshold: float) -> dict[str, Any]:
+    prediction = result.prediction
+    return {
+        "path": str(result.path),
+        "probability": None if prediction is None else round(prediction.probability, 6),
+        "label": None if prediction is None else prediction.label,
+        "threshold": threshold,
+        "error": result.error,
+        "warnings": [] if prediction is None else list(prediction.warnings),
+        "seconds": None if prediction is None else round(prediction.seconds, 4),
+    }
+
+
+def _format(row: dict[str, Any]) -> str:
+    if row["error"]:
+        return f"ERROR {row['error']}"
+    line = (
+        f"{row['path']}: {row['label']} (probability {row['probability']:.3f}, "
+        f"threshold {row['threshold']:.3f})"
+    )
+    return "\n".join([line, *(f"  warning: {warning}" for warning in row["warnings"])])
+
+
+def _csv_text(rows: list[dict[str, Any]]) -> str:
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=COLUMNS, lineterminator="\n")
+    writer.writeheader()
+    for row in rows:
+        writer.writerow({**row, "warnings": " | ".join(row["warnings"])})
+    return buffer.getvalue()
+
+
+def _write_overlay(path: Path, heatmap: FloatImage, folder: Path, used_names: set[str]) -> None:
+    """Write ``<file name>.png`` (numbered when two inputs share a name) with the overlay."""
+    from PIL import Image
+
+    name = f"{path.name}.png"
+    counter = 1
+    while name in used_names:
+        counter += 1
+        name = f"{path.name}.{counter}.png"
+    used_names.add(name)
+    try:  # the image is read again: the batch keeps only model inputs in memory
+        pixels = load_image(path).pixels
+    except ImageReadError:  # it was readable a moment ago; nothing to draw on now
+        return
+    Image.fromarray(overlay_rgb(pixels, heatmap)).save(folder / name)

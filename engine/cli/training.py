@@ -1,0 +1,276 @@
+"""``hilum train`` and ``hilum variants``: train a model variant headless, list the variants.
+
+TensorFlow is imported only when a command runs, so building the parser stays fast. A first
+Ctrl-C during ``train`` cancels cooperatively (within one batch, no bundle is written, exit
+status 130); a second one interrupts at once.
+"""
+
+from __future__ import annotations
+
+import argparse
+import shlex
+import signal
+import sys
+import time
+from pathlib import Path
+from types import FrameType
+from typing import Any, TextIO
+
+from engine.cli.context import CliContext
+from engine.evaluation.metrics import SCORES
+from engine.modeling.variants import list_variants
+from engine.progress import Progress
+
+_BAR_WIDTH = 24
+_SHOWN_METRICS = ("loss", "auc", "val_loss", "val_auc", "val_accuracy")
+
+
+def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Add the ``train`` and ``variants`` sub-commands."""
+    from engine.modeling.training import DEFAULT_OUT_DIR, TrainConfig
+
+    defaults = TrainConfig.__dataclass_fields__
+    names = [spec.name for spec in list_variants()]
+    train = commands.add_parser(
+        "train",
+        help="train a model variant and write its bundle",
+        description="Train a variant on a folder with NORMAL/ and PNEUMONIA/ (or a chest_xray "
+        "root with train/), choose its operating point and calibration on a patient-grouped "
+        "validation split, and write the model bundle to OUT/<model_id>.",
+    )
+    train.add_argument("data", type=Path, metavar="DATA", help="the labelled image folder")
+    train.add_argument(
+        "--variant",
+        required=True,
+        choices=names,
+        metavar="NAME",
+        help=f"one of: {', '.join(names)}",
+    )
+    train.add_argument("--epochs", type=int, default=defaults["epochs"].default)
+    train.add_argument(
+        "--image-size",
+        type=int,
+        default=None,
+        metavar="N",
+        help="input side in pixels (default: the variant's)",
+    )
+    train.add_argument("--batch-size", type=int, default=defaults["batch_size"].default)
+    train.add_argument("--learning-rate", type=float, default=defaults["learning_rate"].default)
+    train.add_argument(
+        "--weights",
+        default=None,
+        metavar="FILE",
+        help="ImageNet weights file for a transfer variant, or 'imagenet' to "
+        "download them (default: random init)",
+    )
+    train.add_argument(
+        "--out",
+        type=Path,
+        default=DEFAULT_OUT_DIR,
+        metavar="DIR",
+        help=f"parent folder of the bundle (default: {DEFAULT_OUT_DIR})",
+    )
+    train.add_argument("--seed", type=int, default=defaults["seed"].default)
+    train.add_argument(
+        "--limit",
+        type=int,
+        default=None,
+        metavar="N",
+        help="use N training-folder images, stratified (quick runs)",
+    )
+    train.add_argument(
+        "--patience",
+        type=int,
+        default=defaults["early_stopping_patience"].default,
+        help="early-stopping patience in epochs (validation AUC)",
+    )
+    train.add_argument(
+        "--fine-tune-epochs",
+        type=int,
+        default=defaults["fine_tune_epochs"].default,
+        help="fine-tuning epochs of transfer variants",
+    )
+    train.add_argument(
+        "--fine-tune-from",
+        default=None,
+        help="first backbone layer opened for fine-tuning (default: the variant's own)",
+    )
+    train.add_argument(
+        "--validation-fraction", type=float, default=defaults["validation_fraction"].default
+    )
+    train.add_argument(
+        "--operating-point",
+        choices=("target_sensitivity", "youden"),
+        default=defaults["operating_point"].default,
+    )
+    train.add_argument(
+        "--target-sensitivity", type=float, default=defaults["target_sensitivity"].default
+    )
+    train.add_argument(
+        "--calibration",
+        choices=("none", "temperature", "platt"),
+        default=defaults["calibration"].default,
+    )
+    train.add_argument("--no-augmentation", action="store_true", help="turn augmentation off")
+    train.add_argument(
+        "--no-class-weighting", action="store_true", help="do not balance the classes in the loss"
+    )
+    train.add_argument(
+        "--nondeterministic", action="store_true", help="skip TensorFlow op determinism"
+    )
+    train.add_argument("--name", default=None, help="display name of the model")
+    train.set_defaults(handler=run_train)
+
+    variants = commands.add_parser(
+        "variants",
+        help="list the model variants",
+        description="List every variant with its parameter count, input size and Grad-CAM layer.",
+    )
+    variants.set_defaults(handler=run_variants)
+
+
+def config_from_args(args: argparse.Namespace) -> Any:
+    """The :class:`~engine.modeling.training.TrainConfig` the ``train`` arguments describe.
+
+    Raises:
+        ConfigError: a value is out of range (the message names the setting).
+    """
+    from engine.modeling.training import TrainConfig
+    from engine.modeling.variants import IMAGENET
+
+    download = args.weights == IMAGENET
+    return TrainConfig(
+        variant=args.variant,
+        data_dir=args.data,
+        out_dir=args.out,
+        image_size=args.image_size,
+        epochs=args.epochs,
+        batch_size=args.batch_size,
+        learning_rate=args.learning_rate,
+        augmentation=not args.no_augmentation,
+        class_weighting=not args.no_class_weighting,
+        early_stopping_patience=args.patience,
+        seed=args.seed,
+        weights_file=None if download or args.weights is None else Path(args.weights),
+        download_weights=download,
+        limit=args.limit,
+        fine_tune_epochs=args.fine_tune_epochs,
+        fine_tune_from=args.fine_tune_from,
+        validation_fraction=args.validation_fraction,
+        operating_point=args.operating_point,
+        target_sensitivity=args.target_sensitivity,
+        calibration=args.calibration,
+        deterministic=not args.nondeterministic,
+        name=args.name,
+    )
+
+
+class ProgressBar:
+    """A one-line terminal progress bar (``\\r`` updates), one finished line per epoch."""
+
+    def __init__(self, stream: TextIO | None = None) -> None:
+        # Looked up now, not at import: the stream may have been replaced since (pytest, IDEs).
+        self.stream = stream if stream is not None else sys.stderr
+        self.started = time.perf_counter()
+
+    def __call__(self, progress: Progress) -> None:
+        """Draw ``progress``."""
+        fraction = progress.fraction or 0.0
+        filled = round(fraction * _BAR_WIDTH)
+        values = "  ".join(
+            f"{key} {progress.metrics[key]:.4f}"
+            for key in _SHOWN_METRICS
+            if key in progress.metrics
+        )
+        line = (
+            f"\r{progress.message:<16} [{'#' * filled}{'.' * (_BAR_WIDTH - filled)}] "
+            f"{progress.done}/{progress.total}  {values}"
+        )
+        if progress.final_of_epoch:
+            elapsed = time.perf_counter() - self.started
+            self.stream.write(f"{line}  ({elapsed:.0f} s)\n")
+        else:
+            self.stream.write(line)
+        self.stream.flush()
+
+
+class _CancelOnInterrupt:
+    """While active, the first SIGINT asks the run to stop; the second raises as usual."""
+
+    def __init__(self) -> None:
+        self.requested = False
+        self._previous: Any = None
+
+    def __enter__(self) -> _CancelOnInterrupt:
+        self._previous = signal.signal(signal.SIGINT, self._handle)
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        signal.signal(signal.SIGINT, self._previous)
+
+    def _handle(self, signum: int, frame: FrameType | None) -> None:
+        if self.requested:
+            raise KeyboardInterrupt
+        self.requested = True
+        print("\nStopping after this batch (Ctrl-C again to interrupt now)...", file=sys.stderr)
+
+    def __call__(self) -> bool:
+        return self.requested
+
+
+def run_train(args: argparse.Namespace, context: CliContext) -> int:
+    """Train, then print the bundle path and the validation metrics; 130 when cancelled.
+
+    The command line is stored in the card (``command``) so that the run can be repeated.
+    """
+    from engine.modeling.bundles import update_card
+    from engine.modeling.training import train
+
+    config = config_from_args(args)
+    with _CancelOnInterrupt() as cancel:
+        result = train(config, on_progress=ProgressBar(), should_stop=cancel)
+    if result.cancelled:
+        print("Training cancelled; no model was written.", file=sys.stderr)
+        return 130
+    card = result.card
+    metrics = card["validation_metrics"]
+    training = card["training"]
+    print(
+        f"\nModel: {card['model_id']} ({card['variant']}, {training['parameters']:,} "
+        f"parameters, {training['epochs_run']} epochs, best {training['best_epoch']}, "
+        f"{training['total_seconds']:.0f} s)"
+    )
+    if result.bundle is None:
+        print("This worker is not the chief: the chief writes the bundle.")
+        return 0
+    card = update_card(result.bundle, {"command": shlex.join(["hilum", *context.argv])})
+    print(f"Bundle: {result.bundle}")
+    print(
+        f"Validation ({metrics['n']} images, threshold {card['threshold']:.4f} by "
+        f"{card['operating_point'].get('method', '?')}, calibration "
+        f"{card['calibration'].get('method', '?')}):"
+    )
+    print(
+        "  "
+        + "  ".join(f"{key} {metrics[key]:.4f}" for key in SCORES if metrics.get(key) is not None)
+    )
+    (tn, fp), (fn, tp) = metrics["confusion_matrix"]
+    print(f"  confusion matrix: TN {tn}  FP {fp}  FN {fn}  TP {tp}")
+    return 0
+
+
+def run_variants(_args: argparse.Namespace, _context: object) -> int:
+    """Print one row per variant (models are built without weights to count parameters)."""
+    from engine.modeling.variants import build_model
+
+    header = f"{'name':<13}{'parameters':>12}  {'input':<12}{'Grad-CAM layer':<22}description"
+    print(header)
+    print("-" * len(header))
+    for spec in list_variants():
+        model = build_model(spec)
+        size = "x".join(str(side) for side in spec.preprocessing.input_shape)
+        print(
+            f"{spec.name:<13}{model.count_params():>12,}  {size:<12}{spec.gradcam_layer:<22}"
+            f"{spec.description}"
+        )
+    return 0

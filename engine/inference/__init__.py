@@ -1,0 +1,47 @@
+"""Using a model: the predictor with Grad-CAM, the out-of-distribution check and the
+
+PDF report of a prediction. Exports resolve on first use, so TensorFlow loads only when predicting.
+"""
+
+from typing import TYPE_CHECKING
+
+from engine.lazy_exports import lazy_exports
+
+if TYPE_CHECKING:
+    from engine.inference.gradcam import GradCam, overlay_rgb
+    from engine.inference.ood import OodCheck, OodReference, check_radiograph
+    from engine.inference.prediction_report import DISCLAIMER, write_pdf_report
+    from engine.inference.predictor import FileResult, Prediction, Predictor, predict, predict_many
+
+__all__ = [
+    "DISCLAIMER",
+    "FileResult",
+    "GradCam",
+    "OodCheck",
+    "OodReference",
+    "Prediction",
+    "Predictor",
+    "check_radiograph",
+    "overlay_rgb",
+    "predict",
+    "predict_many",
+    "write_pdf_report",
+]
+
+__getattr__ = lazy_exports(
+    __name__,
+    {
+        "FileResult": "predictor",
+        "Prediction": "predictor",
+        "Predictor": "predictor",
+        "predict": "predictor",
+        "predict_many": "predictor",
+        "GradCam": "gradcam",
+        "overlay_rgb": "gradcam",
+        "OodCheck": "ood",
+        "OodReference": "ood",
+        "check_radiograph": "ood",
+        "DISCLAIMER": "prediction_report",
+        "write_pdf_report": "prediction_report",
+    },
+)

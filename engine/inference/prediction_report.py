@@ -1,0 +1,255 @@
+"""A one-page PDF report of a prediction: the image, its heatmap, the result and the model.
+
+Why a PDF drawn with matplotlib: it is already a dependency, it runs headless and on a worker
+thread when used through its object API (a :class:`~matplotlib.figure.Figure`, no pyplot state,
+no Qt), and the output opens anywhere. The file is written to a temporary name and moved into
+place (:func:`engine.atomic_files.replacing`), so a crash never leaves half a report.
+
+The report always carries :data:`DISCLAIMER` and :data:`HEATMAP_NOTE`: Hilum supports a reading,
+it does not make one, and Grad-CAM maps are coarse evidence, not localisation (Saporta et al.,
+Nat Mach Intell 2022).
+"""
+
+from __future__ import annotations
+
+import os
+import textwrap
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, Protocol
+
+import numpy as np
+import numpy.typing as npt
+from matplotlib.figure import Figure
+
+from engine.atomic_files import replacing
+
+DISCLAIMER = (
+    "Hilum supports a clinician's reading; it is not a diagnostic device. The probability and "
+    "label come from a model trained on pediatric chest radiographs and can be wrong. The "
+    "decision rests with the clinician, who knows the patient and sees the whole study."
+)
+HEATMAP_NOTE = (
+    "The heatmap is coarse evidence of the image regions that most influenced the model's "
+    "output, not a localisation of disease."
+)
+
+#: A4 portrait, in inches.
+PAGE_SIZE = (8.27, 11.69)
+#: Resolution the images are embedded at.
+PDF_DPI = 150
+#: Longest side of the images drawn (more is invisible at :data:`PDF_DPI` and bloats the file).
+MAX_IMAGE_SIDE = 1200
+_TEXT_WIDTH = 100  # characters per line of body text at 9 pt on A4
+
+
+class PredictionFields(Protocol):
+    """What the report shows of a prediction (``engine.inference.predictor.Prediction`` fits)."""
+
+    @property
+    def probability(self) -> float: ...
+    @property
+    def label(self) -> str: ...
+    @property
+    def threshold(self) -> float: ...
+    @property
+    def model_id(self) -> str: ...
+    @property
+    def warnings(self) -> tuple[str, ...]: ...
+
+
+@dataclass(frozen=True)
+class CardSummary:
+    """The model card's figures a report shows.
+
+    Attributes:
+        name: the model's display name.
+        model_id: the unique id.
+        variant: the architecture (``cnn``, ``mobilenet``, ...).
+        threshold: the card's operating point.
+        auc, sensitivity, specificity: validation figures, ``None`` when the card lacks them.
+    """
+
+    name: str
+    model_id: str
+    variant: str
+    threshold: float | None = None
+    auc: float | None = None
+    sensitivity: float | None = None
+    specificity: float | None = None
+
+    @classmethod
+    def from_card(cls, card: Mapping[str, Any]) -> CardSummary:
+        """Summarise a model card (as :func:`engine.modeling.bundles.read_card` returns it).
+
+        Validation figures come from ``validation_metrics``, falling back to the operating
+        point's sensitivity and specificity; missing ones stay ``None`` (shown as "n/a").
+        """
+        metrics = card.get("validation_metrics") or {}
+        point = card.get("operating_point") or {}
+        model_id = str(card.get("model_id", "unknown"))
+
+        def figure(key: str) -> float | None:
+            value = metrics.get(key, point.get(key))
+            return None if value is None else float(value)
+
+        threshold = card.get("threshold")
+        return cls(
+            name=str(card.get("name") or model_id),
+            model_id=model_id,
+            variant=str(card.get("variant", "unknown")),
+            threshold=None if threshold is None else float(threshold),
+            auc=figure("auc"),
+            sensitivity=figure("sensitivity"),
+            specificity=figure("specificity"),
+        )
+
+
+def _shown(value: float | None) -> str:
+    return "n/a" if value is None else f"{value:.3f}"
+
+
+def _study_date(text: str) -> str:
+    """A DICOM DA value (YYYYMMDD) as YYYY-MM-DD; anything else as it is."""
+    if len(text) == 8 and text.isdigit():
+        return f"{text[:4]}-{text[4:6]}-{text[6:]}"
+    return text
+
+
+def _checked_image(name: str, image: npt.ArrayLike) -> npt.NDArray[np.float32]:
+    array = np.asarray(image, dtype=np.float32)
+    if array.ndim != 2 or min(array.shape) < 1:
+        raise ValueError(
+            f"The report's {name} must be a 2-D image (rows, columns); got shape {array.shape}."
+        )
+    step = max(1, -(-max(array.shape) // MAX_IMAGE_SIDE))
+    return array[::step, ::step]
+
+
+def _lines(
+    prediction: PredictionFields,
+    card: CardSummary,
+    file_name: str,
+    patient_id: str,
+    study_date: str,
+    created: datetime,
+) -> list[str]:
+    """The report's text, one entry per line (long entries are wrapped later)."""
+    threshold = f"{prediction.threshold:.3f}"
+    if card.threshold is not None and abs(card.threshold - prediction.threshold) > 1e-9:
+        threshold += f" (set by the user; the model card's operating point is {card.threshold:.3f})"
+    lines = [
+        f"File: {file_name}",
+        f"Patient ID: {patient_id or 'not known'}    Study date: "
+        f"{_study_date(study_date) or 'not known'}",
+        f"Report created: {created.astimezone(UTC):%Y-%m-%d %H:%M} UTC",
+        "",
+        f"Probability of pneumonia: {prediction.probability:.3f}",
+        f"Label: {prediction.label} (PNEUMONIA when the probability is >= the threshold)",
+        f"Threshold: {threshold}",
+    ]
+    lines += [f"Warning: {warning}" for warning in prediction.warnings]
+    lines += [
+        "",
+        f"Model: {card.name}    variant: {card.variant}",
+        f"Model id: {card.model_id}",
+        f"Validation: AUC {_shown(card.auc)}, sensitivity {_shown(card.sensitivity)}, "
+        f"specificity {_shown(card.specificity)} (at the card's operating point)",
+    ]
+    if prediction.model_id != card.model_id:
+        lines.append(f"Note: the prediction was made by model {prediction.model_id}.")
+    return lines
+
+
+def write_pdf_report(
+    path: str | os.PathLike[str],
+    pixels: npt.ArrayLike,
+    heatmap: npt.ArrayLike | None,
+    prediction: PredictionFields,
+    card: CardSummary,
+    *,
+    file_name: str,
+    patient_id: str = "",
+    study_date: str = "",
+    created: datetime | None = None,
+    disclaimer: str = DISCLAIMER,
+) -> Path:
+    """Write a one-page A4 PDF report of one prediction, atomically.
+
+    Args:
+        path: the PDF to create or replace; its folder must exist.
+        pixels: the display image, float in [0, 1], shape (rows, columns).
+        heatmap: the Grad-CAM map in [0, 1] (any 2-D size: it is stretched over the image), or
+            ``None`` when there is none (the overlay panel then says so).
+        prediction: probability, label, threshold, model id and warnings to show.
+        card: the model's summary (:meth:`CardSummary.from_card`).
+        file_name: the image's file name as shown to the user.
+        patient_id: DICOM Patient ID, "" when not known.
+        study_date: DICOM Study Date (YYYYMMDD) or any date text, "" when not known.
+        created: the report's time; now by default.
+        disclaimer: the statement printed at the foot of the page.
+
+    Returns:
+        ``path`` as a :class:`Path`.
+
+    Raises:
+        ValueError: ``pixels`` or ``heatmap`` is not a 2-D image.
+        OSError: the file cannot be written (the previous file, if any, is untouched).
+    """
+    image = _checked_image("image", pixels)
+    cam = None if heatmap is None else _checked_image("heatmap", heatmap)
+    moment = created or datetime.now(UTC)
+    figure = Figure(figsize=PAGE_SIZE)
+    figure.text(0.06, 0.955, "Hilum — chest X-ray report", fontsize=16, fontweight="bold")
+    figure.text(0.06, 0.935, "Decision support for pediatric pneumonia", fontsize=10)
+
+    extent = (0.0, float(image.shape[1]), float(image.shape[0]), 0.0)
+    left = figure.add_axes((0.06, 0.54, 0.42, 0.35))
+    right = figure.add_axes((0.52, 0.54, 0.42, 0.35))
+    for axes, title in ((left, "Radiograph"), (right, "Heatmap overlay (coarse evidence)")):
+        axes.imshow(image, cmap="gray", vmin=0.0, vmax=1.0, extent=extent)
+        axes.set_title(title, fontsize=10)
+        axes.set_axis_off()
+    if cam is None:
+        right.text(0.5, 0.5, "no heatmap", transform=right.transAxes, ha="center", color="w")
+    else:
+        layer = right.imshow(cam, cmap="jet", vmin=0.0, vmax=1.0, alpha=0.4, extent=extent)
+        bar = figure.add_axes((0.52, 0.525, 0.42, 0.01))
+        figure.colorbar(layer, cax=bar, orientation="horizontal")
+        bar.tick_params(labelsize=7)
+        bar.set_xlabel("Grad-CAM weight (relative to this image's maximum)", fontsize=7)
+    figure.text(
+        0.06, 0.50, textwrap.fill(HEATMAP_NOTE, _TEXT_WIDTH), fontsize=9, style="italic", va="top"
+    )
+
+    text = _lines(prediction, card, file_name, patient_id, study_date, moment)
+    body = "\n".join(textwrap.fill(line, _TEXT_WIDTH) if line else "" for line in text)
+    figure.text(
+        0.06,
+        0.435,
+        f"{prediction.label}: probability {prediction.probability:.3f}",
+        fontsize=14,
+        fontweight="bold",
+        va="top",
+    )
+    figure.text(0.06, 0.40, body, fontsize=9, va="top", linespacing=1.5)
+    figure.text(
+        0.06,
+        0.04,
+        textwrap.fill(disclaimer, _TEXT_WIDTH),
+        fontsize=9,
+        fontweight="bold",
+        va="bottom",
+        bbox={"boxstyle": "round,pad=0.6", "facecolor": "#fff4e5", "edgecolor": "#e0a040"},
+    )
+    target = Path(path)
+    with replacing(target) as temporary:
+        figure.savefig(
+            temporary,
+            format="pdf",
+            dpi=PDF_DPI,
+            metadata={"Title": f"Hilum report: {file_name}", "Creator": "Hilum"},
+        )
+    return target

@@ -1,0 +1,356 @@
+"""Predicting with a model bundle: one image with its heatmap, or many images streamed.
+
+Why a :class:`Predictor`: loading a bundle, building the Grad-CAM model and tracing its
+``tf.function`` take seconds, predicting one image takes milliseconds. The viewer loads one
+predictor per model and calls :func:`predict` for every image it opens (on a worker thread);
+:class:`Prediction` is the only object that crosses back to the GUI.
+
+The model input is made by :func:`engine.modeling.preprocessing.preprocess` with exactly the
+preprocessing recorded in the bundle's card; the model's probability goes through the card's
+calibration, and the label is decided at the card's threshold (``probability >= threshold`` is
+PNEUMONIA). Every prediction carries the reader's warnings and the out-of-distribution check's
+(:mod:`engine.inference.ood`).
+
+:func:`predict_many` decodes files on a thread pool while the model runs on the previous batch,
+reports a file that cannot be read as an error result without stopping, and stops between files
+when ``should_stop()`` says so.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections import deque
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from engine.errors import ImageReadError
+from engine.evaluation.metrics import FloatArray
+from engine.imaging.images import load_image
+from engine.imaging.radiograph import FloatImage, Radiograph
+from engine.inference.gradcam import ZERO_MAP_NOTE, GradCam, Method, upsample
+from engine.inference.ood import OodCheck, OodReference, check_radiograph, load_ood_reference
+from engine.modeling.bundles import Bundle, load_bundle
+from engine.modeling.preprocessing import preprocess
+from engine.progress import OnProgress, Progress, ShouldStop, ignore_progress, never_stop
+from engine.runtime import device
+
+Source = Radiograph | str | os.PathLike[str]
+
+
+@dataclass(frozen=True, eq=False)
+class Prediction:
+    """What the model says about one image.
+
+    Attributes:
+        probability: probability of pneumonia, calibrated when the card has a calibration.
+        raw_probability: the model's own output, before calibration.
+        label: ``"PNEUMONIA"`` when ``probability >= threshold``, else ``"NORMAL"``.
+        threshold: the card's operating point.
+        heatmap: Grad-CAM map, float32 in [0, 1] at the image's display size (rows, columns),
+            or ``None`` when heatmaps were not asked for (batch runs).
+        timings: seconds spent in ``decode``, ``preprocess`` (including the out-of-distribution
+            check), ``model_cam`` (forward + backward pass; a share of the batch in batch
+            runs) and ``resize`` (heatmap to display size).
+        model_id: the bundle's model id.
+        device: where the model ran, e.g. ``"CPU (2 cores, no GPU found)"``.
+        warnings: the reader's warnings, then the out-of-distribution warning and heatmap notes.
+        path: the file read, or ``None`` for a radiograph without a source.
+        out_of_distribution: True when :mod:`engine.inference.ood` flagged the image.
+        ood_score: the content score (> 1 is flagged) or ``None`` when not computed.
+    """
+
+    probability: float
+    raw_probability: float
+    label: str
+    threshold: float
+    heatmap: FloatImage | None
+    timings: Mapping[str, float]
+    model_id: str
+    device: str
+    warnings: tuple[str, ...] = ()
+    path: Path | None = None
+    out_of_distribution: bool = False
+    ood_score: float | None = None
+
+    def label_at(self, threshold: float) -> str:
+        """The label at another threshold (the viewer's adjustable operating point)."""
+        return label_for(self.probability, threshold)
+
+    @property
+    def seconds(self) -> float:
+        """Total time spent on this image."""
+        return float(sum(self.timings.values()))
+
+
+@dataclass(frozen=True)
+class FileResult:
+    """One file's outcome in :func:`predict_many`: a prediction or the reason there is none."""
+
+    path: Path
+    prediction: Prediction | None = None
+    error: str | None = None
+
+
+def label_for(probability: float, threshold: float) -> str:
+    """``"PNEUMONIA"`` when ``probability >= threshold``, else ``"NORMAL"``."""
+    return "PNEUMONIA" if probability >= threshold else "NORMAL"
+
+
+@dataclass
+class _Prepared:
+    """A decoded, preprocessed image waiting for the model (built on a worker thread)."""
+
+    path: Path | None
+    input: FloatImage
+    shape: tuple[int, int]
+    warnings: list[str]
+    ood: OodCheck
+    timings: dict[str, float] = field(default_factory=dict)
+
+
+class Predictor:
+    """A loaded model bundle, ready to predict on its device.
+
+    Args:
+        bundle: the loaded bundle.
+        method: ``"gradcam"`` or ``"gradcam++"``.
+        ood_reference: the content reference of :mod:`engine.inference.ood` (``None`` skips that
+        rule).
+
+    Attributes:
+        bundle: the bundle.
+        device: where the model runs (GPU when TensorFlow sees one).
+        ood_reference: as given.
+    """
+
+    def __init__(
+        self,
+        bundle: Bundle,
+        *,
+        method: Method = "gradcam",
+        ood_reference: OodReference | None = None,
+    ) -> None:
+        self.bundle = bundle
+        self.device = device()
+        self.ood_reference = ood_reference
+        self._preprocessing = bundle.preprocessing
+        self._calibration = bundle.calibration
+        self._cam = GradCam(bundle.model, bundle.gradcam_layer, method)
+        self._cam.run(np.zeros((1, *self._preprocessing.input_shape), np.float32))  # warm up
+
+    @classmethod
+    def load(cls, bundle_dir: str | os.PathLike[str], *, method: Method = "gradcam") -> Predictor:
+        """Load a bundle folder (and its ``ood_reference.json`` if any) and warm the model up.
+
+        Raises:
+            ModelFileError: the bundle is missing, invalid, tampered with, or its Grad-CAM layer
+                is unusable.
+        """
+        return cls(
+            load_bundle(bundle_dir), method=method, ood_reference=load_ood_reference(bundle_dir)
+        )
+
+    @property
+    def model_id(self) -> str:
+        """The bundle's model id."""
+        return self.bundle.model_id
+
+    @property
+    def threshold(self) -> float:
+        """The card's operating point."""
+        return self.bundle.threshold
+
+    def predict(self, source: Source) -> Prediction:
+        """Probability, label and heatmap for one image.
+
+        Args:
+            source: a file path or an already-read :class:`Radiograph`.
+
+        Returns:
+            The prediction, with a heatmap at the image's display size.
+
+        Raises:
+            ImageReadError: ``source`` is a path that cannot be read.
+        """
+        prepared = self._prepare(source)
+        started = time.perf_counter()
+        batch = self._cam.run(prepared.input[np.newaxis])
+        prepared.timings["model_cam"] = time.perf_counter() - started
+        return self._finish(
+            prepared, float(batch.probabilities[0]), batch.maps[0], bool(batch.empty[0])
+        )
+
+    def probabilities(self, images: Sequence[FloatImage], *, batch_size: int = 32) -> FloatArray:
+        """Calibrated probabilities of PNEUMONIA for display-ready images, without heatmaps.
+
+        The same path as :meth:`predict` (card preprocessing, the traced forward pass, the
+        card's calibration), for callers that already hold pixels (the robustness battery).
+        """
+        chunks = [
+            self._cam.probabilities(
+                np.stack([preprocess(pixels, self._preprocessing) for pixels in images[start:end]])
+            )
+            for start, end in _batches(len(images), batch_size)
+        ]
+        raw = np.concatenate(chunks) if chunks else np.zeros(0, np.float32)
+        return self._calibration.apply(raw)
+
+    def predict_many(
+        self,
+        paths: Iterable[str | os.PathLike[str]],
+        *,
+        on_progress: OnProgress = ignore_progress,
+        should_stop: ShouldStop = never_stop,
+        batch_size: int = 32,
+        with_heatmaps: bool = False,
+        workers: int = 2,
+    ) -> Iterator[FileResult]:
+        """Stream predictions for many files, in order, one :class:`FileResult` per file.
+
+        Files are decoded and preprocessed on ``workers`` threads, a few batches ahead of the
+        model; the model runs once per ``batch_size`` readable files. Without heatmaps only the
+        forward pass runs and nothing is upsampled.
+
+        Args:
+            paths: image files (use :func:`engine.imaging.files.walk_images` to expand folders).
+            on_progress: called after each file (stage ``"predict"``, message = file name).
+            should_stop: checked between files; when True the generator ends early (results
+                already yielded stand; no error).
+            batch_size: images per model call.
+            with_heatmaps: also compute each heatmap (at display size: memory grows with the
+                image size, not the number of files).
+            workers: decoding threads.
+
+        Yields:
+            A result per file: ``prediction`` set, or ``error`` set to the reader's message.
+        """
+        files = [Path(path) for path in paths]
+        total = len(files)
+        done = 0
+        pending: deque[tuple[Path, Future[_Prepared]]] = deque()
+        waiting: list[tuple[Path, _Prepared | str]] = []
+        executor = ThreadPoolExecutor(max_workers=max(1, workers), thread_name_prefix="decode")
+        queue = iter(files)
+        try:
+            while True:
+                while len(pending) < 2 * batch_size and (path := next(queue, None)) is not None:
+                    pending.append((path, executor.submit(self._prepare, path)))
+                if not pending or should_stop():
+                    break
+                path, future = pending.popleft()
+                try:
+                    waiting.append((path, future.result()))
+                except ImageReadError as error:
+                    waiting.append((path, str(error)))
+                ready = sum(not isinstance(item, str) for _, item in waiting)
+                if ready < batch_size and pending:
+                    continue
+                for result in self._run_batch(waiting, with_heatmaps):
+                    if should_stop():
+                        return
+                    done += 1
+                    yield result
+                    on_progress(Progress("predict", done, total, result.path.name))
+                waiting = []
+        finally:
+            executor.shutdown(wait=True, cancel_futures=True)
+
+    def _run_batch(
+        self, waiting: list[tuple[Path, _Prepared | str]], with_heatmaps: bool
+    ) -> list[FileResult]:
+        prepared = [item for _, item in waiting if not isinstance(item, str)]
+        outcomes: dict[int, Prediction] = {}
+        if prepared:
+            inputs = np.stack([item.input for item in prepared])
+            started = time.perf_counter()
+            maps: list[npt.NDArray[np.float32] | None] = [None] * len(prepared)
+            empty = [False] * len(prepared)
+            if with_heatmaps:
+                batch = self._cam.run(inputs)
+                probabilities, maps, empty = (
+                    batch.probabilities,
+                    list(batch.maps),
+                    list(batch.empty),
+                )
+            else:
+                probabilities = self._cam.probabilities(inputs)
+            share = (time.perf_counter() - started) / len(prepared)
+            for index, item in enumerate(prepared):
+                item.timings["model_cam"] = share
+                outcomes[id(item)] = self._finish(
+                    item, float(probabilities[index]), maps[index], bool(empty[index])
+                )
+        return [
+            FileResult(path, error=item)
+            if isinstance(item, str)
+            else FileResult(path, prediction=outcomes[id(item)])
+            for path, item in waiting
+        ]
+
+    def _prepare(self, source: Source) -> _Prepared:
+        """Decode (when given a path), preprocess and check one image; thread-safe."""
+        started = time.perf_counter()
+        radiograph = source if isinstance(source, Radiograph) else load_image(source)
+        decoded = time.perf_counter()
+        model_input = preprocess(radiograph.pixels, self._preprocessing)
+        ood = check_radiograph(radiograph, self.ood_reference)
+        warnings = list(radiograph.warnings)
+        if ood.warning:
+            warnings.append(ood.warning)
+        return _Prepared(
+            radiograph.source,
+            model_input,
+            radiograph.pixels.shape[:2],
+            warnings,
+            ood,
+            {"decode": decoded - started, "preprocess": time.perf_counter() - decoded},
+        )
+
+    def _finish(
+        self, prepared: _Prepared, raw: float, cam: npt.NDArray[np.float32] | None, empty: bool
+    ) -> Prediction:
+        started = time.perf_counter()
+        heatmap = None if cam is None else upsample(cam, prepared.shape)
+        prepared.timings["resize"] = time.perf_counter() - started
+        probability = float(self._calibration.apply(raw))
+        notes = [ZERO_MAP_NOTE] if empty else []
+        return Prediction(
+            probability=probability,
+            raw_probability=raw,
+            label=label_for(probability, self.threshold),
+            threshold=self.threshold,
+            heatmap=heatmap,
+            timings=dict(prepared.timings),
+            model_id=self.model_id,
+            device=str(self.device),
+            warnings=(*prepared.warnings, *notes),
+            path=prepared.path,
+            out_of_distribution=prepared.ood.out_of_distribution,
+            ood_score=prepared.ood.score,
+        )
+
+
+def _batches(total: int, size: int) -> list[tuple[int, int]]:
+    return [(start, min(start + size, total)) for start in range(0, total, size)]
+
+
+def predict(predictor: Predictor, source: Source) -> Prediction:
+    """Probability, label and heatmap for one image: the viewer's entry point.
+
+    See :meth:`Predictor.predict`.
+    """
+    return predictor.predict(source)
+
+
+def predict_many(
+    predictor: Predictor, paths: Iterable[str | os.PathLike[str]], **options: Any
+) -> Iterator[FileResult]:
+    """Stream predictions for many files; see :meth:`Predictor.predict_many` for ``options``."""
+    return predictor.predict_many(paths, **options)

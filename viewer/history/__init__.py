@@ -1,0 +1,1 @@
+"""The History tab: every prediction shown or batch-run, filterable."""

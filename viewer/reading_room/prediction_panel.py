@@ -1,0 +1,315 @@
+"""The prediction panel: probability, label at the operating point, heatmap controls, caveats.
+
+The panel only displays an ``engine.inference.predictor.Prediction`` (anything with ``probability``,
+``threshold``, ``warnings`` and ``model_id``); it computes nothing but the label at the threshold
+the user is trying out. Moving the threshold slider relabels live and never edits the model card;
+the card's own operating point stays marked on the slider.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Protocol
+
+from PySide6.QtCore import Qt, Signal, Slot
+from PySide6.QtGui import QColor, QPainter, QPaintEvent, QPen
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QComboBox,
+    QFormLayout,
+    QGroupBox,
+    QHBoxLayout,
+    QLabel,
+    QPushButton,
+    QSlider,
+    QStyle,
+    QStyleOptionSlider,
+    QVBoxLayout,
+    QWidget,
+)
+
+from engine.inference.prediction_report import DISCLAIMER
+from viewer.widgets.rendering import COLORMAPS
+
+HEATMAP_NOTE = "Heatmap: coarse evidence of what influenced the model, not a localisation."
+SLIDER_STEPS = 1000
+
+
+class PredictionLike(Protocol):
+    """What the panel reads from ``engine.inference.predictor.Prediction``."""
+
+    probability: float
+    threshold: float
+    warnings: Sequence[str]
+    model_id: str
+
+
+class MarkedSlider(QSlider):
+    """A horizontal slider that also draws a mark at a reference value (the card's threshold)."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(Qt.Orientation.Horizontal, parent)
+        self._mark: int | None = None
+
+    def set_mark(self, value: int | None) -> None:
+        """Mark ``value`` (in slider units), or nothing."""
+        self._mark = value
+        self.update()
+
+    @property
+    def mark(self) -> int | None:
+        """The marked value, if any."""
+        return self._mark
+
+    def paintEvent(self, event: QPaintEvent) -> None:
+        """Paint the slider, then a small red tick at the mark."""
+        super().paintEvent(event)
+        if self._mark is None:
+            return
+        option = QStyleOptionSlider()
+        self.initStyleOption(option)
+        groove = self.style().subControlRect(
+            QStyle.ComplexControl.CC_Slider, option, QStyle.SubControl.SC_SliderGroove, self
+        )
+        handle = self.style().subControlRect(
+            QStyle.ComplexControl.CC_Slider, option, QStyle.SubControl.SC_SliderHandle, self
+        )
+        span = groove.width() - handle.width()
+        x = (
+            groove.x()
+            + handle.width() // 2
+            + QStyle.sliderPositionFromValue(self.minimum(), self.maximum(), self._mark, span)
+        )
+        painter = QPainter(self)
+        painter.setPen(QPen(QColor(200, 30, 30), 2))
+        painter.drawLine(x, 0, x, self.height())
+        painter.end()
+
+
+class PredictionPanel(QWidget):
+    """Shows a prediction and the heatmap controls.
+
+    Signals:
+        heatmap_toggled(bool), opacity_changed(float in [0, 1]), colormap_changed(str),
+        threshold_changed(float): the user changed a control.
+    """
+
+    heatmap_toggled = Signal(bool)
+    opacity_changed = Signal(float)
+    colormap_changed = Signal(str)
+    threshold_changed = Signal(float)
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self._prediction: PredictionLike | None = None
+        self._card_threshold: float | None = None
+        self._class_names: tuple[str, str] = ("NORMAL", "PNEUMONIA")
+
+        self._status = QLabel("No image")
+        self._status.setWordWrap(True)
+        self._probability = QLabel("–")
+        self._probability.setStyleSheet("font-size: 22pt; font-weight: bold;")
+        self._label = QLabel("")
+        self._label.setStyleSheet("font-size: 13pt; font-weight: bold;")
+        self._slider = MarkedSlider()
+        self._slider.setRange(0, SLIDER_STEPS)
+        self._slider.setToolTip(
+            "Try another operating point: relabels this image only; the model card is not changed."
+        )
+        self._slider.valueChanged.connect(self._on_slider)
+        self._threshold_text = QLabel("")
+        self._reset_threshold = QPushButton("Card value")
+        self._reset_threshold.setToolTip("Back to the operating point stored in the model card")
+        self._reset_threshold.clicked.connect(self.reset_threshold)
+        self._warnings = QLabel("")
+        self._warnings.setWordWrap(True)
+        self._warnings.setStyleSheet("color: #8a4b00;")
+        self._warnings.hide()
+        self._model = QLabel("Model: not loaded")
+        self._model.setWordWrap(True)
+
+        threshold_row = QHBoxLayout()
+        threshold_row.addWidget(self._slider, 1)
+        threshold_row.addWidget(self._reset_threshold)
+        result = QGroupBox("Prediction")
+        form = QVBoxLayout(result)
+        form.addWidget(self._status)
+        form.addWidget(self._probability)
+        form.addWidget(self._label)
+        form.addWidget(QLabel("Threshold (operating point):"))
+        form.addLayout(threshold_row)
+        form.addWidget(self._threshold_text)
+        form.addWidget(self._warnings)
+        form.addWidget(self._model)
+
+        self._heat_toggle = QCheckBox("Show heatmap (H)")
+        self._heat_toggle.setChecked(True)
+        self._heat_toggle.toggled.connect(self.heatmap_toggled)
+        self._opacity = QSlider(Qt.Orientation.Horizontal)
+        self._opacity.setRange(0, 100)
+        self._opacity.valueChanged.connect(lambda v: self.opacity_changed.emit(v / 100))
+        self._colormap = QComboBox()
+        self._colormap.addItems(COLORMAPS)
+        self._colormap.currentTextChanged.connect(self.colormap_changed)
+        note = QLabel(HEATMAP_NOTE)
+        note.setWordWrap(True)
+        note.setStyleSheet("color: palette(mid); font-style: italic;")
+        heat = QGroupBox("Heatmap")
+        heat_form = QFormLayout(heat)
+        heat_form.addRow(self._heat_toggle)
+        heat_form.addRow("Opacity", self._opacity)
+        heat_form.addRow("Colours", self._colormap)
+        heat_form.addRow(note)
+
+        disclaimer = QLabel(DISCLAIMER)
+        disclaimer.setWordWrap(True)
+        disclaimer.setStyleSheet("font-weight: bold;")
+        layout = QVBoxLayout(self)
+        layout.addWidget(result)
+        layout.addWidget(heat)
+        layout.addStretch(1)
+        layout.addWidget(disclaimer)
+        self._set_threshold_enabled(False)
+
+    # --- model and prediction ------------------------------------------------------------------
+
+    def set_model(
+        self,
+        name: str,
+        device: str,
+        threshold: float,
+        class_names: Sequence[str] = ("NORMAL", "PNEUMONIA"),
+    ) -> None:
+        """Describe the active model; its card threshold becomes the slider's mark and value."""
+        self._model.setText(f"Model: {name}\nDevice: {device}")
+        self._card_threshold = threshold
+        if len(class_names) == 2:
+            self._class_names = (str(class_names[0]), str(class_names[1]))
+        self._slider.set_mark(self._to_steps(threshold))
+        self.reset_threshold()
+
+    def set_model_status(self, text: str) -> None:
+        """Say what the model is doing (loading, unavailable) when there is no model to describe."""
+        self._model.setText(text)
+
+    def set_status(self, text: str) -> None:
+        """One line about the prediction's state ("Predicting…", "No model", ...)."""
+        self._status.setText(text)
+        self._status.setVisible(bool(text))
+
+    def show_prediction(self, prediction: PredictionLike) -> None:
+        """Show ``prediction``; the slider keeps the threshold the user is trying out."""
+        self._prediction = prediction
+        if self._card_threshold is None:
+            self._card_threshold = float(prediction.threshold)
+            self._slider.set_mark(self._to_steps(prediction.threshold))
+            self.reset_threshold()
+        self.set_status("")
+        self._probability.setText(f"{100 * prediction.probability:.1f} %")
+        self._probability.setToolTip("Model probability of pneumonia (calibrated per the card)")
+        warnings = list(prediction.warnings)
+        self._warnings.setText("\n".join(f"⚠ {w}" for w in warnings))
+        self._warnings.setVisible(bool(warnings))
+        self._set_threshold_enabled(True)
+        self._relabel()
+
+    def clear_prediction(self, status: str = "") -> None:
+        """Forget the prediction shown (a new image is being read)."""
+        self._prediction = None
+        self._probability.setText("–")
+        self._label.setText("")
+        self._warnings.hide()
+        self._set_threshold_enabled(False)
+        self.set_status(status)
+
+    # --- threshold -----------------------------------------------------------------------------
+
+    @property
+    def threshold(self) -> float:
+        """The threshold the label is computed at (the slider's value)."""
+        return self._slider.value() / SLIDER_STEPS
+
+    def set_threshold(self, value: float) -> None:
+        """Move the slider to ``value`` in [0, 1]."""
+        self._slider.setValue(self._to_steps(value))
+
+    @Slot()
+    def reset_threshold(self) -> None:
+        """Back to the card's operating point."""
+        if self._card_threshold is not None:
+            self.set_threshold(self._card_threshold)
+
+    @property
+    def label_text(self) -> str:
+        """The label shown for the current prediction and threshold ("" without a prediction)."""
+        return self._label.text()
+
+    @property
+    def probability_text(self) -> str:
+        """The probability shown."""
+        return self._probability.text()
+
+    @property
+    def warnings_text(self) -> str:
+        """The warnings shown, one per line."""
+        return self._warnings.text() if self._warnings.isVisible() else ""
+
+    @property
+    def model_text(self) -> str:
+        """The model description shown."""
+        return self._model.text()
+
+    @Slot(int)
+    def _on_slider(self, value: int) -> None:
+        card = self._card_threshold
+        note = " (model card)" if card is not None and self._to_steps(card) == value else ""
+        self._threshold_text.setText(
+            f"{value / SLIDER_STEPS:.3f}{note}"
+            + (f" — card: {card:.3f}" if card is not None and not note else "")
+        )
+        self._relabel()
+        self.threshold_changed.emit(value / SLIDER_STEPS)
+
+    def _relabel(self) -> None:
+        prediction = self._prediction
+        if prediction is None:
+            return
+        positive = prediction.probability >= self.threshold
+        negative_name, positive_name = self._class_names
+        self._label.setText(positive_name if positive else negative_name)
+        self._label.setStyleSheet(
+            "font-size: 13pt; font-weight: bold; color: " + ("#b3261e;" if positive else "#1b6e20;")
+        )
+
+    def _set_threshold_enabled(self, enabled: bool) -> None:
+        self._slider.setEnabled(enabled)
+        self._reset_threshold.setEnabled(enabled and self._card_threshold is not None)
+
+    @staticmethod
+    def _to_steps(value: float) -> int:
+        return round(min(max(float(value), 0.0), 1.0) * SLIDER_STEPS)
+
+    # --- heatmap controls ----------------------------------------------------------------------
+
+    @property
+    def heatmap_checkbox(self) -> QCheckBox:
+        """The heatmap toggle (checked = shown)."""
+        return self._heat_toggle
+
+    def set_heatmap_controls(self, visible: bool, opacity: float, colormap: str) -> None:
+        """Set the controls without emitting (restoring settings)."""
+        for widget in (self._heat_toggle, self._opacity, self._colormap):
+            widget.blockSignals(True)
+        self._heat_toggle.setChecked(visible)
+        self._opacity.setValue(round(opacity * 100))
+        self._colormap.setCurrentText(colormap)
+        for widget in (self._heat_toggle, self._opacity, self._colormap):
+            widget.blockSignals(False)
+
+    def set_opacity(self, opacity: float) -> None:
+        """Move the opacity slider (emits ``opacity_changed``)."""
+        self._opacity.setValue(round(opacity * 100))
+
+    def set_colormap(self, name: str) -> None:
+        """Choose a colormap (emits ``colormap_changed``)."""
+        self._colormap.setCurrentText(name)

@@ -1,0 +1,183 @@
+"""The study browser: patient / study / series / image, with thumbnails and the skipped files.
+
+Indexing (:func:`engine.find_studies`, headers only) and thumbnails (a full decode each) run as
+jobs, so opening a large folder never freezes the window. Thumbnails have their own one-thread
+runner: they fill in one by one and never queue ahead of the image the user is looking at.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+import numpy.typing as npt
+from PySide6.QtCore import QSize, Qt, Signal, Slot
+from PySide6.QtGui import QIcon, QPixmap
+from PySide6.QtWidgets import QLabel, QTreeWidget, QTreeWidgetItem, QVBoxLayout, QWidget
+
+from engine import ImageReadError, StudyIndex, find_studies, load_image
+from viewer.jobs import Job, JobRunner
+from viewer.widgets.rendering import downsample, gray_qimage, to_uint8
+
+THUMBNAIL_SIDE = 48
+PATH_ROLE = Qt.ItemDataRole.UserRole
+
+
+def make_thumbnail(path: Path, side: int = THUMBNAIL_SIDE) -> tuple[Path, npt.NDArray[np.uint8]]:
+    """``path`` and its 8-bit levels at its default display, at most ``side`` pixels a side.
+
+    Raises:
+        ImageReadError: the file cannot be read.
+    """
+    return path, np.ascontiguousarray(to_uint8(downsample(load_image(path).pixels, side)))
+
+
+class StudyBrowser(QWidget):
+    """Tree of what :func:`engine.find_studies` found in the opened files and folders.
+
+    Signals:
+        image_selected(Path): the user chose an image (click or keyboard).
+        index_ready(object): a :class:`engine.StudyIndex` was listed.
+        failed(object): indexing raised (the error, for the window's error reporting).
+    """
+
+    image_selected = Signal(Path)
+    index_ready = Signal(object)
+    failed = Signal(object)
+
+    def __init__(self, runner: JobRunner, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self._runner = runner
+        self._thumbnails = JobRunner(max_threads=1, parent=self)
+        self._index_job: Job | None = None
+        self._items: dict[Path, QTreeWidgetItem] = {}
+        self._skipped_item: QTreeWidgetItem | None = None
+        self._tree = QTreeWidget()
+        self._tree.setHeaderLabels(["Study", "Details"])
+        self._tree.setIconSize(QSize(THUMBNAIL_SIDE, THUMBNAIL_SIDE))
+        self._tree.setUniformRowHeights(False)
+        self._tree.currentItemChanged.connect(self._on_current_changed)
+        self._summary = QLabel("Open a file or a folder (File menu, or drop it here).")
+        self._summary.setWordWrap(True)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(self._summary)
+        layout.addWidget(self._tree, 1)
+
+    @property
+    def tree(self) -> QTreeWidget:
+        """The tree widget (for keyboard focus and tests)."""
+        return self._tree
+
+    def open_paths(self, paths: Sequence[Path]) -> Job:
+        """Index ``paths`` in the background; the tree is replaced when the index is ready."""
+        if self._index_job is not None:
+            self._index_job.cancel()
+        self._thumbnails.cancel_all()
+        self._summary.setText(
+            "Indexing "
+            + ", ".join(p.name or str(p) for p in paths[:3])
+            + ("…" if len(paths) > 3 else "")
+        )
+        job = self._runner.submit(find_studies, list(paths), callbacks=False)
+        job.succeeded.connect(self._on_index)
+        job.failed.connect(self.failed)
+        self._index_job = job
+        return job.start()
+
+    def select_path(self, path: Path) -> None:
+        """Make ``path``'s row current without emitting ``image_selected``."""
+        item = self._items.get(path)
+        if item is not None:
+            self._tree.blockSignals(True)
+            self._tree.setCurrentItem(item)
+            self._tree.blockSignals(False)
+
+    def image_paths(self) -> list[Path]:
+        """Images listed, in browser order."""
+        return list(self._items)
+
+    def skipped_rows(self) -> list[str]:
+        """The "Skipped" node's rows ("name: reason")."""
+        node = self._skipped_item
+        if node is None:
+            return []
+        return [
+            f"{node.child(i).text(0)}: {node.child(i).text(1)}" for i in range(node.childCount())
+        ]
+
+    def thumbnails_pending(self) -> int:
+        """Thumbnails not yet made."""
+        return len(self._thumbnails.active)
+
+    def shutdown(self) -> None:
+        """Stop making thumbnails (the window is closing)."""
+        self._thumbnails.shutdown()
+
+    @Slot(object)
+    def _on_index(self, index: StudyIndex) -> None:
+        if self.sender() is not self._index_job:
+            return
+        self._tree.clear()
+        self._items.clear()
+        self._skipped_item = None
+        for patient in index.patients:
+            p_item = QTreeWidgetItem(self._tree, [patient.name or patient.id, patient.id])
+            for study in patient.studies:
+                s_item = QTreeWidgetItem(p_item, [study.description or "Study", study.date])
+                s_item.setToolTip(0, study.uid)
+                for series in study.series:
+                    detail = f"{series.modality} · {len(series.images)} image(s)".lstrip(" ·")
+                    r_item = QTreeWidgetItem(s_item, [series.description or "Series", detail])
+                    r_item.setToolTip(0, series.uid)
+                    for image in series.images:
+                        extra = f"{image.frames} frames" if image.frames > 1 else ""
+                        i_item = QTreeWidgetItem(r_item, [image.path.name, extra])
+                        i_item.setData(0, PATH_ROLE, str(image.path))
+                        i_item.setToolTip(0, str(image.path))
+                        self._items[image.path] = i_item
+        if index.skipped:
+            node = QTreeWidgetItem(
+                self._tree,
+                [f"Skipped ({len(index.skipped)})", "files that are not readable images"],
+            )
+            for skipped in index.skipped:
+                row = QTreeWidgetItem(node, [skipped.path.name, skipped.reason])
+                row.setToolTip(0, str(skipped.path))
+                row.setToolTip(1, skipped.reason)
+            self._skipped_item = node
+        self._tree.expandAll()
+        if self._skipped_item is not None:
+            self._skipped_item.setExpanded(False)
+        self._tree.resizeColumnToContents(0)
+        self._summary.setText(
+            f"{len(self._items)} image(s) in {len(index.patients)} patient(s)"
+            + (f"; {len(index.skipped)} skipped" if index.skipped else "")
+        )
+        for path in self._items:
+            job = self._thumbnails.submit(make_thumbnail, path, callbacks=False)
+            job.succeeded.connect(self._set_thumbnail)
+            job.failed.connect(self._mark_unreadable)
+            job.start()
+        self.index_ready.emit(index)
+
+    @Slot(object)
+    def _set_thumbnail(self, result: tuple[Path, npt.NDArray[np.uint8]]) -> None:
+        path, levels = result
+        item = self._items.get(path)
+        if item is not None:
+            item.setIcon(0, QIcon(QPixmap.fromImage(gray_qimage(levels))))
+
+    @Slot(object)
+    def _mark_unreadable(self, error: BaseException) -> None:
+        item = self._items.get(error.path) if isinstance(error, ImageReadError) else None
+        if item is not None:
+            item.setText(1, "cannot be displayed")
+            item.setToolTip(1, str(error))
+
+    @Slot(QTreeWidgetItem, QTreeWidgetItem)
+    def _on_current_changed(self, current: QTreeWidgetItem | None, _: object) -> None:
+        path = current.data(0, PATH_ROLE) if current is not None else None
+        if path:
+            self.image_selected.emit(Path(path))

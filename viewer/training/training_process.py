@@ -1,0 +1,166 @@
+"""Run :func:`engine.modeling.training.train` in a child process, with the same plain callables.
+
+Why a process: training in a thread of the viewer shares one interpreter lock with the GUI
+thread, and while TensorFlow traces a new model's training and validation functions (pure
+Python, a second or more per variant) the window froze for 350-700 ms at a time on this 2-core
+machine (measured by ``tests/viewer/test_training_tab.py``). In a child process the GUI thread
+competes for nothing but CPU time. The price is the child's start-up (importing TensorFlow, a
+few seconds per variant), small beside a training run.
+
+:func:`train_in_process` has :func:`engine.modeling.training.train`'s signature, so it runs as an
+ordinary :class:`viewer.jobs.Job`: progress reports come back through a queue and go to
+``on_progress``;
+``should_stop()`` is forwarded to the child as an event, which the engine polls after every batch.
+Qt-free: the child never imports Qt. Frozen builds need ``multiprocessing.freeze_support()`` at
+the start of the entry point.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import pickle
+import queue
+import sys
+import threading
+from typing import Any
+
+from engine.errors import HilumError
+from engine.modeling.training import TrainConfig, TrainingResult
+from engine.progress import OnProgress, ShouldStop, ignore_progress, never_stop
+
+#: Seconds between two looks at ``should_stop`` and the child's messages.
+POLL_SECONDS = 0.05
+#: How much lower the child's scheduling priority is than the viewer's (POSIX ``nice``).
+NICENESS = 10
+#: Seconds a child may take to end after its result was sent (or after a cancel) before it is
+#: terminated (nothing is half-written: bundles are written atomically).
+JOIN_SECONDS = 60.0
+
+
+def _picklable(error: BaseException) -> BaseException:
+    try:
+        pickle.loads(pickle.dumps(error))
+    except Exception:  # any pickling failure: send a faithful description instead
+        return HilumError(f"Training failed: {type(error).__name__}: {error}")
+    return error
+
+
+def lower_priority() -> None:
+    """Make the calling thread (Linux) or process (other POSIX) at least :data:`NICENESS` nice.
+
+    On Linux the child inherits it from the thread that starts it (see
+    :func:`_start_with_low_priority`), start-up imports included.
+    """
+    if hasattr(os, "nice"):
+        current = os.nice(0)
+        if current < NICENESS:
+            os.nice(NICENESS - current)
+
+
+def _start_with_low_priority(child: Any) -> None:
+    """Start ``child`` so that it runs at low priority from its first instruction.
+
+    On Linux niceness belongs to a thread and a child inherits its creator's, so a short-lived
+    helper thread lowers its own priority and starts the child. (Lowering the calling worker's
+    priority instead caused priority inversion: the low-priority worker, holding the interpreter
+    lock while relaying a progress report, was preempted and the GUI thread waited 300 ms.)
+    Elsewhere the child lowers its own priority in :func:`_child`.
+    """
+    if sys.platform != "linux":
+        child.start()
+        return
+    errors: list[BaseException] = []
+
+    def start() -> None:
+        try:
+            lower_priority()
+            child.start()
+        except BaseException as error:
+            errors.append(error)
+
+    helper = threading.Thread(target=start, name="hilum-train-start")
+    helper.start()
+    helper.join()
+    if errors:
+        raise errors[0]
+
+
+def _child(config: TrainConfig, messages: Any, stop: Any) -> None:
+    """The child process: train and send ``("progress", Progress)`` messages, then the result.
+
+    It lowers its own scheduling priority first, so that on a busy machine the viewer's GUI
+    thread still gets a core as soon as it needs one (training is throughput work; the window
+    is latency work).
+    """
+    lower_priority()
+    from engine.modeling.training import train
+
+    def report(progress: object) -> None:
+        messages.put(("progress", progress))
+
+    try:
+        result = train(config, on_progress=report, should_stop=stop.is_set)
+    except BaseException as error:
+        messages.put(("error", _picklable(error)))
+    else:
+        messages.put(("result", result))
+
+
+def train_in_process(
+    config: TrainConfig,
+    *,
+    on_progress: OnProgress | None = None,
+    should_stop: ShouldStop | None = None,
+) -> TrainingResult:
+    """:func:`engine.modeling.training.train` in a spawned child process: same arguments, same
+    result.
+
+    The child's progress reports reach ``on_progress`` in order; ``should_stop`` is polled every
+    :data:`POLL_SECONDS`, and True asks the child to stop after its current batch (the result
+    then has ``cancelled=True`` and no bundle).
+
+    Raises:
+        HilumError: what the engine raised in the child (re-raised here), or the child died
+            without an answer (e.g. out of memory); no bundle is left either way.
+    """
+    report = on_progress or ignore_progress
+    stop_requested = should_stop or never_stop
+    context = multiprocessing.get_context("spawn")
+    messages = context.Queue()
+    stop = context.Event()
+    child = context.Process(
+        target=_child,
+        args=(config, messages, stop),
+        daemon=True,
+        name=f"hilum-train-{config.variant}",
+    )
+    _start_with_low_priority(child)
+    try:
+        while True:
+            if stop_requested():
+                stop.set()
+            try:
+                kind, payload = messages.get(timeout=POLL_SECONDS)
+            except queue.Empty:
+                if child.is_alive() or not messages.empty():
+                    continue
+                raise HilumError(
+                    f"The training process of '{config.variant}' ended without a result (exit "
+                    f"code {child.exitcode}); it may have run out of memory. Try a smaller batch "
+                    "size or image size. No model was saved."
+                ) from None
+            if kind == "progress":
+                report(payload)
+            elif kind == "result":
+                result: TrainingResult = payload
+                return result
+            else:
+                raise payload
+    finally:
+        stop.set()
+        child.join(JOIN_SECONDS)
+        if child.is_alive():
+            child.terminate()
+            child.join()
+        messages.close()

@@ -1,0 +1,457 @@
+"""The Worklist tab: batch triage of a folder or of the study list, most suspicious first.
+
+The model runs over every image through :func:`engine.inference.predictor.predict_many`, in one
+:class:`viewer.jobs.Job` (progress bar, Cancel), off the GUI thread. Results stream into a
+sortable table (probability sorts as a number) while the batch runs: the worker puts each row in
+a thread-safe queue and reports progress; the progress slot, on the GUI thread, moves the queued
+rows into the table. Each prediction is recorded in the history on the worker thread as soon as
+it is made (:class:`engine.history.History` is thread-safe), so a crash loses none of them.
+Double-clicking a row asks the main window to open the image (``open_requested``); the table can
+be exported as CSV (written atomically).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import queue
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Protocol
+
+from PySide6.QtCore import QModelIndex, Qt, Signal, Slot
+from PySide6.QtWidgets import (
+    QFileDialog,
+    QHBoxLayout,
+    QLabel,
+    QProgressBar,
+    QPushButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from engine.atomic_files import write_text
+from engine.history import History, HistoryEntry, HistoryError, PredictionLike
+from engine.imaging.files import walk_images
+from engine.imaging.studies import UNKNOWN_PATIENT, find_studies
+from engine.progress import OnProgress, Progress, ShouldStop
+from viewer.errors import ErrorBanner, describe
+from viewer.jobs import Job, JobRunner
+from viewer.widgets.record_table import MISSING, Column, RecordTable, RecordTableModel
+
+CSV_FIELDS = (
+    "file",
+    "path",
+    "probability",
+    "label",
+    "threshold",
+    "model_id",
+    "patient_id",
+    "study_date",
+    "warnings",
+    "error",
+)
+
+
+class FileResultLike(Protocol):
+    """One file's outcome of ``predict_many`` (``engine.inference.predictor.FileResult`` fits)."""
+
+    @property
+    def path(self) -> Path: ...
+    @property
+    def prediction(self) -> PredictionLike | None: ...
+    @property
+    def error(self) -> str | None: ...
+
+
+#: ``predict_many`` bound to a model: ``predict(paths, should_stop=...)`` yields file results.
+BatchPredict = Callable[..., Iterable[FileResultLike]]
+
+
+@dataclass(frozen=True)
+class TriageRow:
+    """One row of the worklist.
+
+    Attributes:
+        path: the image file.
+        probability: probability of pneumonia, ``None`` when the file could not be read.
+        label: the label at the model's operating point ("" on error).
+        threshold: the operating point, ``None`` on error.
+        model_id: the model's id ("" on error).
+        patient: DICOM Patient ID ("" when not known).
+        study_date: DICOM Study Date as stored (YYYYMMDD; "" when not known).
+        warnings: the prediction's warnings.
+        error: why there is no prediction ("" when there is one).
+    """
+
+    path: Path
+    probability: float | None
+    label: str
+    threshold: float | None
+    model_id: str
+    patient: str
+    study_date: str
+    warnings: tuple[str, ...] = ()
+    error: str = ""
+
+    @property
+    def remark(self) -> str:
+        """The error, or the warnings joined."""
+        return self.error or " ".join(self.warnings)
+
+
+@dataclass(frozen=True)
+class TriageSummary:
+    """How a batch ended.
+
+    Attributes:
+        total: images found.
+        done: images with a row (prediction or error).
+        cancelled: the user stopped the batch before the end.
+        history_error: why results could not be recorded in the history ("" when all were).
+    """
+
+    total: int
+    done: int
+    cancelled: bool
+    history_error: str = ""
+
+
+def _study_context(files: Sequence[Path]) -> dict[Path, tuple[str, str]]:
+    """Patient ID and study date of each file, from the headers (no pixel decoding)."""
+    context: dict[Path, tuple[str, str]] = {}
+    for patient in find_studies(files).patients:
+        patient_id = "" if patient.id == UNKNOWN_PATIENT else patient.id
+        for study in patient.studies:
+            for series in study.series:
+                for image in series.images:
+                    context[image.path] = (patient_id, study.date)
+    return context
+
+
+def _row(result: FileResultLike, context: dict[Path, tuple[str, str]]) -> TriageRow:
+    patient, study_date = context.get(result.path, ("", ""))
+    prediction = result.prediction
+    if prediction is None:
+        return TriageRow(
+            result.path, None, "", None, "", patient, study_date, error=result.error or "unknown"
+        )
+    return TriageRow(
+        result.path,
+        float(prediction.probability),
+        prediction.label,
+        float(prediction.threshold),
+        prediction.model_id,
+        patient,
+        study_date,
+        tuple(prediction.warnings),
+    )
+
+
+def triage(
+    paths: Sequence[Path],
+    predict: BatchPredict,
+    sink: queue.SimpleQueue[TriageRow],
+    history: History | None,
+    *,
+    on_progress: OnProgress,
+    should_stop: ShouldStop,
+) -> TriageSummary:
+    """Predict every image under ``paths``, put each row in ``sink`` and record it; worker side.
+
+    Args:
+        paths: files and folders.
+        predict: ``predict_many`` bound to a model.
+        sink: receives one :class:`TriageRow` per file, in order, as soon as it is ready.
+        history: where predictions are recorded (source ``"worklist"``), or ``None``.
+        on_progress: called after each file (stage ``"worklist"``).
+        should_stop: checked between files.
+
+    Returns:
+        How the batch ended.
+    """
+    files = walk_images(paths).files
+    on_progress(Progress("worklist", 0, len(files), "Reading the headers…"))
+    context = _study_context(files)
+    done = 0
+    history_error = ""
+    for result in predict(files, should_stop=should_stop):
+        if result.prediction is not None and history is not None:
+            try:
+                history.add(
+                    HistoryEntry.from_prediction(result.prediction, "worklist", path=result.path)
+                )
+            except HistoryError as error:
+                history_error = history_error or str(error)
+        sink.put(_row(result, context))
+        done += 1
+        on_progress(Progress("worklist", done, len(files), result.path.name))
+    return TriageSummary(len(files), done, done < len(files) and should_stop(), history_error)
+
+
+def _probability(row: TriageRow) -> str:
+    return "" if row.probability is None else f"{row.probability:.3f}"
+
+
+COLUMNS = (
+    Column(
+        "Probability",
+        _probability,
+        key=lambda row: MISSING if row.probability is None else row.probability,
+        numeric=True,
+        width=90,
+    ),
+    Column("Label", lambda row: row.label or "error"),
+    Column("File", lambda row: row.path.name, tooltip=lambda row: str(row.path), width=260),
+    Column("Patient", lambda row: row.patient, width=120),
+    Column("Study date", lambda row: row.study_date),
+    Column("Warnings / error", lambda row: row.remark, tooltip=lambda row: row.remark),
+)
+
+
+def csv_text(rows: Iterable[TriageRow]) -> str:
+    """The rows as CSV (header :data:`CSV_FIELDS`), probabilities with 4 decimals."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow(CSV_FIELDS)
+    for row in rows:
+        writer.writerow(
+            [
+                row.path.name,
+                str(row.path),
+                "" if row.probability is None else f"{row.probability:.4f}",
+                row.label,
+                "" if row.threshold is None else f"{row.threshold:.4f}",
+                row.model_id,
+                row.patient,
+                row.study_date,
+                " | ".join(row.warnings),
+                row.error,
+            ]
+        )
+    return buffer.getvalue()
+
+
+class Worklist(QWidget):
+    """The batch triage tab.
+
+    Args:
+        history: where each prediction is recorded, or ``None`` to record nothing.
+        runner: runs the batch; by default a private one-thread runner (so that a batch never
+            delays the image being read in the reading room).
+        parent: the Qt parent.
+
+    Signals:
+        open_requested(Path): the user double-clicked a row.
+        finished(TriageSummary): a batch ended (completed or cancelled).
+    """
+
+    open_requested = Signal(Path)
+    finished = Signal(object)
+
+    def __init__(
+        self,
+        history: History | None = None,
+        runner: JobRunner | None = None,
+        parent: QWidget | None = None,
+    ) -> None:
+        super().__init__(parent)
+        self._history = history
+        self._runner = runner or JobRunner(max_threads=1, parent=self)
+        self._predict: BatchPredict | None = None
+        self._job: Job | None = None
+        self._sink: queue.SimpleQueue[TriageRow] = queue.SimpleQueue()
+        self._pending: list[Path] | None = None
+
+        self.model = RecordTableModel(COLUMNS, self)
+        # Most suspicious first: that is the point of triage.
+        self.table = RecordTable(self.model, 0, Qt.SortOrder.DescendingOrder)
+        self.table.doubleClicked.connect(self._on_double_click)
+        self.banner = ErrorBanner()
+        self.progress = QProgressBar()
+        self.progress.setTextVisible(True)
+        self.status = QLabel("Run the model over a folder to triage it.")
+        self.status.setWordWrap(True)
+        self.run_button = QPushButton("Run on folder…")
+        self.run_button.setToolTip("Predict every image in a folder (sub-folders included)")
+        self.run_button.clicked.connect(self.choose_folder)
+        self.cancel_button = QPushButton("Cancel")
+        self.cancel_button.setEnabled(False)
+        self.cancel_button.clicked.connect(self.cancel)
+        self.export_button = QPushButton("Export CSV…")
+        self.export_button.setEnabled(False)
+        self.export_button.clicked.connect(self.choose_csv)
+
+        bar = QHBoxLayout()
+        for button in (self.run_button, self.cancel_button, self.export_button):
+            bar.addWidget(button)
+        bar.addWidget(self.progress, 1)
+        layout = QVBoxLayout(self)
+        layout.addWidget(self.banner)
+        layout.addLayout(bar)
+        layout.addWidget(self.status)
+        layout.addWidget(self.table, 1)
+
+    # --- model and runs ------------------------------------------------------------------------
+
+    def set_batch_predictor(self, predict: BatchPredict | None) -> None:
+        """Use ``predict`` (``predict_many`` bound to the active model) for the next batches.
+
+        A batch asked for while no model was ready starts now.
+        """
+        self._predict = predict
+        if predict is not None and self._pending is not None and not self.is_running:
+            self._start(self._pending)
+
+    @property
+    def is_running(self) -> bool:
+        """True while a batch runs."""
+        return self._job is not None and not self._job.is_done
+
+    def rows(self) -> list[TriageRow]:
+        """The rows of the last batch, in the order they were predicted."""
+        return self.model.records()
+
+    @Slot()
+    def choose_folder(self) -> None:
+        """Ask for a folder and triage it."""
+        folder = QFileDialog.getExistingDirectory(self, "Triage a folder of images")
+        if folder:
+            self.run([Path(folder)])
+
+    def run(self, paths: Sequence[str | Path]) -> None:
+        """Triage the images under ``paths`` (files and folders), replacing the table.
+
+        A batch already running is cancelled first; without a model the batch waits for one.
+        """
+        chosen = [Path(path) for path in paths]
+        if not chosen:
+            return
+        self._pending = chosen
+        if self.is_running:
+            self.cancel()
+            self.status.setText("Stopping the previous batch…")
+        elif self._predict is None:
+            self.status.setText("Waiting for the model to load… the batch starts then.")
+        else:
+            self._start(chosen)
+
+    def _start(self, paths: list[Path]) -> None:
+        if self._predict is None:
+            return
+        self._pending = None
+        self._sink = queue.SimpleQueue()
+        self.model.set_records([])
+        self.banner.hide()
+        self.progress.setRange(0, 0)
+        self.status.setText("Finding images…")
+        job = self._runner.submit(triage, paths, self._predict, self._sink, self._history)
+        job.progress.connect(self._on_progress)
+        job.succeeded.connect(self._on_succeeded)
+        job.failed.connect(self._on_failed)
+        job.finished.connect(self._on_finished)
+        self._job = job
+        self._set_running(True)
+        job.start()
+
+    @Slot()
+    def cancel(self) -> None:
+        """Stop the running batch after the current file (the rows so far stay)."""
+        if self._job is not None:
+            self._job.cancel()
+            self.cancel_button.setEnabled(False)
+
+    def shutdown(self, timeout_ms: int = 15_000) -> bool:
+        """Cancel the batch and wait for its thread; True when it ended in time."""
+        self._pending = None
+        return self._runner.shutdown(timeout_ms)
+
+    def _set_running(self, running: bool) -> None:
+        self.cancel_button.setEnabled(running)
+        self.export_button.setEnabled(not running and self.model.rowCount() > 0)
+
+    def _drain(self) -> None:
+        rows: list[TriageRow] = []
+        while True:
+            try:
+                rows.append(self._sink.get_nowait())
+            except queue.Empty:
+                break
+        self.model.append(rows)
+
+    @Slot(object)
+    def _on_progress(self, report: Progress) -> None:
+        if self.sender() is not self._job:
+            return
+        self._drain()
+        if report.total is not None:
+            self.progress.setRange(0, max(report.total, 1))
+            self.progress.setValue(report.done)
+        self.status.setText(
+            f"{report.done} of {report.total} — {report.message}" if report.total else ""
+        )
+
+    @Slot(object)
+    def _on_succeeded(self, summary: TriageSummary) -> None:
+        if self.sender() is not self._job:
+            return
+        self._drain()
+        errors = sum(1 for row in self.model.records() if row.error)
+        text = f"{summary.done} of {summary.total} images"
+        text += " — cancelled." if summary.cancelled else " done."
+        if errors:
+            text += f" {errors} could not be read (see the last column)."
+        self.status.setText(text)
+        if summary.history_error:
+            self.banner.show_error(HistoryError(summary.history_error))
+        self.finished.emit(summary)
+
+    @Slot(object)
+    def _on_failed(self, error: BaseException) -> None:
+        if self.sender() is not self._job:
+            return
+        self._drain()
+        self.banner.show_error(error)
+        self.status.setText(f"The batch stopped: {describe(error)[0]}.")
+        self.finished.emit(TriageSummary(self.model.rowCount(), self.model.rowCount(), False))
+
+    @Slot()
+    def _on_finished(self) -> None:
+        if self.sender() is not self._job:
+            return
+        self.progress.setRange(0, 1)
+        self.progress.setValue(1)
+        self._set_running(False)
+        if self._pending is not None and self._predict is not None:
+            self._start(self._pending)
+
+    # --- rows ----------------------------------------------------------------------------------
+
+    @Slot(QModelIndex)
+    def _on_double_click(self, index: QModelIndex) -> None:
+        row: TriageRow = self.table.record_at(index)
+        self.open_requested.emit(row.path)
+
+    @Slot()
+    def choose_csv(self) -> None:
+        """Ask where to save the table as CSV."""
+        target, _ = QFileDialog.getSaveFileName(
+            self, "Export the worklist", str(Path.home() / "worklist.csv"), "CSV (*.csv)"
+        )
+        if target:
+            try:
+                self.export_csv(Path(target))
+            except OSError as error:
+                self.banner.show_error(error)
+
+    def export_csv(self, path: Path) -> Path:
+        """Write the table, in the order shown, to ``path`` as CSV (atomically).
+
+        Raises:
+            OSError: the file cannot be written (a previous file is left untouched).
+        """
+        rows: list[Any] = self.table.shown_records()
+        write_text(path, csv_text(rows))
+        self.status.setText(f"Saved {len(rows)} rows to {path}.")
+        return path
