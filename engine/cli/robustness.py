@@ -1,6 +1,6 @@
 """``hilum robustness MODEL_DIR DATA [--per-class N] [--seed N] [--json] [--write-card]``.
 
-Runs the battery of :mod:`engine.robustness` (crop, pad, shift, rotation, gamma, contrast, blur,
+Runs the battery of :mod:`engine.evaluation.robustness` (crop, pad, shift, rotation, gamma, contrast, blur,
 noise, JPEG, burned-in text, horizontal flip) over a seeded sample of DATA's images and prints,
 per change, the share of labels that flip at the card's threshold and the mean |delta p|.
 ``--write-card`` records the result in the bundle's card (atomically). Exit status 0, or 1 when
