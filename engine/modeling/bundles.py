@@ -26,7 +26,7 @@ import json
 import math
 import os
 import shutil
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -37,6 +37,7 @@ from engine.evaluation.calibration import Calibration
 from engine.evaluation.operating_point import OperatingPoint
 from engine.modeling.labelled_folders import CLASS_NAMES
 from engine.modeling.preprocessing import Preprocessing
+from engine.modeling.tta import TtaRecipe
 
 MODEL_FILE = "model.keras"
 CARD_FILE = "card.json"
@@ -57,6 +58,15 @@ _REMEDY = "Choose another model bundle, or retrain or re-copy this one."
 
 
 @dataclass(frozen=True)
+class Member:
+    """One network of a bundle: the Keras model, how to feed it, and its Grad-CAM layer."""
+
+    model: Any
+    preprocessing: Preprocessing
+    gradcam_layer: str
+
+
+@dataclass(frozen=True)
 class Bundle:
     """A loaded model with its card.
 
@@ -69,6 +79,22 @@ class Bundle:
     model: Any
     card: dict[str, Any]
     path: Path
+    extra_models: tuple[Any, ...] = ()
+
+    @property
+    def members(self) -> tuple[Member, ...]:
+        """Every network: ``model.keras`` first, then the card's ``members`` (an ensemble)."""
+        first = Member(self.model, self.preprocessing, self.gradcam_layer)
+        others = [
+            Member(model, Preprocessing.from_card(spec["preprocessing"]), spec["gradcam_layer"])
+            for model, spec in zip(self.extra_models, self.card.get("members") or [], strict=True)
+        ]
+        return (first, *others)
+
+    @property
+    def tta(self) -> TtaRecipe:
+        """The test-time augmentation recipe (identity alone when the card has none)."""
+        return TtaRecipe.from_card(self.card.get("tta"))
 
     @property
     def preprocessing(self) -> Preprocessing:
@@ -154,9 +180,30 @@ def validate_card(card: Any, folder: Path) -> dict[str, Any]:
         Calibration.from_card(card["calibration"])
         if card.get("operating_point"):
             OperatingPoint.from_card(card["operating_point"])
+        TtaRecipe.from_card(card.get("tta"))
+        for spec in _member_specs(card):
+            Preprocessing.from_card(spec["preprocessing"])
     except ConfigError as error:
         raise _error(folder, str(error)) from None
     return card
+
+
+def member_file(index: int) -> str:
+    """File name of an ensemble's ``index``-th network (``model.keras`` is number 0)."""
+    return f"member_{index}.keras"
+
+
+def _member_specs(card: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """The card's extra members, checked for shape (raises ConfigError)."""
+    members = card.get("members") or []
+    needed = ("preprocessing", "gradcam_layer")
+    if not isinstance(members, list) or not all(
+        isinstance(spec, dict) and all(key in spec for key in needed) for spec in members
+    ):
+        raise ConfigError(
+            f"'members' must be a list of objects with {', '.join(needed)}, file and sha256."
+        )
+    return members
 
 
 def read_card(path: str | os.PathLike[str]) -> dict[str, Any]:
@@ -186,54 +233,67 @@ def read_card(path: str | os.PathLike[str]) -> dict[str, Any]:
         card = validate_card(json.loads(text), folder)
     except json.JSONDecodeError as error:
         raise _error(folder, f"{CARD_FILE} is not valid JSON ({error}).") from None
-    model_file = folder / MODEL_FILE
-    if not model_file.is_file():
-        raise _error(folder, f"there is no {MODEL_FILE}.")
-    actual = sha256_of(model_file)
-    if actual != card["model_sha256"]:
-        raise _error(
-            folder,
-            f"{MODEL_FILE} does not match the checksum in {CARD_FILE} "
-            f"(sha256 {actual[:12]}..., card says {card['model_sha256'][:12]}...): "
-            "the file was changed or damaged after training.",
-        )
+    files = [(MODEL_FILE, card["model_sha256"])]
+    files += [(spec["file"], spec["sha256"]) for spec in card.get("members") or []]
+    for name, expected in files:
+        path = folder / name
+        if not path.is_file():
+            raise _error(folder, f"there is no {name}.")
+        actual = sha256_of(path)
+        if actual != expected:
+            raise _error(
+                folder,
+                f"{name} does not match the checksum in {CARD_FILE} "
+                f"(sha256 {actual[:12]}..., card says {expected[:12]}...): "
+                "the file was changed or damaged after training.",
+            )
     return card
 
 
 def load_bundle(path: str | os.PathLike[str]) -> Bundle:
-    """Validate a bundle and load its model with Keras ``safe_mode`` (uncompiled).
+    """Validate a bundle and load its networks with Keras ``safe_mode`` (uncompiled).
 
     Raises:
-        ModelFileError: as :func:`read_card`; also when Keras cannot load the model, or the
-            model's input shape or Grad-CAM layer disagree with the card.
+        ModelFileError: as :func:`read_card`; also when Keras cannot load a network, or a
+            network's input shape or Grad-CAM layer disagree with the card.
     """
     folder = Path(path)
     card = read_card(folder)
     from engine.runtime import tensorflow
 
     tensorflow()
+    model = _load_model(folder, MODEL_FILE, card["preprocessing"], card["gradcam_layer"])
+    extra = tuple(
+        _load_model(folder, spec["file"], spec["preprocessing"], spec["gradcam_layer"])
+        for spec in card.get("members") or []
+    )
+    return Bundle(model, card, folder, extra)
+
+
+def _load_model(folder: Path, name: str, preprocessing: dict[str, Any], gradcam_layer: str) -> Any:
+    """Load one network with ``safe_mode`` and check it against its card entry."""
     import keras
 
     try:
-        model = keras.saving.load_model(folder / MODEL_FILE, safe_mode=True, compile=False)
+        model = keras.saving.load_model(folder / name, safe_mode=True, compile=False)
     except Exception as error:  # Keras raises many kinds (ValueError, OSError, TypeError, ...)
         raise _error(
-            folder, f"Keras cannot load {MODEL_FILE} ({type(error).__name__}: {str(error)[:300]})."
+            folder, f"Keras cannot load {name} ({type(error).__name__}: {str(error)[:300]})."
         ) from None
-    expected = list(Preprocessing.from_card(card["preprocessing"]).input_shape)
+    expected = list(Preprocessing.from_card(preprocessing).input_shape)
     if list(model.input_shape[1:]) != expected:
         raise _error(
             folder,
-            f"the model takes input {list(model.input_shape[1:])} but the card's "
+            f"{name} takes input {list(model.input_shape[1:])} but the card's "
             f"preprocessing gives {expected}.",
         )
     try:
-        model.get_layer(card["gradcam_layer"])
+        model.get_layer(gradcam_layer)
     except ValueError:
         raise _error(
-            folder, f"the card's Grad-CAM layer '{card['gradcam_layer']}' is not in the model."
+            folder, f"the card's Grad-CAM layer '{gradcam_layer}' is not in the model ({name})."
         ) from None
-    return Bundle(model, card, folder)
+    return model
 
 
 def _json_ready(value: Any) -> Any:
@@ -296,6 +356,7 @@ def write_bundle(
     *,
     overwrite: bool = False,
     extra_files: Mapping[str, str] | None = None,
+    extra_models: Sequence[Any] = (),
 ) -> Path:
     """Save a model and its card as a bundle folder, atomically.
 
@@ -310,6 +371,8 @@ def write_bundle(
         overwrite: replace an existing bundle at ``out_dir`` (atomically) instead of refusing.
         extra_files: more text files (name -> content) that belong to the bundle, such as the
             out-of-distribution reference; written inside the same atomic step.
+        extra_models: an ensemble's other networks, described in the same order by
+            ``card["members"]`` (each entry's ``file`` and ``sha256`` are set here).
 
     Returns:
         ``out_dir`` as a :class:`Path`.
@@ -319,6 +382,13 @@ def write_bundle(
             saving failed (nothing is left behind).
     """
     destination = Path(out_dir).absolute()
+    if len(extra_models) != len(card.get("members") or []):
+        raise _error(
+            destination,
+            f"{len(extra_models)} extra member networks were given for "
+            f"{len(card.get('members') or [])} entries of the card's members.",
+            "Describe every extra network in card['members'].",
+        )
     validate_card({**card, "model_sha256": card.get("model_sha256", "")}, destination)
     if destination.exists() and not overwrite:
         raise _error(
@@ -332,6 +402,12 @@ def write_bundle(
         model.save(temporary / MODEL_FILE)
         fsync_path(temporary / MODEL_FILE)
         card["model_sha256"] = sha256_of(temporary / MODEL_FILE)
+        specs = card.get("members") or []
+        for index, (member, spec) in enumerate(zip(extra_models, specs, strict=True)):
+            spec["file"] = member_file(index + 1)
+            member.save(temporary / spec["file"])
+            fsync_path(temporary / spec["file"])
+            spec["sha256"] = sha256_of(temporary / spec["file"])
         _write_fsynced(temporary / CARD_FILE, _card_text(card))
         for name, text in (extra_files or {}).items():
             _write_fsynced(temporary / name, text)
