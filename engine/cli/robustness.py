@@ -1,9 +1,10 @@
 """``hilum robustness MODEL_DIR DATA [--per-class N] [--seed N] [--json] [--write-card]``.
 
-Runs the battery of :mod:`engine.evaluation.robustness` (crop, pad, shift, rotation, gamma, contrast, blur,
-noise, JPEG, burned-in text, horizontal flip) over a seeded sample of DATA's images and prints,
-per change, the share of labels that flip at the card's threshold and the mean |delta p|.
-``--write-card`` records the result in the bundle's card (atomically). Exit status 0, or 1 when
+Runs the battery of :mod:`engine.evaluation.robustness` (crop, pad, shift, rotation, gamma,
+contrast, blur, noise, JPEG, burned-in text, horizontal flip) over a seeded sample of DATA's
+images and prints, per change, the share of labels that flip at the card's threshold and the
+mean |delta p|. ``--write-card`` records the result in the bundle's card (atomically). Exit
+status 0, or 1 when
 some sampled images could not be read (they are left out and counted).
 """
 
@@ -45,9 +46,9 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
 
 def run_robustness(args: argparse.Namespace, _context: object) -> int:
     """Measure, print, optionally record; see the module docstring."""
-    from engine.modeling.bundles import update_card
-    from engine.inference.predictor import Predictor
     from engine.evaluation.robustness import format_report, measure_robustness, sample_images
+    from engine.inference.predictor import Predictor
+    from engine.modeling.bundles import update_card
 
     if args.per_class < 1:
         raise DatasetError(f"--per-class must be at least 1, got {args.per_class}.")

@@ -111,6 +111,26 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
         choices=("none", "temperature", "platt"),
         default=defaults["calibration"].default,
     )
+    train.add_argument(
+        "--external",
+        type=Path,
+        default=None,
+        metavar="DIR",
+        help="images from elsewhere (NORMAL/ and PNEUMONIA/) to measure the model on; never "
+        "trained on",
+    )
+    train.add_argument(
+        "--fit-on",
+        choices=("validation", "external"),
+        default=defaults["fit_on"].default,
+        help="the set that fits the calibration and chooses the threshold",
+    )
+    train.add_argument(
+        "--tta",
+        default=",".join(defaults["tta"].default),
+        help="test-time views averaged by the bundle, comma-separated, starting with identity "
+        "(identity, hflip, zoom_in, zoom_out)",
+    )
     train.add_argument("--no-augmentation", action="store_true", help="turn augmentation off")
     train.add_argument(
         "--no-class-weighting", action="store_true", help="do not balance the classes in the loss"
@@ -160,6 +180,9 @@ def config_from_args(args: argparse.Namespace) -> Any:
         operating_point=args.operating_point,
         target_sensitivity=args.target_sensitivity,
         calibration=args.calibration,
+        external_dir=args.external,
+        fit_on=args.fit_on,
+        tta=tuple(view.strip() for view in args.tta.split(",") if view.strip()),
         deterministic=not args.nondeterministic,
         name=args.name,
     )

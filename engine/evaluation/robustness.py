@@ -26,9 +26,9 @@ from PIL import Image, ImageDraw, ImageFont
 
 from engine.errors import ImageReadError
 from engine.imaging.images import load_image
+from engine.imaging.radiograph import FloatImage
 from engine.modeling.labelled_folders import LabelledSet
 from engine.progress import OnProgress, Progress, ShouldStop, ignore_progress, never_stop
-from engine.imaging.radiograph import FloatImage
 
 Transform = Callable[[FloatImage, np.random.Generator], FloatImage]
 #: Calibrated probabilities of PNEUMONIA for a list of display-ready images.
@@ -95,7 +95,8 @@ def contrast(pixels: FloatImage, rng: np.random.Generator) -> FloatImage:
     """Contrast x0.7-0.8 or x1.2-1.3 around the mean, clipped to [0, 1]."""
     factor = rng.uniform(0.70, 0.80) if rng.random() < 0.5 else rng.uniform(1.20, 1.30)
     mean = float(pixels.mean())
-    return np.clip((pixels - mean) * factor + mean, 0.0, 1.0).astype(np.float32)
+    changed: FloatImage = np.clip((pixels - mean) * factor + mean, 0.0, 1.0).astype(np.float32)
+    return changed
 
 
 def blur(pixels: FloatImage, rng: np.random.Generator) -> FloatImage:
@@ -103,7 +104,8 @@ def blur(pixels: FloatImage, rng: np.random.Generator) -> FloatImage:
     from scipy.ndimage import gaussian_filter  # scipy comes with scikit-learn
 
     sigma = rng.uniform(1.0, 2.0) * max(pixels.shape) / 224.0
-    return np.clip(gaussian_filter(pixels.astype(np.float32), sigma), 0.0, 1.0)
+    blurred: FloatImage = np.clip(gaussian_filter(pixels.astype(np.float32), sigma), 0.0, 1.0)
+    return blurred.astype(np.float32)
 
 
 def noise(pixels: FloatImage, rng: np.random.Generator) -> FloatImage:
@@ -122,7 +124,7 @@ def jpeg(pixels: FloatImage, _rng: np.random.Generator) -> FloatImage:
         buffer, "JPEG", quality=30
     )
     buffer.seek(0)
-    return np.asarray(Image.open(buffer), dtype=np.float32) / 255.0
+    return (np.asarray(Image.open(buffer), dtype=np.float32) / np.float32(255.0)).astype(np.float32)
 
 
 _MARKERS = ("PORTABLE", "AP SUPINE", "L", "R", "ERECT", "12/03 08:41", "MOBILE")
@@ -211,7 +213,8 @@ class RobustnessReport:
     def worst(self) -> ChangeResult:
         """The change that flips the most labels (of either class)."""
         return max(
-            self.changes, key=lambda change: max(change.flip_rate_normal, change.flip_rate_pneumonia)
+            self.changes,
+            key=lambda change: max(change.flip_rate_normal, change.flip_rate_pneumonia),
         )
 
     def to_card(self) -> dict[str, Any]:

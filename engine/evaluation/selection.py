@@ -84,7 +84,9 @@ class Selection:
     cross_fitted: CrossFitted | None
 
 
-def _fit(scores: Scores, method: str, point: str, target: float) -> tuple[Calibration, OperatingPoint]:
+def _fit(
+    scores: Scores, method: str, point: str, target: float
+) -> tuple[Calibration, OperatingPoint]:
     calibration = fit_calibration(scores.labels, scores.raw, method)
     chosen = choose_operating_point(
         scores.labels,

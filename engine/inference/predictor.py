@@ -36,8 +36,8 @@ from engine.evaluation.metrics import FloatArray
 from engine.imaging.images import load_image
 from engine.imaging.radiograph import FloatImage, Radiograph
 from engine.inference.gradcam import ZERO_MAP_NOTE, Method, upsample
-from engine.inference.scorer import Scorer
 from engine.inference.ood import OodCheck, OodReference, check_radiograph, load_ood_reference
+from engine.inference.scorer import Scorer
 from engine.modeling.bundles import Bundle, load_bundle
 from engine.progress import OnProgress, Progress, ShouldStop, ignore_progress, never_stop
 from engine.runtime import device

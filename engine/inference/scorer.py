@@ -15,14 +15,15 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+
 import numpy as np
 import numpy.typing as npt
 
 from engine.imaging.radiograph import FloatImage
 from engine.inference.gradcam import GradCam, Method, upsample
-from engine.modeling.tta import TtaRecipe, make_views
 from engine.modeling.bundles import Member
 from engine.modeling.preprocessing import Preprocessing, preprocess
+from engine.modeling.tta import TtaRecipe, make_views
 
 
 @dataclass(frozen=True)

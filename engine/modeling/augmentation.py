@@ -20,8 +20,9 @@ gamma 0.7-1.4, blur, noise, a text patch, a horizontal flip) with a margin, so a
 with them is asked, during training, the question the battery asks afterwards.
 
 Everything works on batches of ONE gray channel in [0, 1] (``[batch, h, w, 1]``), after the
-per-image contrast stretch and before the network's scaling (:func:`engine.modeling.datasets.finish`),
-and is seeded: the same seed gives the same augmented batches.
+per-image contrast stretch and before the network's scaling
+(:func:`engine.modeling.datasets.finish`), and is seeded: the same seed gives the same
+augmented batches.
 """
 
 from __future__ import annotations
@@ -119,6 +120,8 @@ def make_augmenter(seed: int) -> Callable[[Any], Any]:
         name="framing_augmentation",
     )
     low_gamma, high_gamma = (math.log(value) for value in RECIPE["gamma"])
+    low_contrast, high_contrast = (float(value) for value in RECIPE["contrast"])
+    high_noise = float(RECIPE["noise_sigma"][1])
 
     def augment(images: Any) -> Any:
         batch = tf.shape(images)[0]
@@ -129,14 +132,14 @@ def make_augmenter(seed: int) -> Callable[[Any], Any]:
         x = tf.clip_by_value(geometry(images, training=True), 0.0, 1.0)
         x = tf.pow(x + 1e-6, tf.exp(uniform(low_gamma, high_gamma, 10)))
         mean = tf.reduce_mean(x, axis=[1, 2, 3], keepdims=True)
-        x = (x - mean) * uniform(*RECIPE["contrast"], 11) + mean
+        x = (x - mean) * uniform(low_contrast, high_contrast, 11) + mean
         x = x + uniform(-RECIPE["brightness"], RECIPE["brightness"], 12)
         blurred = _blur(x, RECIPE["blur_sigma"][1])
         amount = uniform(0.0, 1.0, 13) * tf.cast(
             uniform(0.0, 1.0, 14) < RECIPE["blur_probability"], tf.float32
         )
         x = x + amount * (blurred - x)
-        x = x + tf.random.normal(tf.shape(x), seed=seed + 15) * uniform(*RECIPE["noise_sigma"], 16)
+        x = x + tf.random.normal(tf.shape(x), seed=seed + 15) * uniform(0.0, high_noise, 16)
         x = _text_patch(tf.clip_by_value(x, 0.0, 1.0), seed + 20)
         return tf.clip_by_value(x, 0.0, 1.0)
 

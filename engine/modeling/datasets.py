@@ -15,8 +15,8 @@ batches are augmented in that [0, 1] space, then :func:`finish` applies the vari
 channel repetition exactly as :func:`engine.modeling.preprocessing.preprocess` does (a test holds
 the two to agree).
 
-Augmentation (training only): :mod:`engine.modeling.augmentation`'s shortcut-removing recipe (framing,
-exposure, blur/noise, burned-in text), applied after the per-image stretch (before it, the
+Augmentation (training only): :mod:`engine.modeling.augmentation`'s shortcut-removing recipe
+(framing, exposure, blur/noise, burned-in text), applied after the per-image stretch (before it, the
 stretch would undo brightness and contrast changes).
 
 Unreadable files are skipped (weight 0) and counted (:class:`DecodeLog`), never fatal. With a
@@ -32,8 +32,8 @@ from typing import Any
 
 import numpy as np
 
-from engine.modeling.augmentation import make_augmenter
 from engine.errors import DatasetError, ImageReadError
+from engine.modeling.augmentation import make_augmenter
 from engine.modeling.labelled_folders import CLASS_NAMES, DataFolders, LabelledSet, patient_id
 from engine.modeling.preprocessing import Preprocessing, load_and_preprocess
 from engine.runtime import tensorflow

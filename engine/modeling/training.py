@@ -29,23 +29,31 @@ from dataclasses import asdict, dataclass, field, fields
 from datetime import UTC, datetime
 from importlib import metadata
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from engine.errors import ConfigError, DatasetError
+from engine.errors import ConfigError
 from engine.evaluation.calibration import METHODS as CALIBRATIONS
-from engine.evaluation.calibration import fit_calibration
-from engine.evaluation.metrics import compute_metrics
 from engine.evaluation.operating_point import METHODS as OPERATING_POINTS
-from engine.evaluation.operating_point import choose_operating_point
+from engine.evaluation.selection import FIT_ON
 from engine.modeling import datasets, variants
 from engine.modeling.augmentation import RECIPE
+from engine.modeling.bundles import Member
 from engine.modeling.distribution import Distribution, choose_strategy, multi_worker_keras_fixes
-from engine.modeling.labelled_folders import CLASS_NAMES, find_data_folders, stratified_limit
+from engine.modeling.labelled_folders import (
+    CLASS_NAMES,
+    find_data_folders,
+    read_labelled_set,
+    stratified_limit,
+)
 from engine.modeling.training_callbacks import Cancelled, best_weights_callback, progress_callback
+from engine.modeling.tta import TtaRecipe
 from engine.progress import OnProgress, ShouldStop, ignore_progress, never_stop
 from engine.runtime import tensorflow
+
+if TYPE_CHECKING:
+    from engine.evaluation.assessment import Assessment
 
 #: The metric that early stopping, reduce-on-plateau and the best checkpoint watch.
 MONITOR = "val_auc"
@@ -88,6 +96,11 @@ class TrainConfig:
         operating_point: ``"target_sensitivity"`` or ``"youden"``.
         target_sensitivity: minimum validation sensitivity of the operating point.
         calibration: ``"none"``, ``"temperature"`` or ``"platt"``.
+        external_dir: images from elsewhere (class folders) to measure the model on and, with
+            ``fit_on="external"``, to fit calibration and threshold on; never trained on.
+        fit_on: ``"validation"`` or ``"external"``: the set that chooses calibration and
+            threshold (recorded in the card).
+        tta: the test-time views the bundle averages over (:mod:`engine.modeling.tta`).
         deterministic: enable TensorFlow op determinism (process-wide, cannot be undone).
         name: a display name for the model; ``None`` uses the model id.
     """
@@ -113,6 +126,9 @@ class TrainConfig:
     operating_point: str = "target_sensitivity"
     target_sensitivity: float = 0.97
     calibration: str = "temperature"
+    external_dir: Path | None = None
+    fit_on: str = "validation"
+    tta: tuple[str, ...] = ("identity",)
     deterministic: bool = True
     name: str | None = None
 
@@ -133,6 +149,10 @@ class TrainConfig:
             _check_range("fine_tune_learning_rate", self.fine_tune_learning_rate, 1e-8, 1.0)
         _check_choice("operating_point", self.operating_point, OPERATING_POINTS)
         _check_choice("calibration", self.calibration, CALIBRATIONS)
+        _check_choice("fit_on", self.fit_on, FIT_ON)
+        TtaRecipe(tuple(self.tta))  # raises ConfigError for an unknown view
+        if self.fit_on == "external" and self.external_dir is None:
+            raise ConfigError("fit_on='external' needs an external folder (external_dir).")
         if self.weights_file is not None and self.download_weights:
             raise ConfigError(
                 "weights_file and download_weights are both set; choose one source of ImageNet "
@@ -174,7 +194,9 @@ class TrainConfig:
         if "variant" not in values or "data_dir" not in values:
             raise ConfigError("A training configuration needs at least 'variant' and 'data_dir'.")
         converted = dict(values)
-        for key in ("data_dir", "out_dir", "weights_file"):
+        if converted.get("tta") is not None:
+            converted["tta"] = tuple(converted["tta"])
+        for key in ("data_dir", "out_dir", "weights_file", "external_dir"):
             if converted.get(key) is not None:
                 converted[key] = Path(converted[key])
         return cls(**converted)
@@ -267,18 +289,6 @@ def _fit(
     run.early_stopped = run.early_stopped or stopper.stopped_epoch > 0
 
 
-def _validation_probabilities(model: Any, dataset: Any) -> tuple[np.ndarray, np.ndarray]:
-    labels: list[np.ndarray] = []
-    probabilities: list[np.ndarray] = []
-    for images, batch_labels, readable in dataset:
-        keep = np.asarray(readable) > 0
-        probabilities.append(np.asarray(model(images, training=False)).reshape(-1)[keep])
-        labels.append(np.asarray(batch_labels).reshape(-1)[keep])
-    if not labels or not sum(len(batch) for batch in labels):
-        raise DatasetError("No validation image could be read; check the data folder.")
-    return np.concatenate(labels).astype(np.int64), np.concatenate(probabilities)
-
-
 def _inference_copy(model: Any) -> Any:
     """The model without its optimizer state (Adam's two moments would triple the bundle)."""
     import keras
@@ -341,18 +351,47 @@ def _prepare(config: TrainConfig, distribution: Distribution) -> _Run:
     return _Run(model, split, train_set, validation_set, logs)
 
 
+def _assess(
+    config: TrainConfig,
+    run: _Run,
+    model: Any,
+    on_progress: OnProgress,
+    should_stop: ShouldStop,
+) -> Assessment | None:
+    """Calibrate, choose the threshold, measure and shake the trained model through the
+    viewer's forward path (:func:`engine.evaluation.assessment.assess`)."""
+    from engine.evaluation.assessment import AssessmentConfig, assess
+    from engine.inference.scorer import Scorer
+
+    spec = variants.get_variant(config.variant)
+    member = Member(model, spec.preprocessing_for(config.image_size), spec.gradcam_layer)
+    external = None if config.external_dir is None else read_labelled_set(config.external_dir)
+    return assess(
+        Scorer([member], TtaRecipe(tuple(config.tta))),
+        run.data.validation,
+        external,
+        AssessmentConfig(
+            config.fit_on,
+            config.calibration,
+            config.operating_point,
+            config.target_sensitivity,
+            config.seed,
+        ),
+        on_progress=on_progress,
+        should_stop=should_stop,
+    )
+
+
 def _card(
-    config: TrainConfig, run: _Run, best_epoch: int, distribution: Distribution, model_id: str
+    config: TrainConfig,
+    run: _Run,
+    best_epoch: int,
+    distribution: Distribution,
+    model_id: str,
+    assessment: Assessment,
 ) -> dict[str, Any]:
     spec = variants.get_variant(config.variant)
     preprocessing = spec.preprocessing_for(config.image_size)
-    y_true, y_raw = _validation_probabilities(run.model, run.validation_set)
-    calibration = fit_calibration(y_true, y_raw, config.calibration)
-    y_prob = calibration.apply(y_raw)
-    point = choose_operating_point(
-        y_true, y_prob, method=config.operating_point, target_sensitivity=config.target_sensitivity
-    )
-    metrics = compute_metrics(y_true, y_prob, point.threshold)
     epochs_run = len(run.history.get("loss", []))
     split = run.data
     return {
@@ -364,10 +403,8 @@ def _card(
         "preprocessing": preprocessing.to_card(),
         "class_names": list(CLASS_NAMES),
         "gradcam_layer": spec.gradcam_layer,
-        "threshold": float(point.threshold),
-        "operating_point": point.to_card(),
-        "calibration": calibration.to_card(),
-        "validation_metrics": metrics.to_dict(),
+        **assessment.card_sections(),
+        "tta": TtaRecipe(tuple(config.tta)).to_card(),
         "training": {
             "config": config.to_dict(),
             "history": run.history,
@@ -450,7 +487,13 @@ def train(
     if progress.cancelled:
         return TrainingResult(None, history=run.history, cancelled=True)
     best.restore(run.model)
-    card = _card(config, run, best.best_epoch, distribution, model_id)
+    model = _inference_copy(run.model)
+    assessment = _assess(
+        config, run, model, on_progress or ignore_progress, should_stop or never_stop
+    )
+    if assessment is None:
+        return TrainingResult(None, history=run.history, cancelled=True)
+    card = _card(config, run, best.best_epoch, distribution, model_id, assessment)
     if not distribution.is_chief:
         return TrainingResult(None, card, run.history)
     from engine.inference.ood import fit_ood_reference, reference_files
@@ -461,7 +504,7 @@ def train(
     # there.
     reference = fit_ood_reference(run.data.train.paths)  # ~8 s on 5,216 images
     bundle = write_bundle(
-        _inference_copy(run.model),
+        model,
         card,
         Path(config.out_dir) / model_id,
         extra_files=reference_files(reference),

@@ -20,8 +20,8 @@ from typing import Any
 import numpy as np
 
 from engine.errors import ConfigError
-from engine.modeling.preprocessing import resize
 from engine.imaging.radiograph import FloatImage
+from engine.modeling.preprocessing import resize
 
 View = Callable[[FloatImage], FloatImage]
 
