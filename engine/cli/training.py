@@ -127,7 +127,7 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
     )
     train.add_argument(
         "--tta",
-        default=",".join(defaults["tta"].default),
+        default="identity",
         help="test-time views averaged by the bundle, comma-separated, starting with identity "
         "(identity, hflip, zoom_in, zoom_out)",
     )
