@@ -41,7 +41,7 @@ def _command_modules() -> list[_Registrar]:
     import importlib
 
     modules: list[_Registrar] = []
-    for name in ("info", "training", "evaluation", "predict", "robustness"):
+    for name in ("info", "training", "evaluation", "predict", "robustness", "ensemble"):
         try:
             modules.append(importlib.import_module(f"engine.cli.{name}"))  # type: ignore[arg-type]
         except ModuleNotFoundError as error:

@@ -125,7 +125,7 @@ def assess(
     """
 
     def staged(stage: str) -> OnProgress:
-        return lambda p: on_progress(Progress(stage, p.done, p.total, p.message))
+        return lambda p: on_progress(Progress(stage, p.done, p.total, f"{stage}: {p.message}"))
 
     validation_scores, unreadable = _scores(scorer, validation, staged("validation"), should_stop)
     external_scores = None

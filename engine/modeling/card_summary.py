@@ -26,6 +26,55 @@ def _counts(counts: Mapping[str, Any]) -> str:
     )
 
 
+_SCORES = ("auc", "accuracy", "sensitivity", "specificity", "precision", "f1", "brier", "ece")
+
+
+def _external_lines(card: Mapping[str, Any]) -> list[str]:
+    """'Expected on images from elsewhere': the external figures, cross-fitted when the external
+    set also chose the calibration and threshold (then those are the honest ones)."""
+    external = card.get("external") or {}
+    metrics = external.get("metrics") or {}
+    if not metrics:
+        return ["Expected on images from elsewhere: not measured (no external set was given)."]
+    crossed = external.get("cross_fitted") or {}
+    if external.get("fitted_on_this_set") and crossed:
+        return [
+            f"Expected on images from elsewhere ({crossed.get('n', '?')} external images, "
+            f"calibration and threshold cross-fitted): "
+            + _figures(crossed, ("auc", "accuracy", "sensitivity", "specificity", "ece")),
+            "  (fitted on all of them, as shipped: " + _figures(metrics, _SCORES) + ")",
+        ]
+    return [
+        f"Expected on images from elsewhere ({metrics.get('n', '?')} external images): "
+        + _figures(metrics, _SCORES)
+    ]
+
+
+def _composition_lines(card: Mapping[str, Any]) -> list[str]:
+    """Members, test-time views and robustness."""
+    lines = []
+    members = card.get("members") or []
+    if members:
+        names = [str(card.get("variant", "?"))] + [str(m.get("variant", "?")) for m in members]
+        lines.append(f"Ensemble of {len(names)} networks: {', '.join(names)}")
+    views = (card.get("tta") or {}).get("views") or []
+    if len(views) > 1:
+        lines.append(f"Test-time augmentation: mean over {', '.join(views)}")
+    robustness = card.get("robustness") or {}
+    if robustness.get("changes"):
+        worst = max(
+            robustness["changes"],
+            key=lambda c: max(c["flip_rate_normal"], c["flip_rate_pneumonia"]),
+        )
+        lines.append(
+            f"Robustness ({robustness.get('images', '?')} images): worst change "
+            f"'{worst['name']}' flips {float(worst['flip_rate_normal']):.1%} of NORMAL and "
+            f"{float(worst['flip_rate_pneumonia']):.1%} of PNEUMONIA labels; "
+            + ", ".join(f"{c['name']} {float(c['flip_rate']):.1%}" for c in robustness["changes"])
+        )
+    return lines
+
+
 def describe_card(card: Mapping[str, Any]) -> str:
     """Plain-text summary of a model card, one fact per line.
 
@@ -52,9 +101,12 @@ def describe_card(card: Mapping[str, Any]) -> str:
         how = point.get("method", "?")
         if point.get("target") is not None:
             how += f" (target {float(point['target']):.2f})"
+        chosen_on = (card.get("selection") or {}).get(
+            "calibration_and_threshold_fitted_on", "validation"
+        )
         lines.append(
-            f"Operating point: threshold {float(card['threshold']):.3f}, chosen on validation by "
-            f"{how}"
+            f"Operating point: threshold {float(card['threshold']):.3f}, chosen on {chosen_on} "
+            f"images by {how}"
         )
     calibration = dict(card.get("calibration") or {})
     if calibration:
@@ -63,28 +115,18 @@ def describe_card(card: Mapping[str, Any]) -> str:
             f"{k} {v:.4g}" if isinstance(v, float) else f"{k} {v}" for k, v in calibration.items()
         )
         lines.append(f"Calibration: {method}" + (f" ({extra})" if extra else ""))
+    lines.extend(_external_lines(card))
     metrics = card.get("validation_metrics") or {}
     if metrics:
         lines.append(
-            f"Validation ({metrics.get('n', '?')} images): "
-            + _figures(
-                metrics,
-                (
-                    "auc",
-                    "accuracy",
-                    "sensitivity",
-                    "specificity",
-                    "precision",
-                    "f1",
-                    "brier",
-                    "ece",
-                ),
-            )
+            f"In-distribution (validation split of the training hospital, {metrics.get('n', '?')} "
+            "images; flatters the model): " + _figures(metrics, _SCORES)
         )
         matrix = metrics.get("confusion_matrix")
         if matrix:
             (tn, fp), (fn, tp) = matrix
             lines.append(f"Confusion matrix at the threshold: TN {tn}, FP {fp}, FN {fn}, TP {tp}")
+    lines.extend(_composition_lines(card))
     training = card.get("training") or {}
     if training:
         weights = (training.get("weights") or {}).get("source", "?")

@@ -315,14 +315,23 @@ def _versions() -> dict[str, str]:
     }
 
 
-def _prepare(config: TrainConfig, distribution: Distribution) -> _Run:
-    spec = variants.get_variant(config.variant)
-    preprocessing = spec.preprocessing_for(config.image_size)
+def split_of(config: TrainConfig) -> datasets.Split:
+    """The training/validation split a run with ``config`` uses (the same on every call).
+
+    Raises:
+        DatasetError: the data folder is unusable or too small to split.
+    """
     folders = find_data_folders(config.data_dir)
     folders = type(folders)(
         stratified_limit(folders.train, config.limit, config.seed), folders.validation, None
     )
-    split = datasets.make_split(folders, config.validation_fraction, config.seed)
+    return datasets.make_split(folders, config.validation_fraction, config.seed)
+
+
+def _prepare(config: TrainConfig, distribution: Distribution) -> _Run:
+    spec = variants.get_variant(config.variant)
+    preprocessing = spec.preprocessing_for(config.image_size)
+    split = split_of(config)
     datasets.check_trainable(split)
     logs = (datasets.DecodeLog(), datasets.DecodeLog())
     weights = datasets.class_weights(split.train.labels) if config.class_weighting else None
