@@ -54,8 +54,8 @@ def median_ms(values: list[float]) -> float:
 
 def latency(predictor: Predictor, path: Path, runs: int) -> dict[str, float]:
     """Median milliseconds per stage of ``runs`` warm predictions of ``path``."""
-    model_only = GradCam(predictor.bundle.model, predictor.bundle.gradcam_layer)
-    x = preprocess(load_image(path).pixels, predictor.bundle.preprocessing)[None]
+    model_only = GradCam(predictor.bundle.model, predictor.bundle.card.gradcam_layer)
+    x = preprocess(load_image(path).pixels, predictor.bundle.card.preprocessing)[None]
     model_only.probabilities(x)
     forward = []
     for _ in range(runs):
@@ -94,9 +94,9 @@ def throughput(predictor: Predictor, files: list[Path], batch_size: int, heatmap
 
 def model_ceiling(predictor: Predictor, batch_size: int, batches: int = 30) -> float:
     """Images per second of the forward pass alone, on inputs already in memory."""
-    model_only = GradCam(predictor.bundle.model, predictor.bundle.gradcam_layer)
+    model_only = GradCam(predictor.bundle.model, predictor.bundle.card.gradcam_layer)
     x = np.random.default_rng(0).random(
-        (batch_size, *predictor.bundle.preprocessing.input_shape), dtype=np.float32
+        (batch_size, *predictor.bundle.card.preprocessing.input_shape), dtype=np.float32
     )
     model_only.probabilities(x)
     started = time.perf_counter()
@@ -154,14 +154,14 @@ def main() -> None:
     started = time.perf_counter()
     predictor = Predictor.load(args.model)
     load_seconds = time.perf_counter() - started
-    spec = predictor.bundle.preprocessing
+    spec = predictor.bundle.card.preprocessing
     train_dir = args.data / "chest_xray" / "train"
     files = sorted(train_dir.glob("*/*.jpeg"))
     files = files[: args.limit] if args.limit else files
     jpeg = sorted((train_dir / "NORMAL").glob("*.jpeg"))[0]
 
     print(
-        f"model {predictor.model_id} ({predictor.bundle.variant}, input {spec.input_shape}) "
+        f"model {predictor.model_id} ({predictor.bundle.card.variant}, input {spec.input_shape}) "
         f"on {predictor.device}; loaded + warmed up in {load_seconds:.1f} s\n"
     )
     print(f"Open-to-heatmap latency, median of {args.runs} warm runs (ms)")

@@ -51,7 +51,8 @@ def measure(
     """Train ``variant`` briefly (or for two full epochs) and return its figures."""
     from engine.modeling import datasets, variants
     from engine.modeling.labelled_folders import DataFolders, find_data_folders
-    from engine.modeling.training import TrainConfig, compile_model
+    from engine.modeling.train_config import TrainConfig
+    from engine.modeling.training import compile_model
     from engine.runtime import device, tensorflow
 
     tensorflow()

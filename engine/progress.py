@@ -1,14 +1,28 @@
 """Progress reports and cancellation for long engine work, as plain callables.
 
-Long functions (training, evaluation, batch prediction) take ``on_progress`` and ``should_stop``
-keyword arguments. They never see a Qt object: the viewer's job runner adapts these to signals,
-the CLI to a terminal progress bar, tests to lists. Cancelling is a normal outcome, not an error.
+Long functions (training, evaluation, batch prediction, triage) take ``on_progress`` and
+``should_stop`` keyword arguments. They never see a Qt object: the viewer's job runner adapts
+these to signals, the CLI to a terminal progress bar, tests to lists.
+
+One cancellation convention. ``should_stop()`` is polled between units of work (a batch, a
+file); once it returns True the function stops there and nothing half-written is left. Cancelling
+is a normal outcome, not an error: work whose partial result is still useful returns it, marked
+(``TrainingResult.cancelled``, ``TriageSummary.cancelled``, a generator that simply ends); work
+whose partial result would mislead (the metrics of half an evaluation set) raises
+:class:`Cancelled`, which callers treat as "stopped by the user", never as a failure.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+
+from engine.errors import HilumError
+
+
+class Cancelled(HilumError):
+    """``should_stop()`` returned True and the work's partial result would mislead: nothing was
+    written. A normal outcome of the user's Cancel, not a failure."""
 
 
 @dataclass(frozen=True)

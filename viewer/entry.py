@@ -13,7 +13,8 @@ from collections.abc import Sequence
 
 from viewer.resource_paths import default_model_dir
 
-VIEW_FLAGS = ("-h", "--help")
+#: Flags answered by the full command's help (every sub-command), not by the viewer's parser.
+HELP_FLAGS = ("-h", "--help")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -23,7 +24,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         from viewer.self_test import run_self_test
 
         return run_self_test()
-    if not args or args[0] == "view" or (args[0].startswith("-") and args[0] not in VIEW_FLAGS):
+    if not args or args[0] == "view" or (args[0].startswith("-") and args[0] not in HELP_FLAGS):
         from viewer.app import run_viewer
 
         return run_viewer(args[1:] if args and args[0] == "view" else args)

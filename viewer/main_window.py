@@ -1,61 +1,38 @@
-"""The main window: the composition root of the reading room.
+"""The main window: the composition root of Hilum's desktop application.
 
-It owns the menus, the tabs, drag and drop, the status bar and the active model, and wires the
-widgets together. The flow for one image (../shared/GUIDE.md, "The flows"):
-
-1. ``load_image`` runs as a job; on success the image view, tags and panel show the radiograph;
-2. when a model is loaded, ``engine.inference.predictor.predict`` runs as a job on the model's own
-thread;
-3. its ``Prediction`` (probability, heatmap, warnings) goes to the panel and the view.
-
-Only the newest request counts: results of an image the user already left are dropped. The model
-(TensorFlow import, load, warm-up: seconds) loads in the background after the window is shown, so
-images can be read before it is ready.
+It owns the menus, the toolbar, the tabs, drag and drop and the status bar, and wires the parts
+together: the reading room (:class:`viewer.reading_room.reading_room.ReadingRoom`), the active
+model (:class:`viewer.model_lifecycle.ModelLifecycle`), the Training tab and the Worklist and
+History tabs (:class:`viewer.records_wiring.Records`). The model loads in the background after the
+window is shown, so images can be read before it is ready.
 """
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from PySide6.QtCore import QMimeData, Qt, Signal, Slot
-from PySide6.QtGui import (
-    QAction,
-    QCloseEvent,
-    QDragEnterEvent,
-    QDropEvent,
-    QKeySequence,
-)
+from PySide6.QtCore import QMimeData, Signal, Slot
+from PySide6.QtGui import QAction, QCloseEvent, QDragEnterEvent, QDropEvent, QKeySequence
 from PySide6.QtWidgets import (
-    QDialog,
-    QDialogButtonBox,
     QFileDialog,
     QLabel,
     QMainWindow,
     QMenu,
-    QPlainTextEdit,
-    QSplitter,
     QTabWidget,
-    QVBoxLayout,
     QWidget,
 )
 
-from engine import HilumError, Radiograph, StudyIndex, load_image
-from engine.inference.prediction_report import DISCLAIMER
-from engine.modeling.card_summary import describe_card
-from viewer.errors import ErrorBanner, describe
-from viewer.jobs import Job, JobRunner
-from viewer.reading_room.dicom_tags import DicomTagsPanel
-from viewer.reading_room.image_view import ImageView, Preset
-from viewer.reading_room.prediction_panel import HEATMAP_NOTE, PredictionPanel
-from viewer.reading_room.report_export import save_png
-from viewer.reading_room.study_browser import StudyBrowser
-from viewer.records import Records
-from viewer.resource_paths import default_model_dir
+from engine import HilumError, Radiograph
+from viewer.dialogs import ABOUT, model_card_text, text_dialog
+from viewer.jobs import Job
+from viewer.model_lifecycle import ModelLifecycle
+from viewer.model_status import ModelStatusLabel
+from viewer.reading_room.reading_room import ReadingRoom
+from viewer.records_wiring import Records
 from viewer.settings import Settings
-from viewer.training.training_tab import TrainingTab  # Training tab (issue 6)
+from viewer.training.training_tab import TrainingTab
 
 if TYPE_CHECKING:  # imported for real on a worker thread: keeps start-up fast
     from engine.inference.predictor import Prediction, Predictor
@@ -64,39 +41,17 @@ IMAGE_FILTER = "Images (*.dcm *.dicom *.dic *.jpg *.jpeg *.png);;All files (*)"
 APP_TITLE = "Hilum"
 
 
-def load_predictor(bundle: Path) -> Predictor:
-    """Import the inference engine (and TensorFlow) and load ``bundle``: run on a worker thread.
-
-    Raises:
-        HilumError: the bundle cannot be used.
-        ImportError: this build has no inference engine.
-    """
-    from engine.inference.predictor import Predictor
-
-    return Predictor.load(bundle)
-
-
-def run_prediction(predictor: Predictor, radiograph: Radiograph) -> Prediction:
-    """``engine.inference.predictor.predict`` on a radiograph already read (run on the model's
-    thread)."""
-    from engine.inference.predictor import predict
-
-    return predict(predictor, radiograph)
-
-
-def read_model_card(bundle: Path) -> dict[str, Any]:
-    """The card of ``bundle`` (quick: JSON only, no TensorFlow)."""
-    from engine.modeling.bundles import read_card
-
-    return read_card(bundle)
-
-
 class MainWindow(QMainWindow):
     """Hilum's main window.
 
     Args:
         settings: persisted preferences (tests pass a temporary store).
         parent: the Qt parent.
+
+    Attributes:
+        reading_room: the Reading room tab; ``view``, ``browser``, ``tags``, ``panel``, ``banner``
+            and ``splitter`` are its parts.
+        models: the active model.
 
     Signals:
         image_shown(Radiograph): an image is on screen.
@@ -117,59 +72,29 @@ class MainWindow(QMainWindow):
         self.settings = settings if settings is not None else Settings()
         self.setWindowTitle(APP_TITLE)
         self.setAcceptDrops(True)
-        self._io = JobRunner(parent=self)
-        self._model_runner = JobRunner(max_threads=1, parent=self)
-        self._load_job: Job | None = None
-        self._predict_job: Job | None = None
-        self._model_job: Job | None = None
-        self._predictor: Predictor | None = None
-        self._model_path: Path | None = None
-        self._prediction: Prediction | None = None
-        self._open_first_indexed = False
-
-        self.view = ImageView()
-        self.view.setAcceptDrops(False)
-        self.banner = ErrorBanner()
-        self.browser = StudyBrowser(self._io)
-        self.tags = DicomTagsPanel()
-        self.panel = PredictionPanel()
+        self.models = ModelLifecycle(self.settings, self)
+        self.reading_room = ReadingRoom(self.settings, self.models)
+        room = self.reading_room
+        self.view, self.browser, self.tags = room.view, room.browser, room.tags
+        self.panel, self.banner, self.splitter = room.panel, room.banner, room.splitter
         self.tabs = QTabWidget()
         self.tabs.setDocumentMode(True)
-        self._build_reading_room()
-        # --- Training tab (viewer/training/training_tab.py, issue 6) ---
+        self.setCentralWidget(self.tabs)
+        self.add_tab(room, "Reading room")
         self.training_tab = TrainingTab(self.settings)
         self.add_tab(self.training_tab, "Training")
         self.training_tab.promoted.connect(self.use_model)
         self.training_tab.default_requested.connect(self.use_default_model)
         self.training_tab.guard_close(self)
-        # --- end Training tab ---
         self._build_status_bar()
         self._build_menus()
         self._connect()
         self._restore_settings()
-        self.records = Records(self)  # Worklist + History tabs, Records menu (viewer/records.py)
+        self.records = Records(
+            self
+        )  # Worklist + History tabs, Records menu (viewer/records_wiring.py)
 
     # --- layout --------------------------------------------------------------------------------
-
-    def _build_reading_room(self) -> None:
-        center = QWidget()
-        center_layout = QVBoxLayout(center)
-        center_layout.setContentsMargins(0, 0, 0, 0)
-        center_layout.setSpacing(0)
-        center_layout.addWidget(self.banner)
-        center_layout.addWidget(self.view, 1)
-        side = QTabWidget()
-        side.addTab(self.panel, "Prediction")
-        side.addTab(self.tags, "DICOM tags")
-        self.side_tabs = side
-        self.splitter = QSplitter(Qt.Orientation.Horizontal)
-        self.splitter.addWidget(self.browser)
-        self.splitter.addWidget(center)
-        self.splitter.addWidget(side)
-        self.splitter.setStretchFactor(1, 1)
-        self.splitter.setSizes([300, 780, 360])
-        self.add_tab(self.splitter, "Reading room")
-        self.setCentralWidget(self.tabs)
 
     def add_tab(self, widget: QWidget, title: str) -> int:
         """Add a top-level tab (Worklist, History, Training, ...); return its index."""
@@ -178,7 +103,7 @@ class MainWindow(QMainWindow):
     def _build_status_bar(self) -> None:
         self._cursor_label = QLabel()
         self._window_label = QLabel()
-        self._model_label = QLabel("Model: not loaded")
+        self._model_label = ModelStatusLabel(self.models)
         bar = self.statusBar()
         for label in (self._cursor_label, self._window_label, self._model_label):
             bar.addPermanentWidget(label)
@@ -213,7 +138,7 @@ class MainWindow(QMainWindow):
         self._action(
             file,
             "&Export view as PNG…",
-            self.choose_export_png,
+            self.reading_room.choose_export_png,
             ["Ctrl+E"],
             tip="Save what the image view shows, overlay included, as a PNG",
         )
@@ -235,7 +160,11 @@ class MainWindow(QMainWindow):
         self.presets_menu = view.addMenu("Window &presets")
         view.addSeparator()
         self.heatmap_action = self._action(
-            view, "&Heatmap overlay", self._set_heatmap_visible, ["H"], checkable=True
+            view,
+            "&Heatmap overlay",
+            self.reading_room.set_heatmap_visible,
+            ["H"],
+            checkable=True,
         )
 
         model = bar.addMenu("&Model")
@@ -249,27 +178,23 @@ class MainWindow(QMainWindow):
         toolbar = self.addToolBar("View")
         toolbar.setObjectName("viewToolbar")
         toolbar.setMovable(False)
-        for action in (
-            open_files,
-            open_folder,
-            fit,
-            actual,
-            self.invert_action,
-            reset,
-            self.heatmap_action,
-        ):
+        for action in (open_files, open_folder, fit, actual, self.invert_action, reset):
             toolbar.addAction(action)
+        toolbar.addAction(self.heatmap_action)
 
     def _connect(self) -> None:
+        room = self.reading_room
         self.view.pixel_hovered.connect(self._on_pixel)
         self.view.hover_left.connect(self._cursor_label.clear)
         self.view.window_changed.connect(self._on_window)
-        self.browser.image_selected.connect(self.open_image)
-        self.browser.index_ready.connect(self._on_index_ready)
-        self.browser.failed.connect(self._show_error)
-        self.panel.heatmap_toggled.connect(self._set_heatmap_visible)
-        self.panel.opacity_changed.connect(self._on_opacity)
-        self.panel.colormap_changed.connect(self._on_colormap)
+        self.panel.heatmap_toggled.connect(self.heatmap_action.setChecked)
+        room.message.connect(self._show_message)
+        room.image_shown.connect(self._on_image_shown)
+        room.image_failed.connect(self._on_image_failed)
+        room.prediction_shown.connect(self.prediction_shown)
+        self.models.ready.connect(self.model_ready)
+        self.models.failed.connect(self.model_failed)
+        self.models.refused.connect(room.show_error)
 
     def _restore_settings(self) -> None:
         s = self.settings
@@ -277,13 +202,7 @@ class MainWindow(QMainWindow):
             self.restoreGeometry(s.geometry)
         else:
             self.resize(1400, 900)
-        if not s.layout_state.isEmpty():
-            self.splitter.restoreState(s.layout_state)
-        self.panel.set_heatmap_controls(s.heatmap_visible, s.heatmap_opacity, s.colormap)
         self.heatmap_action.setChecked(s.heatmap_visible)
-        self.view.set_heatmap_visible(s.heatmap_visible)
-        self.view.set_heatmap_opacity(s.heatmap_opacity)
-        self.view.set_colormap(s.colormap)
         self._rebuild_recent_menu()
 
     # --- opening -------------------------------------------------------------------------------
@@ -299,65 +218,32 @@ class MainWindow(QMainWindow):
         first = chosen[0]
         self.settings.last_folder = first if first.is_dir() else first.parent
         self._rebuild_recent_menu()
-        self._open_first_indexed = not first.is_file()
-        self.browser.open_paths(chosen)
-        if first.is_file():
-            self.open_image(first)
+        self.reading_room.open_paths(chosen)
 
-    @Slot(Path)
     def open_image(self, path: Path) -> None:
-        """Read ``path`` in the background and show it (then predict, if a model is ready)."""
-        for job in (self._load_job, self._predict_job):
-            if job is not None:
-                job.cancel()
-                job.withdraw()
-        self._predict_job = None
-        self.statusBar().showMessage(f"Reading {path.name}…")
-        self.panel.clear_prediction("Reading the image…")
-        job = self._io.submit(load_image, path, callbacks=False)
-        job.succeeded.connect(self._on_image_loaded)
-        job.failed.connect(self._on_image_failed)
-        self._load_job = job
-        job.start()
+        """Read ``path`` in the background and show it in the reading room."""
+        self.reading_room.open_image(path)
+
+    def show_prediction(self, prediction: Prediction) -> None:
+        """Show ``prediction`` of the image on screen (see :meth:`ReadingRoom.show_prediction`)."""
+        self.reading_room.show_prediction(prediction)
+
+    def export_png(self, path: Path) -> bool:
+        """Save the image view as shown to ``path``; False (and a message) on failure."""
+        return self.reading_room.export_png(path)
 
     @Slot(object)
-    def _on_image_loaded(self, radiograph: Radiograph) -> None:
-        if self.sender() is not self._load_job:
-            return
-        self.banner.hide()
-        self._prediction = None
-        self.view.set_radiograph(radiograph)
+    def _on_image_shown(self, radiograph: Radiograph) -> None:
         self.invert_action.setChecked(False)
-        self.tags.show_radiograph(radiograph)
-        self.browser.select_path(radiograph.source)
         self.setWindowTitle(f"{radiograph.source.name} — {APP_TITLE}")
         self._rebuild_presets_menu()
-        message = f"{radiograph.source.name}: {radiograph.width} x {radiograph.height}"
-        if radiograph.warnings:
-            message += " — " + " ".join(radiograph.warnings)
-        self.statusBar().showMessage(message, 15_000)
         self.image_shown.emit(radiograph)
-        self._predict()
 
     @Slot(object)
     def _on_image_failed(self, error: BaseException) -> None:
-        if self.sender() is not self._load_job:
-            return
-        self.view.set_radiograph(None)
-        self.tags.clear()
-        self.panel.clear_prediction("No image")
         self.setWindowTitle(APP_TITLE)
         self._rebuild_presets_menu()
-        self._show_error(error)
         self.image_failed.emit(error)
-
-    @Slot(object)
-    def _on_index_ready(self, index: StudyIndex) -> None:
-        if self._open_first_indexed:
-            self._open_first_indexed = False
-            images = index.images()
-            if images:
-                self.open_image(images[0])
 
     def handle_drop(self, mime: QMimeData) -> bool:
         """Open the local files and folders in ``mime``; False when it holds none."""
@@ -417,33 +303,13 @@ class MainWindow(QMainWindow):
             action = self.presets_menu.addAction(preset.name)
             if number <= 9:
                 action.setShortcut(QKeySequence(f"Ctrl+{number}"))
-            action.triggered.connect(lambda _=False, p=preset: self._apply_preset(p))
+            action.triggered.connect(lambda _=False, p=preset: self.view.apply_preset(p))
         self.presets_menu.setEnabled(not self.presets_menu.isEmpty())
-
-    def _apply_preset(self, preset: Preset) -> None:
-        self.view.apply_preset(preset)
 
     @Slot()
     def _reset_view(self) -> None:
         self.invert_action.setChecked(False)
         self.view.reset()
-
-    @Slot(bool)
-    def _set_heatmap_visible(self, visible: bool) -> None:
-        self.view.set_heatmap_visible(visible)
-        self.heatmap_action.setChecked(visible)
-        self.panel.heatmap_checkbox.setChecked(visible)
-        self.settings.heatmap_visible = visible
-
-    @Slot(float)
-    def _on_opacity(self, opacity: float) -> None:
-        self.view.set_heatmap_opacity(opacity)
-        self.settings.heatmap_opacity = opacity
-
-    @Slot(str)
-    def _on_colormap(self, name: str) -> None:
-        self.view.set_colormap(name)
-        self.settings.colormap = name
 
     @Slot(int, int, float)
     def _on_pixel(self, x: int, y: int, value: float) -> None:
@@ -453,212 +319,70 @@ class MainWindow(QMainWindow):
     def _on_window(self, center: float, width: float) -> None:
         self._window_label.setText(f"W {width:.0f}  L {center:.0f}")
 
-    @Slot()
-    def choose_export_png(self) -> None:
-        """Ask where to save the current view as PNG."""
-        folder = self.settings.last_folder or Path.home()
-        name = self.view.radiograph.source.stem if self.view.radiograph else "hilum"
-        target, _ = QFileDialog.getSaveFileName(
-            self, "Export view as PNG", str(folder / f"{name}_view.png"), "PNG (*.png)"
-        )
-        if target:
-            self.export_png(Path(target))
-
-    def export_png(self, path: Path) -> bool:
-        """Save the image view as shown (window, zoom, overlay, scale bar) to ``path``,
-        atomically; a failure is shown in the error banner and returns False."""
-        try:
-            save_png(self.view, path)
-        except OSError as error:
-            self._show_error(error)
-            return False
-        self.statusBar().showMessage(f"Saved {path}", 10_000)
-        return True
-
     # --- model ---------------------------------------------------------------------------------
 
     @property
     def predictor(self) -> Predictor | None:
         """The loaded model (``engine.inference.predictor.Predictor``), or ``None``."""
-        return self._predictor
+        return self.models.predictor
 
     def start_model(self) -> None:
         """Load the model chosen in the settings, or the shipped default, in the background."""
-        chosen = self.settings.model_path
-        bundle = chosen if chosen is not None and chosen.is_dir() else default_model_dir()
-        if bundle is None:
-            self._set_model_text("No model: choose a model bundle (Model menu)")
-            self.panel.set_model_status(
-                "No model is installed. Choose a model bundle from the "
-                "Model menu to get predictions."
-            )
-            return
-        self.load_model(bundle)
+        self.models.start()
 
     def load_model(self, bundle: Path) -> Job:
         """Load the model bundle at ``bundle`` in the background (replacing the active one)."""
-        self._predictor = None
-        self._model_path = bundle
-        self._set_model_text(f"Model: loading {bundle.name}…")
-        self.panel.set_model_status(f"Loading model {bundle.name}… (images can be viewed now)")
-        job = self._model_runner.submit(load_predictor, bundle, callbacks=False)
-        job.succeeded.connect(self._on_model_loaded)
-        job.failed.connect(self._on_model_failed)
-        self._model_job = job
-        return job.start()
-
-    @Slot(object)
-    def _on_model_loaded(self, predictor: Predictor) -> None:
-        if self.sender() is not self._model_job:
-            return
-        self._predictor = predictor
-        card = predictor.bundle.card
-        name = str(card.get("name") or predictor.model_id)
-        self.panel.set_model(
-            name,
-            str(predictor.device),
-            predictor.threshold,
-            card.get("class_names") or ("NORMAL", "PNEUMONIA"),
-        )
-        self._set_model_text(f"Model: {name} · {predictor.device.kind}")
-        self._model_label.setToolTip(f"{predictor.model_id} on {predictor.device}")
-        self.model_ready.emit(predictor)
-        if self.view.radiograph is not None and self._prediction is None:
-            self._predict()
-
-    @Slot(object)
-    def _on_model_failed(self, error: BaseException) -> None:
-        if self.sender() is not self._model_job:
-            return
-        if isinstance(error, ImportError):
-            error = HilumError(
-                "Predictions are not available: this build of Hilum has no "
-                f"inference engine ({error}). Images can still be viewed."
-            )
-        self._set_model_text("Model: not available")
-        self.panel.set_model_status(describe(error)[1])
-        self._show_error(error)
-        self.model_failed.emit(error)
-
-    def _set_model_text(self, text: str) -> None:
-        self._model_label.setText(text)
-
-    def _predict(self) -> None:
-        radiograph = self.view.radiograph
-        if radiograph is None:
-            return
-        if self._predictor is None:
-            waiting = self._model_job is not None and not self._model_job.is_done
-            self.panel.set_status(
-                "Waiting for the model to load…"
-                if waiting
-                else "No model loaded: choose one in the Model menu."
-            )
-            return
-        self.panel.set_status("Predicting…")
-        job = self._model_runner.submit(
-            run_prediction, self._predictor, radiograph, callbacks=False
-        )
-        job.succeeded.connect(self._on_prediction)
-        job.failed.connect(self._on_prediction_failed)
-        self._predict_job = job
-        job.start()
-
-    @Slot(object)
-    def _on_prediction(self, prediction: Prediction) -> None:
-        if self.sender() is self._predict_job:
-            self.show_prediction(prediction)
-
-    def show_prediction(self, prediction: Prediction) -> None:
-        """Show ``prediction`` of the image on screen: panel, heatmap, ``prediction_shown``."""
-        self._prediction = prediction
-        self.panel.show_prediction(prediction)
-        self.view.set_heatmap(prediction.heatmap)
-        self.prediction_shown.emit(prediction)
-
-    @Slot(object)
-    def _on_prediction_failed(self, error: BaseException) -> None:
-        if self.sender() is not self._predict_job:
-            return
-        self.panel.set_status(f"No prediction: {describe(error)[1]}")
-        self._show_error(error)
-
-    @Slot()
-    def choose_model(self) -> None:
-        """Ask for a model bundle folder; use it if its card is valid."""
-        start = str(self._model_path.parent if self._model_path else Path.home())
-        chosen = QFileDialog.getExistingDirectory(self, "Choose a model bundle", start)
-        if chosen:
-            self.use_model(Path(chosen))
+        return self.models.load(bundle)
 
     def use_model(self, bundle: Path) -> bool:
         """Check ``bundle``'s card, remember it and load it; False (and a message) if invalid."""
-        try:
-            read_model_card(bundle)
-        except (HilumError, ImportError) as error:
-            self._show_error(error)
-            return False
-        self.settings.model_path = bundle
-        self.load_model(bundle)
-        return True
+        return self.models.use(bundle)
 
     @Slot()
     def use_default_model(self) -> None:
         """Forget the chosen bundle and load the shipped default."""
-        self.settings.model_path = None
-        self.start_model()
+        self.models.use_default()
+
+    @Slot()
+    def choose_model(self) -> None:
+        """Ask for a model bundle folder; use it if its card is valid."""
+        current = self.models.path
+        start = str(current.parent if current else Path.home())
+        chosen = QFileDialog.getExistingDirectory(self, "Choose a model bundle", start)
+        if chosen:
+            self.use_model(Path(chosen))
 
     @Slot()
     def show_model_card(self) -> None:
-        """Show the active model's card as formatted JSON."""
-        card = self._predictor.bundle.card if self._predictor is not None else None
-        if card is None and self._model_path is not None:
-            try:
-                card = read_model_card(self._model_path)
-            except (HilumError, ImportError) as error:
-                self._show_error(error)
-                return
-        if card is None:
-            self._show_error(HilumError("No model is loaded: choose a model bundle first."))
+        """Show the active model's card: a readable summary, then the full JSON."""
+        try:
+            card = self.models.card()
+        except (HilumError, ImportError) as error:
+            self.reading_room.show_error(error)
             return
-        text = f"{describe_card(card)}\n\nThe full card:\n{json.dumps(card, indent=2, default=str)}"
-        self._text_dialog("Model card", text).open()
+        if card is None:
+            self.reading_room.show_error(
+                HilumError("No model is loaded: choose a model bundle first.")
+            )
+            return
+        text_dialog(self, "Model card", model_card_text(card)).open()
 
     @Slot()
     def show_about(self) -> None:
         """Say what Hilum is and is not."""
-        self._text_dialog(
-            "About Hilum",
-            f"Hilum — offline chest X-ray workstation.\n\n{DISCLAIMER}\n\n{HEATMAP_NOTE}",
-        ).open()
+        text_dialog(self, "About Hilum", ABOUT).open()
 
-    def _text_dialog(self, title: str, text: str) -> QDialog:
-        dialog = QDialog(self)
-        dialog.setWindowTitle(title)
-        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
-        body = QPlainTextEdit(text)
-        body.setReadOnly(True)
-        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
-        buttons.rejected.connect(dialog.reject)
-        layout = QVBoxLayout(dialog)
-        layout.addWidget(body)
-        layout.addWidget(buttons)
-        dialog.resize(640, 480)
-        return dialog
+    # --- messages and closing ------------------------------------------------------------------
 
-    # --- errors and closing --------------------------------------------------------------------
-
-    @Slot(object)
-    def _show_error(self, error: BaseException) -> None:
-        self.banner.show_error(error)
-        self.statusBar().showMessage(describe(error)[0], 10_000)
+    @Slot(str, int)
+    def _show_message(self, text: str, timeout_ms: int) -> None:
+        self.statusBar().showMessage(text, timeout_ms)
 
     def shutdown(self, timeout_ms: int = 15_000) -> None:
         """Stop background work and wait for it (a TensorFlow import cannot be interrupted)."""
         self.records.shutdown(timeout_ms)  # Worklist batch, pending history writes, reports
-        self.browser.shutdown()
-        self._io.shutdown(timeout_ms)
-        self._model_runner.shutdown(timeout_ms)
+        self.reading_room.shutdown(timeout_ms)
+        self.models.shutdown(timeout_ms)
 
     def closeEvent(self, event: QCloseEvent) -> None:
         """Remember the layout, stop background work, close."""

@@ -1,6 +1,5 @@
-"""The headless ``hilum`` sub-commands (info, train, variants, evaluate, compare, predict)
-
-over the same engine functions the viewer uses; one module per group of commands.
+"""The headless ``hilum`` sub-commands (info, train, variants, evaluate, compare, predict), one
+module per group, over the same engine functions the viewer uses.
 """
 
 from engine.cli.context import CliContext

@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import shlex
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 from engine.cli.context import CliContext
@@ -44,7 +45,7 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
 def run_ensemble(args: argparse.Namespace, context: CliContext) -> int:
     """Build, print the card summary; see the module docstring."""
     from engine.evaluation.assessment import AssessmentConfig
-    from engine.modeling.bundles import update_card
+    from engine.modeling.bundles import read_card, update_card
     from engine.modeling.card_summary import describe_card
     from engine.modeling.ensemble import build_ensemble
 
@@ -67,6 +68,7 @@ def run_ensemble(args: argparse.Namespace, context: CliContext) -> int:
     )
     if bundle is None:
         return 130
-    card = update_card(bundle, {"command": shlex.join(["hilum", *context.argv])})
+    command = shlex.join(["hilum", *context.argv])
+    card = update_card(bundle, replace(read_card(bundle), command=command))
     print(describe_card(card))
     return 0

@@ -123,14 +123,10 @@ def run_compare(args: argparse.Namespace, _context: object) -> int:
 
 
 def _summary(report: EvaluationReport) -> str:
-    m, card, training = report.metrics, report.card, report.training
-    point = card.get("operating_point") or {}
+    m, card, training = report.metrics, report.card, report.card.training_facts
+    point = card.operating_point
     chosen = (
-        (
-            f" ({point['method']}"
-            + (f" {point['target']}" if point.get("target") else "")
-            + " on validation)"
-        )
+        f" ({point.method}" + (f" {point.target}" if point.target else "") + " on validation)"
         if point
         else ""
     )
@@ -141,10 +137,10 @@ def _summary(report: EvaluationReport) -> str:
         return "-" if value is None else f"{value:.4f}"
 
     lines = [
-        f"model        {report.bundle} (variant {card['variant']}, id {card['model_id']})",
+        f"model        {report.bundle} (variant {card.variant}, id {card.model_id})",
         f"data         {report.data} (split: {report.split}): {m.n} images "
         f"({m.n_negative} NORMAL, {m.n_positive} PNEUMONIA), {len(report.unreadable)} unreadable",
-        f"threshold    {m.threshold:.4f}{chosen}; calibration {card['calibration']['method']}",
+        f"threshold    {m.threshold:.4f}{chosen}; calibration {card.calibration.method}",
         f"accuracy     {number(m.accuracy)}    loss         {number(m.loss)}",
         f"sensitivity  {number(m.sensitivity)}    specificity  {number(m.specificity)}",
         f"precision    {number(m.precision)}    f1           {number(m.f1)}",

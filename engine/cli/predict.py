@@ -2,15 +2,13 @@
 
 Runs :meth:`engine.inference.predictor.Predictor.predict_many` over files and folders: one line (or
 JSON object, or CSV row) per file, an error for each file that cannot be read, and exit status 1
-when
-any file failed. Without ``--model`` the shipped default model is used.
+when any file failed. Without ``--model`` the shipped default model is used. The CSV is the
+Worklist's (:func:`engine.inference.triage.csv_text`), with each file's patient and study date.
 """
 
 from __future__ import annotations
 
 import argparse
-import csv
-import io
 import json
 import sys
 from pathlib import Path
@@ -22,10 +20,9 @@ from engine.errors import ImageReadError, ModelFileError
 from engine.imaging.files import walk_images
 from engine.imaging.images import load_image
 from engine.imaging.radiograph import FloatImage
-from engine.inference.gradcam import METHODS, overlay_rgb
+from engine.inference.gradcam import HEATMAP_METHODS, overlay_rgb
 from engine.inference.predictor import FileResult, Predictor
-
-COLUMNS = ("path", "probability", "label", "threshold", "error", "warnings", "seconds")
+from engine.inference.triage import TriageRow, csv_text, study_context, triage_row
 
 
 def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -53,7 +50,10 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
         help="write a PNG overlay (image + Grad-CAM heatmap) per file to DIR",
     )
     parser.add_argument(
-        "--method", choices=METHODS, default="gradcam", help="heatmap method (default: gradcam)"
+        "--method",
+        choices=HEATMAP_METHODS,
+        default="gradcam",
+        help="heatmap method (default: gradcam)",
     )
     parser.add_argument(
         "--batch-size",
@@ -78,6 +78,8 @@ def run(args: argparse.Namespace, context: CliContext) -> int:
     if args.heatmaps:
         args.heatmaps.mkdir(parents=True, exist_ok=True)
     rows: list[dict[str, Any]] = []
+    triage_rows: list[TriageRow] = []
+    headers = study_context(walk.files) if args.csv else {}
     used_names: set[str] = set()
     for result in predictor.predict_many(
         walk.files, batch_size=max(1, args.batch_size), with_heatmaps=args.heatmaps is not None
@@ -87,6 +89,7 @@ def run(args: argparse.Namespace, context: CliContext) -> int:
             _write_overlay(result.path, heatmap, args.heatmaps, used_names)
         row = _row(result, predictor.threshold)
         rows.append(row)
+        triage_rows.append(triage_row(result, headers))
         if not args.json and not args.csv:
             print(_format(row), flush=True)
     failed = sum(row["error"] is not None for row in rows)
@@ -94,7 +97,7 @@ def run(args: argparse.Namespace, context: CliContext) -> int:
         json.dump(rows, sys.stdout, indent=2)
         print()
     elif args.csv:
-        write_text(args.csv, _csv_text(rows))
+        write_text(args.csv, csv_text(triage_rows))
     if not args.json:
         print(
             f"{len(rows) - failed} predicted, {failed} failed"
@@ -126,15 +129,6 @@ def _format(row: dict[str, Any]) -> str:
         f"threshold {row['threshold']:.3f})"
     )
     return "\n".join([line, *(f"  warning: {warning}" for warning in row["warnings"])])
-
-
-def _csv_text(rows: list[dict[str, Any]]) -> str:
-    buffer = io.StringIO()
-    writer = csv.DictWriter(buffer, fieldnames=COLUMNS, lineterminator="\n")
-    writer.writeheader()
-    for row in rows:
-        writer.writerow({**row, "warnings": " | ".join(row["warnings"])})
-    return buffer.getvalue()
 
 
 def _write_overlay(path: Path, heatmap: FloatImage, folder: Path, used_names: set[str]) -> None:

@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 from engine.errors import DatasetError
@@ -48,7 +49,7 @@ def run_robustness(args: argparse.Namespace, _context: object) -> int:
     """Measure, print, optionally record; see the module docstring."""
     from engine.evaluation.robustness import format_report, measure_robustness, sample_images
     from engine.inference.predictor import Predictor
-    from engine.modeling.bundles import update_card
+    from engine.modeling.bundles import read_card, update_card
 
     if args.per_class < 1:
         raise DatasetError(f"--per-class must be at least 1, got {args.per_class}.")
@@ -73,7 +74,7 @@ def run_robustness(args: argparse.Namespace, _context: object) -> int:
     if report is None:  # cannot happen without a should_stop; keeps the type honest
         return 130
     if args.write_card:
-        update_card(args.model, {"robustness": report.to_card()})
+        update_card(args.model, replace(read_card(args.model), robustness=report.to_card()))
     if args.json:
         print(json.dumps({**report.to_card(), "unreadable": unreadable}, indent=2))
     else:

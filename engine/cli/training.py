@@ -12,11 +12,13 @@ import shlex
 import signal
 import sys
 import time
+from dataclasses import replace
 from pathlib import Path
 from types import FrameType
 from typing import Any, TextIO
 
 from engine.cli.context import CliContext
+from engine.errors import HilumError
 from engine.evaluation.metrics import SCORES
 from engine.modeling.variants import list_variants
 from engine.progress import Progress
@@ -27,7 +29,7 @@ _SHOWN_METRICS = ("loss", "auc", "val_loss", "val_auc", "val_accuracy")
 
 def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Add the ``train`` and ``variants`` sub-commands."""
-    from engine.modeling.training import DEFAULT_OUT_DIR, TrainConfig
+    from engine.modeling.train_config import DEFAULT_OUT_DIR, TrainConfig
 
     defaults = TrainConfig.__dataclass_fields__
     names = [spec.name for spec in list_variants()]
@@ -155,8 +157,8 @@ def config_from_args(args: argparse.Namespace) -> Any:
     Raises:
         ConfigError: a value is out of range (the message names the setting).
     """
-    from engine.modeling.training import TrainConfig
-    from engine.modeling.variants import IMAGENET
+    from engine.modeling.architectures import IMAGENET
+    from engine.modeling.train_config import TrainConfig
 
     download = args.weights == IMAGENET
     return TrainConfig(
@@ -256,28 +258,30 @@ def run_train(args: argparse.Namespace, context: CliContext) -> int:
         print("Training cancelled; no model was written.", file=sys.stderr)
         return 130
     card = result.card
-    metrics = card["validation_metrics"]
-    training = card["training"]
+    if card is None or card.validation_metrics is None:  # train() always sets both when it ends
+        raise HilumError("Training ended without a model card; see the messages above.")
+    metrics, training = card.validation_metrics, card.training
     print(
-        f"\nModel: {card['model_id']} ({card['variant']}, {training['parameters']:,} "
+        f"\nModel: {card.model_id} ({card.variant}, {training['parameters']:,} "
         f"parameters, {training['epochs_run']} epochs, best {training['best_epoch']}, "
         f"{training['total_seconds']:.0f} s)"
     )
     if result.bundle is None:
         print("This worker is not the chief: the chief writes the bundle.")
         return 0
-    card = update_card(result.bundle, {"command": shlex.join(["hilum", *context.argv])})
+    card = update_card(result.bundle, replace(card, command=shlex.join(["hilum", *context.argv])))
+    method = card.operating_point.method if card.operating_point else "?"
     print(f"Bundle: {result.bundle}")
     print(
-        f"Validation ({metrics['n']} images, threshold {card['threshold']:.4f} by "
-        f"{card['operating_point'].get('method', '?')}, calibration "
-        f"{card['calibration'].get('method', '?')}):"
+        f"Validation ({metrics.n} images, threshold {card.threshold:.4f} by {method}, "
+        f"calibration {card.calibration.method}):"
     )
+    figures = metrics.to_dict()
     print(
         "  "
-        + "  ".join(f"{key} {metrics[key]:.4f}" for key in SCORES if metrics.get(key) is not None)
+        + "  ".join(f"{key} {figures[key]:.4f}" for key in SCORES if figures.get(key) is not None)
     )
-    (tn, fp), (fn, tp) = metrics["confusion_matrix"]
+    (tn, fp), (fn, tp) = metrics.confusion_matrix
     print(f"  confusion matrix: TN {tn}  FP {fp}  FN {fn}  TP {tp}")
     return 0
 

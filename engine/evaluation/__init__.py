@@ -1,6 +1,5 @@
-"""Measuring models: metrics, calibration, the operating point, bundle evaluation,
-
-comparison tables and plots (matplotlib is imported only when a plot is drawn).
+"""Measuring models: metrics, calibration, the operating point, bundle evaluation, comparison
+tables and plots. Exports resolve on first use (matplotlib is imported when a plot is drawn).
 """
 
 from typing import TYPE_CHECKING

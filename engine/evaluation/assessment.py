@@ -13,8 +13,8 @@ comes from ``hilum train`` or is assembled from trained members by ``hilum ensem
    external images when there are some (images from elsewhere are the ones whose framing
    differs), else of the validation images.
 
-The result's :meth:`Assessment.card_sections` are the card's ``threshold``, ``operating_point``,
-``calibration``, ``validation_metrics``, ``external`` and ``robustness``.
+The result's :meth:`Assessment.card_fields` are the card's ``threshold``, ``operating_point``,
+``calibration``, ``validation_metrics``, ``selection``, ``external`` and ``robustness``.
 """
 
 from __future__ import annotations
@@ -60,29 +60,29 @@ class Assessment:
     external_counts: dict[str, int] | None
     unreadable: int
 
-    def card_sections(self) -> dict[str, Any]:
-        """The card keys this assessment decides."""
+    def card_fields(self) -> dict[str, Any]:
+        """The :class:`~engine.modeling.card.ModelCard` fields this assessment decides."""
         selection = self.selection
-        sections: dict[str, Any] = {
-            "threshold": selection.operating_point.threshold,
-            "operating_point": selection.operating_point.to_card(),
-            "calibration": selection.calibration.to_card(),
-            "validation_metrics": selection.validation.to_dict(),
-            "selection": {"calibration_and_threshold_fitted_on": selection.fitted_on},
-        }
+        external: dict[str, Any] = {}
         if selection.external is not None:
-            sections["external"] = {
+            external = {
                 "data": str(self.external_root),
                 "counts": self.external_counts,
                 "fitted_on_this_set": selection.fitted_on == "external",
-                "metrics": selection.external.to_dict(),
+                "metrics": selection.external.to_card(),
                 "cross_fitted": None
                 if selection.cross_fitted is None
                 else selection.cross_fitted.to_card(),
             }
-        if self.robustness is not None:
-            sections["robustness"] = self.robustness.to_card()
-        return sections
+        return {
+            "threshold": selection.operating_point.threshold,
+            "operating_point": selection.operating_point,
+            "calibration": selection.calibration,
+            "validation_metrics": selection.validation,
+            "selection": {"calibration_and_threshold_fitted_on": selection.fitted_on},
+            "external": external,
+            "robustness": {} if self.robustness is None else self.robustness.to_card(),
+        }
 
 
 def _scores(

@@ -3,9 +3,8 @@
 The figures follow :mod:`engine.evaluation.metrics`; the threshold is the card's operating point
 (chosen on validation during training, see :mod:`engine.evaluation.operating_point`), applied to
 probabilities calibrated with the card's calibration (see :mod:`engine.evaluation.calibration`).
-This module also
-re-exports those building blocks, so that training imports one module:
-``compute_metrics``, ``choose_operating_point`` and ``fit_calibration``.
+Training fits its calibration and threshold on :func:`predict_probabilities` too, so they are
+fitted on the probabilities the viewer and ``hilum evaluate`` will see.
 
 Which images: a folder with ``NORMAL/`` and ``PNEUMONIA/`` is used whole; a ``chest_xray`` root
 gives its ``test/`` split when present, else ``val/``, else ``train/`` (the report names the
@@ -27,39 +26,28 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from engine.errors import ConfigError, DatasetError, HilumError, ImageReadError
-from engine.evaluation.calibration import Calibration, fit_calibration
+from engine.errors import ConfigError, DatasetError, ImageReadError
 from engine.evaluation.metrics import FloatArray, Metrics, compute_metrics
-from engine.evaluation.operating_point import OperatingPoint, choose_operating_point
 from engine.imaging.images import load_image
 from engine.inference.predictor import Predictor
 from engine.inference.scorer import Scorer
+from engine.modeling.card import ModelCard
 from engine.modeling.labelled_folders import LabelledSet, find_data_folders, stratified_limit
-from engine.progress import OnProgress, Progress, ShouldStop, ignore_progress, never_stop
-
-__all__ = [
-    "Calibration",
-    "EvaluationCancelled",
-    "EvaluationReport",
-    "Metrics",
-    "OperatingPoint",
-    "choose_operating_point",
-    "compute_metrics",
-    "evaluate_bundle",
-    "fit_calibration",
-    "predict_probabilities",
-    "select_evaluation_set",
-]
+from engine.progress import (
+    Cancelled,
+    OnProgress,
+    Progress,
+    ShouldStop,
+    ignore_progress,
+    never_stop,
+)
 
 _log = logging.getLogger(__name__)
 _DECODE_WORKERS = 2
 
 
-class EvaluationCancelled(HilumError):
-    """``should_stop()`` returned True: the evaluation stopped between two batches.
-
-    A normal outcome of the user's Cancel, not a failure: nothing was written.
-    """
+class EvaluationCancelled(Cancelled):
+    """``should_stop()`` returned True: the evaluation stopped between two batches."""
 
 
 def _decode(path: Path, scorer: Scorer) -> list[npt.NDArray[np.float32]] | None:
@@ -168,7 +156,7 @@ class EvaluationReport:
 
     name: str
     bundle: Path
-    card: dict[str, Any]
+    card: ModelCard
     data: Path
     split: str
     metrics: Metrics
@@ -176,23 +164,6 @@ class EvaluationReport:
     labels: np.ndarray
     probabilities: np.ndarray
     seconds: float
-
-    @property
-    def training(self) -> dict[str, Any]:
-        """The card's training facts: parameters, epochs, times, history (None when absent)."""
-        training = self.card.get("training") or {}
-        keys = (
-            "parameters",
-            "epochs_run",
-            "best_epoch",
-            "total_seconds",
-            "seconds_per_epoch",
-            "stopped",
-        )
-        return {
-            **{key: training.get(key) for key in keys},
-            "history": training.get("history") or {},
-        }
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready: the metrics at the top level, then model, data, training and validation."""
@@ -202,18 +173,20 @@ class EvaluationReport:
             "model": {
                 "name": self.name,
                 "path": str(self.bundle),
-                "model_id": card["model_id"],
-                "variant": card["variant"],
-                "calibration": card["calibration"],
-                "operating_point": card.get("operating_point"),
+                "model_id": card.model_id,
+                "variant": card.variant,
+                "calibration": card.calibration.to_card(),
+                "operating_point": card.operating_point.to_card() if card.operating_point else None,
             },
             "data": {
                 "folder": str(self.data),
                 "split": self.split,
                 "unreadable": [str(path) for path in self.unreadable],
             },
-            "training": self.training,
-            "validation_metrics": card.get("validation_metrics"),
+            "training": card.training_facts,
+            "validation_metrics": (
+                card.validation_metrics.to_dict() if card.validation_metrics else None
+            ),
             "seconds": self.seconds,
         }
 
@@ -260,14 +233,14 @@ def evaluate_bundle(
     if not readable.any():
         raise DatasetError(f"{images.root}: none of the {len(images)} images could be read.")
     labels = np.asarray(images.labels)[readable]
-    probabilities = bundle.calibration.apply(raw[readable])
+    probabilities = bundle.card.calibration.apply(raw[readable])
     return EvaluationReport(
         name=bundle.path.name,
         bundle=bundle.path,
         card=bundle.card,
         data=images.root,
         split=split,
-        metrics=compute_metrics(labels, probabilities, bundle.threshold),
+        metrics=compute_metrics(labels, probabilities, bundle.card.threshold),
         unreadable=tuple(path for path, ok in zip(images.paths, readable, strict=True) if not ok),
         labels=labels,
         probabilities=probabilities,

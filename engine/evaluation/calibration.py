@@ -27,7 +27,7 @@ import numpy as np
 from engine.errors import ConfigError
 from engine.evaluation.metrics import EPSILON, FloatArray, as_labels_and_probabilities
 
-METHODS = ("none", "temperature", "platt")
+CALIBRATION_METHODS = ("none", "temperature", "platt")
 MIN_TEMPERATURE = 0.01
 MAX_TEMPERATURE = 100.0
 _RIDGE = 1e-6
@@ -38,7 +38,7 @@ class Calibration:
     """A fitted calibration: probability -> sigmoid(slope * logit + intercept).
 
     Attributes:
-        method: one of :data:`METHODS`.
+        method: one of :data:`CALIBRATION_METHODS`.
         slope: 1 / T for temperature scaling, a for Platt, 1 for none.
         intercept: b for Platt, 0 otherwise.
     """
@@ -48,9 +48,10 @@ class Calibration:
     intercept: float = 0.0
 
     def __post_init__(self) -> None:
-        if self.method not in METHODS:
+        if self.method not in CALIBRATION_METHODS:
             raise ConfigError(
-                f"Calibration method must be one of {', '.join(METHODS)}, got '{self.method}'."
+                f"Calibration method must be one of {', '.join(CALIBRATION_METHODS)}, "
+                f"got '{self.method}'."
             )
         if not (np.isfinite(self.slope) and np.isfinite(self.intercept)):
             raise ConfigError(
@@ -166,9 +167,9 @@ def fit_calibration(y_true: Any, y_prob: Any, method: str) -> Calibration:
         ConfigError: unknown method, or a validation set lacking a class (nothing to fit).
         ValueError: invalid labels or probabilities.
     """
-    if method not in METHODS:
+    if method not in CALIBRATION_METHODS:
         raise ConfigError(
-            f"Calibration method must be one of {', '.join(METHODS)}, got '{method}'."
+            f"Calibration method must be one of {', '.join(CALIBRATION_METHODS)}, got '{method}'."
         )
     if method == "none":
         return Calibration()

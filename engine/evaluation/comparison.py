@@ -18,6 +18,8 @@ from typing import Any
 
 from engine.atomic_files import write_text
 from engine.evaluation.bundle_evaluation import EvaluationReport
+from engine.evaluation.metrics import Metrics
+from engine.modeling.card import ModelCard
 
 #: Column keys, in order, with their headers for people.
 COLUMNS = {
@@ -43,35 +45,41 @@ COLUMNS = {
 }
 
 
-def comparison_table(reports: Sequence[EvaluationReport]) -> list[dict[str, Any]]:
-    """One row per report, keyed by :data:`COLUMNS` (None where the card lacks a fact)."""
-    rows = []
-    for report in reports:
-        metrics, training = report.metrics, report.training
-        rows.append(
-            {
-                "model": report.name,
-                "variant": report.card["variant"],
-                "n": metrics.n,
-                "loss": metrics.loss,
-                "accuracy": metrics.accuracy,
-                "recall": metrics.sensitivity,
-                "precision": metrics.precision,
-                "f1": metrics.f1,
-                "specificity": metrics.specificity,
-                "auc": metrics.auc,
-                "pr_auc": metrics.pr_auc,
-                "brier": metrics.brier,
-                "ece": metrics.ece,
-                "threshold": metrics.threshold,
-                "parameters": training["parameters"],
-                "total_seconds": training["total_seconds"],
-                "epochs": training["epochs_run"],
-                "seconds_per_epoch": training["seconds_per_epoch"],
-                "confusion_matrix": metrics.confusion_matrix,
-            }
+def comparison_row(name: str, card: ModelCard, metrics: Metrics | None) -> dict[str, Any]:
+    """One model's row, keyed by :data:`COLUMNS`: ``metrics`` (the card's validation metrics or
+    an evaluation's) plus the card's training facts; ``None`` where a fact is unknown."""
+    training = card.training_facts
+    row: dict[str, Any] = dict.fromkeys(COLUMNS)
+    row.update(
+        model=name,
+        variant=card.variant,
+        parameters=training["parameters"],
+        total_seconds=training["total_seconds"],
+        epochs=training["epochs_run"],
+        seconds_per_epoch=training["seconds_per_epoch"],
+    )
+    if metrics is not None:
+        row.update(
+            n=metrics.n,
+            loss=metrics.loss,
+            accuracy=metrics.accuracy,
+            recall=metrics.sensitivity,
+            precision=metrics.precision,
+            f1=metrics.f1,
+            specificity=metrics.specificity,
+            auc=metrics.auc,
+            pr_auc=metrics.pr_auc,
+            brier=metrics.brier,
+            ece=metrics.ece,
+            threshold=metrics.threshold,
+            confusion_matrix=metrics.confusion_matrix,
         )
-    return rows
+    return row
+
+
+def comparison_table(reports: Sequence[EvaluationReport]) -> list[dict[str, Any]]:
+    """One row per evaluation report (see :func:`comparison_row`)."""
+    return [comparison_row(report.name, report.card, report.metrics) for report in reports]
 
 
 def format_float(value: float) -> str:
@@ -79,19 +87,23 @@ def format_float(value: float) -> str:
     return f"{value:.4f}" if abs(value) < 10 else f"{value:.1f}"
 
 
-def _cell(value: Any) -> str:
+def format_cell(value: Any, *, missing: str = "-", group_thousands: bool = False) -> str:
+    """One table cell for people: floats by :func:`format_float`, the confusion matrix as compact
+    JSON, integers with thousands separators when asked, ``missing`` for an unknown value."""
     if value is None:
-        return "-"
+        return missing
     if isinstance(value, float):
         return format_float(value)
     if isinstance(value, list):
         return json.dumps(value, separators=(",", ":"))
+    if group_thousands and isinstance(value, int):
+        return f"{value:,}"
     return str(value)
 
 
 def format_table(rows: Sequence[dict[str, Any]]) -> str:
     """The rows as an aligned plain-text table (floats to 4 decimals, missing as ``-``)."""
-    cells = [list(COLUMNS.values())] + [[_cell(row[key]) for key in COLUMNS] for row in rows]
+    cells = [list(COLUMNS.values())] + [[format_cell(row[key]) for key in COLUMNS] for row in rows]
     widths = [max(len(line[i]) for line in cells) for i in range(len(COLUMNS))]
     lines = [
         "  ".join(
@@ -143,7 +155,8 @@ def write_plots(reports: Sequence[EvaluationReport], folder: str | os.PathLike[s
             {r.name: r.metrics.confusion_matrix for r in reports}, target / "confusion_matrices.png"
         ),
         plots.plot_training_curves(
-            {r.name: r.training["history"] for r in reports}, target / "training_curves.png"
+            {r.name: r.card.training_facts["history"] for r in reports},
+            target / "training_curves.png",
         ),
     ]
 

@@ -18,7 +18,8 @@ against scikit-learn. Conventions, used everywhere in Hilum:
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, fields
 from typing import Any
 
 import numpy as np
@@ -76,6 +77,26 @@ class Metrics:
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready dict (plain floats, ints, lists and None)."""
         return asdict(self)
+
+    def to_card(self) -> dict[str, Any]:
+        """The model card's ``validation_metrics`` section (same as :meth:`to_dict`)."""
+        return self.to_dict()
+
+    @classmethod
+    def from_card(cls, card: Mapping[str, Any]) -> Metrics:
+        """Inverse of :meth:`to_card`; keys this version does not know are ignored.
+
+        Raises:
+            ConfigError: a field is missing.
+        """
+        names = [item.name for item in fields(cls)]
+        missing = [name for name in names if name not in card]
+        if missing:
+            raise ConfigError(
+                f"The model card's validation metrics lack {', '.join(missing)}: retrain the "
+                "model, or re-evaluate it with `hilum evaluate`."
+            )
+        return cls(**{name: card[name] for name in names})
 
 
 def check_threshold(threshold: float) -> float:

@@ -15,7 +15,7 @@ probabilities (calibrate first, then choose), because those are what inference c
 An image is called PNEUMONIA when its probability is >= the threshold.
 
 The user may then move the operating point along the *validation* ROC stored in the card
-(:func:`operating_point_changes`), never looking at test images. Every threshold-dependent figure
+(:func:`move_operating_point`), never looking at test images. Every threshold-dependent figure
 at an ROC point follows exactly from the point's rates and the validation class counts
 (tp = sensitivity x positives, ...), so the card's validation metrics stay consistent with its
 threshold; loss, AUC, Brier and ECE do not depend on the threshold and are kept.
@@ -24,15 +24,22 @@ threshold; loss, AUC, Brier and ECE do not depend on the threshold and are kept.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
 
 from engine.errors import ConfigError
-from engine.evaluation.metrics import as_labels_and_probabilities, check_threshold, ratio
+from engine.evaluation.metrics import (
+    Metrics,
+    as_labels_and_probabilities,
+    check_threshold,
+    ratio,
+)
 
-METHODS = ("target_sensitivity", "youden")
+#: The rules that choose a threshold on validation (see the module docstring).
+TARGET_SENSITIVITY = "target_sensitivity"
+OPERATING_POINT_METHODS = (TARGET_SENSITIVITY, "youden")
 #: Operating-point method recorded when the user picked a point on the ROC curve.
 MANUAL = "manual"
 
@@ -43,7 +50,7 @@ class OperatingPoint:
 
     Attributes:
         threshold: call PNEUMONIA when probability >= threshold.
-        method: one of :data:`METHODS`, or ``"manual"`` when the user set it.
+        method: one of :data:`OPERATING_POINT_METHODS`, or ``"manual"`` when the user set it.
         target: the target sensitivity, or ``None`` for other methods.
         sensitivity: validation sensitivity at the threshold.
         specificity: validation specificity at the threshold.
@@ -109,9 +116,10 @@ def choose_operating_point(
         ConfigError: unknown method, target outside (0, 1], or a validation set lacking a class.
         ValueError: invalid labels or probabilities.
     """
-    if method not in METHODS:
+    if method not in OPERATING_POINT_METHODS:
         raise ConfigError(
-            f"Operating point method must be one of {', '.join(METHODS)}, got '{method}'."
+            f"Operating point method must be one of {', '.join(OPERATING_POINT_METHODS)}, "
+            f"got '{method}'."
         )
     if not 0.0 < target_sensitivity <= 1.0:
         raise ConfigError(f"The target sensitivity must be in (0, 1], got {target_sensitivity}.")
@@ -169,42 +177,42 @@ def nearest_index(roc: dict[str, list[float]], fpr: float, tpr: float) -> int:
     return int(np.argmin((xs - fpr) ** 2 + (ys - tpr) ** 2))
 
 
-def operating_point_changes(
-    card: dict[str, Any], index: int, method: str, target: float | None = None
-) -> dict[str, Any]:
-    """The card changes that move the threshold to validation ROC point ``index``.
+def move_operating_point(
+    metrics: Metrics, index: int, method: str = MANUAL, target: float | None = None
+) -> tuple[OperatingPoint, Metrics]:
+    """Move the threshold to validation ROC point ``index`` and recompute the figures there.
+
+    The counts come from the stored curve (tp = sensitivity x positives, ...); the
+    threshold-free figures (AUC, Brier, ECE, loss) do not change.
 
     Args:
-        card: the model's card (with validation metrics and ROC).
+        metrics: the validation metrics, with their ROC.
         index: the ROC point.
         method: ``"target_sensitivity"`` or :data:`MANUAL`.
         target: the target sensitivity, for that method.
 
     Returns:
-        ``threshold``, ``operating_point`` and ``validation_metrics`` for
-        :func:`engine.modeling.bundles.update_card`.
+        The new operating point and the validation metrics at its threshold.
+
+    Raises:
+        IndexError: ``index`` is not a point of the curve.
     """
-    metrics = card["validation_metrics"]
-    roc = metrics["roc"]
+    roc = metrics.roc
     threshold = min(max(float(roc["thresholds"][index]), 0.0), 1.0)
-    positives, negatives = int(metrics["n_positive"]), int(metrics["n_negative"])
+    positives, negatives = metrics.n_positive, metrics.n_negative
     tp = round(roc["tpr"][index] * positives)
     fp = round(roc["fpr"][index] * negatives)
     fn, tn = positives - tp, negatives - fp
     sensitivity, specificity = ratio(tp, positives), ratio(tn, negatives)
     point = OperatingPoint(threshold, method, target, sensitivity, specificity)
-    updated = {
-        **metrics,
-        "threshold": threshold,
-        "accuracy": ratio(tp + tn, positives + negatives),
-        "sensitivity": sensitivity,
-        "specificity": specificity,
-        "precision": ratio(tp, tp + fp),
-        "f1": ratio(2 * tp, 2 * tp + fp + fn),
-        "confusion_matrix": [[tn, fp], [fn, tp]],
-    }
-    return {
-        "threshold": threshold,
-        "operating_point": point.to_card(),
-        "validation_metrics": updated,
-    }
+    moved = replace(
+        metrics,
+        threshold=threshold,
+        accuracy=ratio(tp + tn, positives + negatives),
+        sensitivity=sensitivity,
+        specificity=specificity,
+        precision=ratio(tp, tp + fp),
+        f1=ratio(2 * tp, 2 * tp + fp + fn),
+        confusion_matrix=[[tn, fp], [fn, tp]],
+    )
+    return point, moved

@@ -14,13 +14,15 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-
-from matplotlib.axes import Axes
-from matplotlib.figure import Figure
-from matplotlib.ticker import MaxNLocator
+from typing import TYPE_CHECKING, Literal
 
 from engine.atomic_files import replacing
 from engine.modeling.labelled_folders import CLASS_NAMES
+
+if TYPE_CHECKING:  # matplotlib is imported by the functions that draw, not with this module
+    from matplotlib.axes import Axes
+    from matplotlib.figure import Figure
+    from matplotlib.ticker import Locator
 
 #: Training-curve panels: history key (the validation curve is ``val_`` + key) and title.
 CURVES = (("loss", "loss"), ("accuracy", "accuracy"), ("auc", "ROC AUC"))
@@ -118,7 +120,7 @@ def draw_training_curves(
                         color=f"C{index % 10}",
                         label=f"{name} ({kind})",
                     )
-        axes.xaxis.set_major_locator(MaxNLocator(integer=True))
+        axes.xaxis.set_major_locator(_integer_locator())
 
 
 def save_figure(figure: Figure, path: str | os.PathLike[str]) -> Path:
@@ -144,7 +146,7 @@ def plot_roc(
     Returns:
         ``path``.
     """
-    figure = Figure(figsize=(6, 6))
+    figure = _new_figure(figsize=(6, 6))
     axes = figure.add_subplot()
     draw_roc(axes, curves, points)
     axes.set(
@@ -171,7 +173,7 @@ def plot_confusion_matrices(
         ``path``.
     """
     count = max(len(matrices), 1)
-    figure = Figure(figsize=(3.2 * count, 3.4), layout="constrained")
+    figure = _new_figure(figsize=(3.2 * count, 3.4), layout="constrained")
     for axes, (name, matrix) in zip(
         figure.subplots(1, count, squeeze=False)[0], matrices.items(), strict=False
     ):
@@ -191,7 +193,7 @@ def plot_training_curves(histories: Histories, path: str | os.PathLike[str]) -> 
     Returns:
         ``path``.
     """
-    figure = Figure(figsize=(5 * len(CURVES), 4), layout="constrained")
+    figure = _new_figure(figsize=(5 * len(CURVES), 4), layout="constrained")
     panels = figure.subplots(1, len(CURVES), squeeze=False)[0]
     draw_training_curves(panels, histories)
     for axes, (_key, title) in zip(panels, CURVES, strict=True):
@@ -201,3 +203,18 @@ def plot_training_curves(histories: Histories, path: str | os.PathLike[str]) -> 
         else:
             axes.text(0.5, 0.5, "no history in the cards", ha="center", transform=axes.transAxes)
     return save_figure(figure, path)
+
+
+def _new_figure(
+    figsize: tuple[float, float], layout: Literal["constrained"] | None = None
+) -> Figure:
+    """A matplotlib figure (Agg canvas, no pyplot); imports matplotlib on first use."""
+    from matplotlib.figure import Figure
+
+    return Figure(figsize=figsize, layout=layout)
+
+
+def _integer_locator() -> Locator:
+    from matplotlib.ticker import MaxNLocator
+
+    return MaxNLocator(integer=True)

@@ -1,6 +1,5 @@
 """Reading radiographs: file sniffing, JPEG/PNG/DICOM decoding, display windowing, studies.
-
-Everything here is Qt-free and TensorFlow-free; pydicom is the heaviest dependency.
+Qt-free and TensorFlow-free; pydicom is the heaviest dependency.
 """
 
 from engine.imaging.files import IMAGE_EXTENSIONS, sniff_kind, walk_images

@@ -30,8 +30,14 @@ from pydicom.uid import UID, ExplicitVRLittleEndian, ImplicitVRLittleEndian
 
 from engine.errors import ImageReadError
 from engine.imaging.limits import REMEDY_OTHER_FILE, check_pixel_limit
-from engine.imaging.radiograph import VOI_FUNCTIONS, FloatImage, Radiograph, Window, apply_window
-from engine.imaging.radiograph import window_from_range as _auto
+from engine.imaging.radiograph import (
+    VOI_FUNCTIONS,
+    FloatImage,
+    Radiograph,
+    Window,
+    apply_window,
+    automatic_window,
+)
 
 # Hilum displays what a file holds and never rewrites it, so invalid values (a malformed UID, an
 # over-long string) are not worth a warning on every access: they are read as they are.
@@ -288,17 +294,14 @@ def _apply_voi_lut_sequence(
 
 
 def _automatic_window(values: FloatImage, stored: np.ndarray[Any, Any], ds: Dataset) -> Window:
-    """The window used when a file has no VOI: the full 8-bit range for 8-bit images without a
-    rescale (so a DICOM made from a JPEG displays exactly like the JPEG), otherwise the image's
-    minimum to maximum."""
+    """:func:`automatic_window` for a file with no VOI (8-bit: stored 8 bits, no rescale)."""
     rescaled = (
         "ModalityLUTSequence" in ds
         or float(ds.get("RescaleSlope", 1) or 1) != 1.0
         or float(ds.get("RescaleIntercept", 0) or 0) != 0.0
     )
-    if int(ds.get("BitsStored", 16) or 16) <= 8 and stored.dtype.kind == "u" and not rescaled:
-        return _auto(0, 255, "automatic (full 8-bit range)")
-    return _auto(float(values.min()), float(values.max()), "automatic (image minimum to maximum)")
+    eight_bit = int(ds.get("BitsStored", 16) or 16) <= 8 and stored.dtype.kind == "u"
+    return automatic_window(values, eight_bit=eight_bit and not rescaled)
 
 
 def _pixel_spacing(ds: Dataset) -> tuple[tuple[float, float] | None, str]:

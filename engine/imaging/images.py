@@ -17,7 +17,7 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 from engine.errors import ImageReadError
 from engine.imaging.files import kind_from_extension, read_head, sniff_kind
 from engine.imaging.limits import REMEDY_OTHER_FILE, check_pixel_limit, too_large
-from engine.imaging.radiograph import FloatImage, Radiograph, apply_window, window_from_range
+from engine.imaging.radiograph import FloatImage, Radiograph, apply_window, automatic_window
 
 #: Channels of an RGB image are "equal" (a grayscale image saved as RGB) when they differ by at
 #: most this many 8-bit levels: JPEG's chroma subsampling leaves a level or two of noise.
@@ -146,10 +146,7 @@ def _read_with_pillow(file: Path, warnings_: list[str]) -> Radiograph:
             file, problem, "Copy or export the file again; the original may be intact."
         ) from None
     stored_range = (float(values.min()), float(values.max()))
-    if bits <= 8:
-        window = window_from_range(0, 255, "full 8-bit range")
-    else:
-        window = window_from_range(*stored_range, "automatic (image minimum to maximum)")
+    window = automatic_window(values, eight_bit=bits <= 8)
     return Radiograph(
         pixels=apply_window(values, window),
         values=values,

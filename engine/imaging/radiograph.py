@@ -22,6 +22,11 @@ FloatImage = npt.NDArray[np.float32]
 VOI_FUNCTIONS = ("LINEAR", "LINEAR_EXACT", "SIGMOID")
 
 
+#: Quantiles of :func:`percentile_window`.
+PERCENTILE_RANGE = (0.005, 0.995)
+_PERCENTILE_SAMPLE = 250_000
+
+
 @dataclass(frozen=True)
 class Window:
     """A VOI window (DICOM PS3.3 C.11.2.1.2) in modality units.
@@ -53,6 +58,33 @@ def window_from_range(low: float, high: float, explanation: str) -> Window:
     """A LINEAR_EXACT window mapping ``low`` to black and ``high`` to white."""
     width = max(float(high) - float(low), 1e-6)
     return Window(float(low) + width / 2, width, explanation, "LINEAR_EXACT")
+
+
+def automatic_window(values: npt.NDArray[np.generic], *, eight_bit: bool) -> Window:
+    """The window of an image that brings none: the one rule both readers follow.
+
+    An 8-bit image without a rescale gets the full 8-bit range (so a DICOM made from a JPEG
+    displays exactly like the JPEG); anything else its minimum to maximum.
+    """
+    if eight_bit:
+        return window_from_range(0, 255, "automatic (full 8-bit range)")
+    return window_from_range(
+        float(np.min(values)), float(np.max(values)), "automatic (image minimum to maximum)"
+    )
+
+
+def percentile_window(values: npt.NDArray[np.generic]) -> Window:
+    """A window spanning the 0.5th to 99.5th percentile of the image's modality values.
+
+    Why: the file's own windows may be missing or made for film; the image's own range is a
+    robust fallback that ignores a few extreme pixels (markers, collimator edges). Offered as the
+    viewer's "Automatic" preset; computed on a sample of at most 250,000 pixels.
+    """
+    flat = np.asarray(values, dtype=np.float32).ravel()
+    step = max(1, flat.size // _PERCENTILE_SAMPLE)
+    low, high = np.quantile(flat[::step], PERCENTILE_RANGE)
+    width = max(float(high) - float(low), 1.0)
+    return Window(float(low) + width / 2, width, "automatic (0.5-99.5 percentile)", "LINEAR_EXACT")
 
 
 def apply_window(

@@ -34,7 +34,7 @@ from engine.imaging.radiograph import FloatImage
 from engine.runtime import tensorflow
 
 Method = Literal["gradcam", "gradcam++"]
-METHODS: tuple[Method, ...] = ("gradcam", "gradcam++")
+HEATMAP_METHODS: tuple[Method, ...] = ("gradcam", "gradcam++")
 
 #: A map whose maximum is below this is treated as all-zero (nothing to show).
 _ZERO_MAP = 1e-12
@@ -81,8 +81,8 @@ class GradCam:
     """
 
     def __init__(self, model: Any, layer_name: str, method: Method = "gradcam") -> None:
-        if method not in METHODS:
-            raise ValueError(f"method must be one of {', '.join(METHODS)}, got '{method}'.")
+        if method not in HEATMAP_METHODS:
+            raise ValueError(f"method must be one of {', '.join(HEATMAP_METHODS)}, got '{method}'.")
         tf = tensorflow()
         self.method: Method = method
         self.layer_name = layer_name

@@ -14,27 +14,17 @@ from __future__ import annotations
 
 import os
 import textwrap
-from collections.abc import Mapping
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Protocol
 
 import numpy as np
 import numpy.typing as npt
 from matplotlib.figure import Figure
 
 from engine.atomic_files import replacing
-
-DISCLAIMER = (
-    "Hilum supports a clinician's reading; it is not a diagnostic device. The probability and "
-    "label come from a model trained on pediatric chest radiographs and can be wrong. The "
-    "decision rests with the clinician, who knows the patient and sees the whole study."
-)
-HEATMAP_NOTE = (
-    "The heatmap is coarse evidence of the image regions that most influenced the model's "
-    "output, not a localisation of disease."
-)
+from engine.inference.caveats import DISCLAIMER, HEATMAP_NOTE
+from engine.modeling.card import ModelCard
 
 #: A4 portrait, in inches.
 PAGE_SIZE = (8.27, 11.69)
@@ -60,51 +50,18 @@ class PredictionFields(Protocol):
     def warnings(self) -> tuple[str, ...]: ...
 
 
-@dataclass(frozen=True)
-class CardSummary:
-    """The model card's figures a report shows.
+def validation_figures(card: ModelCard) -> tuple[float | None, float | None, float | None]:
+    """The card's validation AUC, sensitivity and specificity, for a report.
 
-    Attributes:
-        name: the model's display name.
-        model_id: the unique id.
-        variant: the architecture (``cnn``, ``mobilenet``, ...).
-        threshold: the card's operating point.
-        auc, sensitivity, specificity: validation figures, ``None`` when the card lacks them.
+    They come from ``validation_metrics``, the last two falling back to the operating point's;
+    unknown ones are ``None`` (shown as "n/a").
     """
-
-    name: str
-    model_id: str
-    variant: str
-    threshold: float | None = None
-    auc: float | None = None
-    sensitivity: float | None = None
-    specificity: float | None = None
-
-    @classmethod
-    def from_card(cls, card: Mapping[str, Any]) -> CardSummary:
-        """Summarise a model card (as :func:`engine.modeling.bundles.read_card` returns it).
-
-        Validation figures come from ``validation_metrics``, falling back to the operating
-        point's sensitivity and specificity; missing ones stay ``None`` (shown as "n/a").
-        """
-        metrics = card.get("validation_metrics") or {}
-        point = card.get("operating_point") or {}
-        model_id = str(card.get("model_id", "unknown"))
-
-        def figure(key: str) -> float | None:
-            value = metrics.get(key, point.get(key))
-            return None if value is None else float(value)
-
-        threshold = card.get("threshold")
-        return cls(
-            name=str(card.get("name") or model_id),
-            model_id=model_id,
-            variant=str(card.get("variant", "unknown")),
-            threshold=None if threshold is None else float(threshold),
-            auc=figure("auc"),
-            sensitivity=figure("sensitivity"),
-            specificity=figure("specificity"),
-        )
+    metrics, point = card.validation_metrics, card.operating_point
+    if metrics is not None:
+        return metrics.auc, metrics.sensitivity, metrics.specificity
+    if point is not None:
+        return None, point.sensitivity, point.specificity
+    return None, None, None
 
 
 def _shown(value: float | None) -> str:
@@ -130,7 +87,7 @@ def _checked_image(name: str, image: npt.ArrayLike) -> npt.NDArray[np.float32]:
 
 def _lines(
     prediction: PredictionFields,
-    card: CardSummary,
+    card: ModelCard,
     file_name: str,
     patient_id: str,
     study_date: str,
@@ -138,7 +95,7 @@ def _lines(
 ) -> list[str]:
     """The report's text, one entry per line (long entries are wrapped later)."""
     threshold = f"{prediction.threshold:.3f}"
-    if card.threshold is not None and abs(card.threshold - prediction.threshold) > 1e-9:
+    if abs(card.threshold - prediction.threshold) > 1e-9:
         threshold += f" (set by the user; the model card's operating point is {card.threshold:.3f})"
     lines = [
         f"File: {file_name}",
@@ -151,12 +108,13 @@ def _lines(
         f"Threshold: {threshold}",
     ]
     lines += [f"Warning: {warning}" for warning in prediction.warnings]
+    auc, sensitivity, specificity = validation_figures(card)
     lines += [
         "",
-        f"Model: {card.name}    variant: {card.variant}",
+        f"Model: {card.display_name}    variant: {card.variant}",
         f"Model id: {card.model_id}",
-        f"Validation: AUC {_shown(card.auc)}, sensitivity {_shown(card.sensitivity)}, "
-        f"specificity {_shown(card.specificity)} (at the card's operating point)",
+        f"Validation: AUC {_shown(auc)}, sensitivity {_shown(sensitivity)}, "
+        f"specificity {_shown(specificity)} (at the card's operating point)",
     ]
     if prediction.model_id != card.model_id:
         lines.append(f"Note: the prediction was made by model {prediction.model_id}.")
@@ -168,7 +126,7 @@ def write_pdf_report(
     pixels: npt.ArrayLike,
     heatmap: npt.ArrayLike | None,
     prediction: PredictionFields,
-    card: CardSummary,
+    card: ModelCard,
     *,
     file_name: str,
     patient_id: str = "",
@@ -184,7 +142,7 @@ def write_pdf_report(
         heatmap: the Grad-CAM map in [0, 1] (any 2-D size: it is stretched over the image), or
             ``None`` when there is none (the overlay panel then says so).
         prediction: probability, label, threshold, model id and warnings to show.
-        card: the model's summary (:meth:`CardSummary.from_card`).
+        card: the model's card.
         file_name: the image's file name as shown to the user.
         patient_id: DICOM Patient ID, "" when not known.
         study_date: DICOM Study Date (YYYYMMDD) or any date text, "" when not known.

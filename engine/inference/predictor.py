@@ -141,8 +141,8 @@ class Predictor:
         self.bundle = bundle
         self.device = device()
         self.ood_reference = ood_reference
-        self._calibration = bundle.calibration
-        self.scorer = Scorer(bundle.members, bundle.tta, method)
+        self._calibration = bundle.card.calibration
+        self.scorer = Scorer(bundle.members, bundle.card.tta, method)
 
     @classmethod
     def load(cls, bundle_dir: str | os.PathLike[str], *, method: Method = "gradcam") -> Predictor:
@@ -159,12 +159,12 @@ class Predictor:
     @property
     def model_id(self) -> str:
         """The bundle's model id."""
-        return self.bundle.model_id
+        return self.bundle.card.model_id
 
     @property
     def threshold(self) -> float:
         """The card's operating point."""
-        return self.bundle.threshold
+        return self.bundle.card.threshold
 
     def predict(self, source: Source) -> Prediction:
         """Probability, label and heatmap for one image.

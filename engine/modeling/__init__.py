@@ -1,7 +1,5 @@
-"""The models: variants, the model card, bundles on disk, datasets and training.
-
-Exports resolve on first use (see engine.lazy_exports): importing this package imports no
-TensorFlow.
+"""The models: variants, the model card, bundles on disk, preprocessing, datasets and training.
+Exports resolve on first use (see engine.lazy_exports): importing this imports no TensorFlow.
 """
 
 from typing import TYPE_CHECKING
@@ -17,6 +15,7 @@ if TYPE_CHECKING:
         update_card,
         write_bundle,
     )
+    from engine.modeling.card import ModelCard
     from engine.modeling.card_summary import describe_card
     from engine.modeling.dataset_summary import DatasetSummary, scan_dataset
     from engine.modeling.labelled_folders import (
@@ -26,7 +25,8 @@ if TYPE_CHECKING:
         find_data_folders,
     )
     from engine.modeling.preprocessing import Preprocessing, load_and_preprocess, preprocess
-    from engine.modeling.training import TrainConfig, TrainingResult, train
+    from engine.modeling.train_config import TrainConfig
+    from engine.modeling.training import TrainingResult, train
     from engine.modeling.variants import VariantSpec, build_model, get_variant, list_variants
 
 __all__ = [
@@ -35,6 +35,7 @@ __all__ = [
     "DataFolders",
     "DatasetSummary",
     "LabelledSet",
+    "ModelCard",
     "Preprocessing",
     "TrainConfig",
     "TrainingResult",
@@ -68,6 +69,7 @@ __getattr__ = lazy_exports(
         "read_card": "bundles",
         "update_card": "bundles",
         "write_bundle": "bundles",
+        "ModelCard": "card",
         "describe_card": "card_summary",
         "Preprocessing": "preprocessing",
         "load_and_preprocess": "preprocessing",
@@ -78,7 +80,7 @@ __getattr__ = lazy_exports(
         "find_data_folders": "labelled_folders",
         "DatasetSummary": "dataset_summary",
         "scan_dataset": "dataset_summary",
-        "TrainConfig": "training",
+        "TrainConfig": "train_config",
         "TrainingResult": "training",
         "train": "training",
     },

@@ -21,7 +21,7 @@ with them is asked, during training, the question the battery asks afterwards.
 
 Everything works on batches of ONE gray channel in [0, 1] (``[batch, h, w, 1]``), after the
 per-image contrast stretch and before the network's scaling
-(:func:`engine.modeling.datasets.finish`), and is seeded: the same seed gives the same
+(:func:`engine.modeling.preprocessing.network_input`), and is seeded: the same seed gives the same
 augmented batches.
 """
 

@@ -3,13 +3,17 @@
 The card itself is JSON for machines; a radiographer deciding whether to trust a model wants
 its provenance and validation figures in plain lines: what it is, how its operating point and
 calibration were chosen, how it did on validation, what it was trained on, and how to rebuild it.
-Missing fields are skipped, so older or hand-made cards still read well.
+Missing facts are skipped, so older or hand-made cards still read well.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from typing import Any
+
+from engine.modeling.card import ModelCard
+
+_SHOWN = ("auc", "accuracy", "sensitivity", "specificity", "precision", "f1", "brier", "ece")
 
 
 def _figures(metrics: Mapping[str, Any], keys: tuple[str, ...]) -> str:
@@ -26,56 +30,55 @@ def _counts(counts: Mapping[str, Any]) -> str:
     )
 
 
-_SCORES = ("auc", "accuracy", "sensitivity", "specificity", "precision", "f1", "brier", "ece")
-
-
-def _external_lines(card: Mapping[str, Any]) -> list[str]:
+def _external_lines(card: ModelCard) -> list[str]:
     """'Expected on images from elsewhere': the external figures, cross-fitted when the external
     set also chose the calibration and threshold (then those are the honest ones)."""
-    external = card.get("external") or {}
-    metrics = external.get("metrics") or {}
+    metrics = card.external.get("metrics") or {}
     if not metrics:
         return ["Expected on images from elsewhere: not measured (no external set was given)."]
-    crossed = external.get("cross_fitted") or {}
-    if external.get("fitted_on_this_set") and crossed:
+    crossed = card.external.get("cross_fitted") or {}
+    if card.external.get("fitted_on_this_set") and crossed:
         return [
             f"Expected on images from elsewhere ({crossed.get('n', '?')} external images, "
-            f"calibration and threshold cross-fitted): "
+            "calibration and threshold cross-fitted): "
             + _figures(crossed, ("auc", "accuracy", "sensitivity", "specificity", "ece")),
-            "  (fitted on all of them, as shipped: " + _figures(metrics, _SCORES) + ")",
+            "  (fitted on all of them, as shipped: " + _figures(metrics, _SHOWN) + ")",
         ]
     return [
         f"Expected on images from elsewhere ({metrics.get('n', '?')} external images): "
-        + _figures(metrics, _SCORES)
+        + _figures(metrics, _SHOWN)
     ]
 
 
-def _composition_lines(card: Mapping[str, Any]) -> list[str]:
+def worst_flip(robustness: Mapping[str, Any]) -> tuple[str, float] | None:
+    """The robustness battery's worst change and its largest per-class flip rate, if measured."""
+    changes = robustness.get("changes") or []
+    if not changes:
+        return None
+    worst = max(changes, key=lambda c: max(c["flip_rate_normal"], c["flip_rate_pneumonia"]))
+    return str(worst["name"]), max(worst["flip_rate_normal"], worst["flip_rate_pneumonia"])
+
+
+def _composition_lines(card: ModelCard) -> list[str]:
     """Members, test-time views and robustness."""
     lines = []
-    members = card.get("members") or []
-    if members:
-        names = [str(card.get("variant", "?"))] + [str(m.get("variant", "?")) for m in members]
+    if card.members:
+        names = [card.variant] + [member.variant for member in card.members]
         lines.append(f"Ensemble of {len(names)} networks: {', '.join(names)}")
-    views = (card.get("tta") or {}).get("views") or []
-    if len(views) > 1:
-        lines.append(f"Test-time augmentation: mean over {', '.join(views)}")
-    robustness = card.get("robustness") or {}
-    if robustness.get("changes"):
-        worst = max(
-            robustness["changes"],
-            key=lambda c: max(c["flip_rate_normal"], c["flip_rate_pneumonia"]),
-        )
+    if card.tta and len(card.tta.views) > 1:
+        lines.append(f"Test-time augmentation: mean over {', '.join(card.tta.views)}")
+    worst = worst_flip(card.robustness)
+    if worst is not None:
+        changes = card.robustness["changes"]
         lines.append(
-            f"Robustness ({robustness.get('images', '?')} images): worst change "
-            f"'{worst['name']}' flips {float(worst['flip_rate_normal']):.1%} of NORMAL and "
-            f"{float(worst['flip_rate_pneumonia']):.1%} of PNEUMONIA labels; "
-            + ", ".join(f"{c['name']} {float(c['flip_rate']):.1%}" for c in robustness["changes"])
+            f"Robustness ({card.robustness.get('images', '?')} images): worst change "
+            f"'{worst[0]}' flips {worst[1]:.1%} of one class's labels; "
+            + ", ".join(f"{c['name']} {float(c['flip_rate']):.1%}" for c in changes)
         )
     return lines
 
 
-def describe_card(card: Mapping[str, Any]) -> str:
+def describe_card(card: ModelCard) -> str:
     """Plain-text summary of a model card, one fact per line.
 
     Args:
@@ -84,50 +87,42 @@ def describe_card(card: Mapping[str, Any]) -> str:
     Returns:
         Lines separated by newlines; no trailing newline.
     """
-    lines = [f"Model: {card.get('name') or card.get('model_id', 'unknown')}"]
+    lines = [f"Model: {card.display_name}"]
     lines.append(
-        f"Id {card.get('model_id', '?')}, variant {card.get('variant', '?')}, created "
-        f"{card.get('created', '?')} on {card.get('device', '?')}"
+        f"Id {card.model_id}, variant {card.variant}, created {card.created or '?'} on "
+        f"{card.device or '?'}"
     )
-    pre = card.get("preprocessing") or {}
-    if pre:
-        lines.append(
-            f"Input: {pre.get('image_size')} x {pre.get('image_size')} px, {pre.get('channels')} "
-            f"channel(s), per-image contrast stretch {'on' if pre.get('stretch') else 'off'}, "
-            f"scaling {pre.get('scaling')}"
-        )
-    point = card.get("operating_point") or {}
-    if card.get("threshold") is not None:
-        how = point.get("method", "?")
-        if point.get("target") is not None:
-            how += f" (target {float(point['target']):.2f})"
-        chosen_on = (card.get("selection") or {}).get(
-            "calibration_and_threshold_fitted_on", "validation"
-        )
-        lines.append(
-            f"Operating point: threshold {float(card['threshold']):.3f}, chosen on {chosen_on} "
-            f"images by {how}"
-        )
-    calibration = dict(card.get("calibration") or {})
-    if calibration:
-        method = calibration.pop("method", "?")
-        extra = ", ".join(
-            f"{k} {v:.4g}" if isinstance(v, float) else f"{k} {v}" for k, v in calibration.items()
-        )
-        lines.append(f"Calibration: {method}" + (f" ({extra})" if extra else ""))
+    pre = card.preprocessing
+    lines.append(
+        f"Input: {pre.image_size} x {pre.image_size} px, {pre.channels} channel(s), per-image "
+        f"contrast stretch {'on' if pre.stretch else 'off'}, scaling {pre.scaling}"
+    )
+    point = card.operating_point
+    how = point.method if point else "?"
+    if point and point.target is not None:
+        how += f" (target {point.target:.2f})"
+    chosen_on = card.selection.get("calibration_and_threshold_fitted_on", "validation")
+    lines.append(
+        f"Operating point: threshold {card.threshold:.3f}, chosen on {chosen_on} images by {how}"
+    )
+    calibration = card.calibration.to_card()
+    method = calibration.pop("method")
+    extra = ", ".join(
+        f"{k} {v:.4g}" if isinstance(v, float) else f"{k} {v}" for k, v in calibration.items()
+    )
+    lines.append(f"Calibration: {method}" + (f" ({extra})" if extra else ""))
     lines.extend(_external_lines(card))
-    metrics = card.get("validation_metrics") or {}
+    metrics = card.validation_metrics
     if metrics:
+        figures = metrics.to_dict()
         lines.append(
-            f"In-distribution (validation split of the training hospital, {metrics.get('n', '?')} "
-            "images; flatters the model): " + _figures(metrics, _SCORES)
+            f"In-distribution (validation split of the training hospital, {metrics.n} images; "
+            "flatters the model): " + _figures(figures, _SHOWN)
         )
-        matrix = metrics.get("confusion_matrix")
-        if matrix:
-            (tn, fp), (fn, tp) = matrix
-            lines.append(f"Confusion matrix at the threshold: TN {tn}, FP {fp}, FN {fn}, TP {tp}")
+        (tn, fp), (fn, tp) = metrics.confusion_matrix
+        lines.append(f"Confusion matrix at the threshold: TN {tn}, FP {fp}, FN {fn}, TP {tp}")
     lines.extend(_composition_lines(card))
-    training = card.get("training") or {}
+    training = card.training
     if training:
         weights = (training.get("weights") or {}).get("source", "?")
         parameters = training.get("parameters")
@@ -138,7 +133,7 @@ def describe_card(card: Mapping[str, Any]) -> str:
             + (f"{int(parameters):,} parameters, " if parameters is not None else "")
             + f"initial weights: {weights}"
         )
-    data = card.get("data") or {}
+    data = card.data
     if data.get("counts"):
         lines.append(f"Data: {_counts(data['counts'])}")
     if data.get("split"):
@@ -147,8 +142,8 @@ def describe_card(card: Mapping[str, Any]) -> str:
             f"Validation split: {split.get('method', '?')}, fraction {split.get('fraction', '?')}, "
             f"seed {split.get('seed', '?')}"
         )
-    if card.get("command"):
-        lines.append(f"Reproduce: {card['command']}")
-    if card.get("model_sha256"):
-        lines.append(f"model.keras sha256: {card['model_sha256']}")
+    if card.command:
+        lines.append(f"Reproduce: {card.command}")
+    if card.model_sha256:
+        lines.append(f"model.keras sha256: {card.model_sha256}")
     return "\n".join(lines)

@@ -7,17 +7,17 @@ folder is used only when it holds at least :data:`MIN_VALIDATION_IMAGES` images:
 Kermany ``val/`` has 16, far too few to choose an operating point on.
 
 Pipeline. Files are decoded in parallel through
-:func:`engine.modeling.preprocessing.load_and_preprocess` (the code inference uses) into ONE gray
-channel in [0, 1] (resized and, by default, stretched per image). That is what is cached in memory:
-5,216 images take 0.34 GB at 128 px and 1.05 GB at 224 px, where caching the 3-channel network input
-would take 3.1 GB. After the cache, training
-batches are augmented in that [0, 1] space, then :func:`finish` applies the variant's scaling and
-channel repetition exactly as :func:`engine.modeling.preprocessing.preprocess` does (a test holds
-the two to agree).
+:func:`engine.modeling.preprocessing.load_gray_input` (the first half of inference's
+preprocessing) into ONE gray channel in [0, 1] (resized and, by default, stretched per image).
+That is what is cached in memory: 5,216 images take 0.34 GB at 128 px and 1.05 GB at 224 px,
+where caching the 3-channel network input would take 3.1 GB. After the cache, training batches
+are augmented in that [0, 1] space, then :func:`engine.modeling.preprocessing.network_input` (the
+second half, the very function inference runs, here on TensorFlow tensors) applies the variant's
+scaling and channel repetition.
 
 Augmentation (training only): :mod:`engine.modeling.augmentation`'s shortcut-removing recipe
-(framing, exposure, blur/noise, burned-in text), applied after the per-image stretch (before it, the
-stretch would undo brightness and contrast changes).
+(framing, exposure, blur/noise, burned-in text), applied after the per-image stretch (before it,
+the stretch would undo brightness and contrast changes).
 
 Unreadable files are skipped (weight 0) and counted (:class:`DecodeLog`), never fatal. With a
 seed, the order, the shuffling and the augmentation are reproducible.
@@ -35,12 +35,11 @@ import numpy as np
 from engine.errors import DatasetError, ImageReadError
 from engine.modeling.augmentation import make_augmenter
 from engine.modeling.labelled_folders import CLASS_NAMES, DataFolders, LabelledSet, patient_id
-from engine.modeling.preprocessing import Preprocessing, load_and_preprocess
+from engine.modeling.preprocessing import Preprocessing, load_gray_input, network_input
 from engine.runtime import tensorflow
 
 #: Smallest ``val/`` folder used as the validation set; smaller ones are ignored (carve instead).
 MIN_VALIDATION_IMAGES = 100
-_CAFFE_MEANS_BGR = (103.939, 116.779, 123.68)
 
 
 @dataclass(frozen=True)
@@ -155,33 +154,6 @@ class DecodeLog:
             return len(self.failed)
 
 
-def cache_preprocessing(preprocessing: Preprocessing) -> Preprocessing:
-    """What the pipeline decodes and caches: same size and stretch, one channel, [0, 1]."""
-    return Preprocessing(preprocessing.image_size, 1, preprocessing.stretch, "unit")
-
-
-def finish(images: Any, preprocessing: Preprocessing) -> Any:
-    """Apply ``preprocessing``'s scaling and channels to cached ``[0, 1]`` gray images.
-
-    Mirrors the last steps of :func:`engine.modeling.preprocessing.preprocess` in TensorFlow ops,
-    for batches (``[batch, h, w, 1]``) or single images (``[h, w, 1]``).
-    """
-    tf = tensorflow()
-    x = images
-    if preprocessing.scaling == "minus_one_one":
-        x = x * 2.0 - 1.0
-    elif preprocessing.scaling == "standardize":
-        axes = [-3, -2, -1]
-        mean = tf.reduce_mean(x, axis=axes, keepdims=True)
-        std = tf.maximum(tf.math.reduce_std(x, axis=axes, keepdims=True), 1e-3)
-        x = (x - mean) / std
-    if preprocessing.channels == 3:
-        x = tf.repeat(x, 3, axis=-1)
-    if preprocessing.scaling == "caffe":
-        x = x * 255.0 - tf.constant(_CAFFE_MEANS_BGR[: preprocessing.channels], tf.float32)
-    return x
-
-
 def make_dataset(
     data: LabelledSet,
     preprocessing: Preprocessing,
@@ -204,7 +176,8 @@ def make_dataset(
         preprocessing: the model's input spec (size, channels, stretch, scaling).
         batch_size: images per batch (the global batch under a distribution strategy).
         training: shuffle each epoch (seeded); validation keeps the file order.
-        augment: apply :func:`engine.modeling.augmentation.make_augmenter` (only when ``training``).
+        augment: apply :func:`engine.modeling.augmentation.make_augmenter` (only when
+            ``training``).
         seed: seed of the shuffling and the augmentation.
         log: collects the files that could not be read.
         weights: per-class loss weights (:func:`class_weights`); ``None`` weighs all alike.
@@ -214,13 +187,14 @@ def make_dataset(
         ``[batch]``.
     """
     tf = tensorflow()
-    cached = cache_preprocessing(preprocessing)
-    shape = cached.input_shape
+    import tensorflow.experimental.numpy as tnp
+
+    shape = (preprocessing.image_size, preprocessing.image_size, 1)
 
     def decode(path: bytes) -> tuple[np.ndarray, np.float32]:
         name = path.decode()
         try:
-            return load_and_preprocess(name, cached), np.float32(1.0)
+            return load_gray_input(name, preprocessing), np.float32(1.0)
         except ImageReadError as error:
             log.record(name, error)
             return np.zeros(shape, np.float32), np.float32(0.0)
@@ -251,7 +225,7 @@ def make_dataset(
         # would take their random numbers in a racy order (not reproducible).
         dataset = dataset.map(lambda x, y, w: (augment_batch(x), y, w))
     dataset = dataset.map(
-        lambda x, y, w: (finish(x, preprocessing), y, w),
+        lambda x, y, w: (network_input(x, preprocessing, tnp), y, w),
         num_parallel_calls=tf.data.AUTOTUNE,
         deterministic=True,
     )

@@ -17,17 +17,19 @@ from __future__ import annotations
 
 import os
 from collections.abc import Sequence
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
 
 from engine.errors import ConfigError
 from engine.evaluation.assessment import AssessmentConfig, assess
 from engine.inference.ood import REFERENCE_FILE
 from engine.inference.scorer import Scorer
 from engine.modeling.bundles import Bundle, load_bundle, write_bundle
+from engine.modeling.card import MemberSpec, ModelCard
 from engine.modeling.labelled_folders import read_labelled_set
-from engine.modeling.training import TrainConfig, split_of
+from engine.modeling.train_config import TrainConfig
+from engine.modeling.training import split_of
 from engine.modeling.tta import TtaRecipe
 from engine.progress import OnProgress, ShouldStop, ignore_progress, never_stop
 
@@ -37,7 +39,7 @@ SPLIT_KEYS = ("data_dir", "seed", "validation_fraction", "limit")
 
 def _training_config(bundle: Bundle) -> TrainConfig:
     try:
-        return TrainConfig.from_dict(dict(bundle.card["training"]["config"]))
+        return TrainConfig.from_dict(dict(bundle.card.training["config"]))
     except (KeyError, TypeError) as error:
         raise ConfigError(
             f"{bundle.path}: its card does not say how it was trained ({error!r}); only bundles "
@@ -110,18 +112,14 @@ def build_ensemble(
     )
     if result is None:
         return None
-    card = _ensemble_card(bundles, recipe, name)
-    card.update(result.card_sections())
-    card["members"] = [
-        {
-            "model_id": bundle.model_id,
-            "variant": bundle.variant,
-            "preprocessing": member.preprocessing.to_card(),
-            "gradcam_layer": member.gradcam_layer,
-        }
+    specs = tuple(
+        MemberSpec(
+            bundle.card.model_id, bundle.card.variant, member.preprocessing, member.gradcam_layer
+        )
         for bundle in bundles
         for member in bundle.members
-    ][1:]
+    )[1:]
+    card = replace(_ensemble_card(bundles, recipe, name), members=specs, **result.card_fields())
     reference = bundles[0].path / REFERENCE_FILE
     extra_files = {REFERENCE_FILE: reference.read_text()} if reference.is_file() else {}
     return write_bundle(
@@ -133,27 +131,23 @@ def build_ensemble(
     )
 
 
-def _ensemble_card(
-    bundles: Sequence[Bundle], recipe: TtaRecipe, name: str | None
-) -> dict[str, Any]:
+def _ensemble_card(bundles: Sequence[Bundle], recipe: TtaRecipe, name: str | None) -> ModelCard:
     """The first member's card, re-identified, with the ensemble's composition and costs."""
-    card = {
-        key: value
-        for key, value in bundles[0].card.items()
-        if key not in ("model_sha256", "members", "robustness", "external", "selection")
-    }
+    first = bundles[0].card
     model_id = f"ensemble-{datetime.now(UTC):%Y%m%dT%H%M%S}"
-    training = dict(card.get("training") or {})
+    training = dict(first.training)
     training["total_seconds"] = round(
-        sum(float((b.card.get("training") or {}).get("total_seconds") or 0) for b in bundles), 2
+        sum(float(b.card.training.get("total_seconds") or 0) for b in bundles), 2
     )
     training["parameters"] = sum(int(m.model.count_params()) for b in bundles for m in b.members)
-    training["ensemble_of"] = [bundle.model_id for bundle in bundles]
-    card.update(
+    training["ensemble_of"] = [bundle.card.model_id for bundle in bundles]
+    return replace(
+        first,
         model_id=model_id,
         name=name or model_id,
-        tta=recipe.to_card(),
+        tta=recipe,
         training=training,
         created=datetime.now(UTC).isoformat(timespec="seconds"),
+        model_sha256="",
+        command=None,
     )
-    return card

@@ -1,11 +1,16 @@
-"""The one function that turns a radiograph into model input.
+"""The one path from a radiograph to model input, shared by training and inference.
 
-Training (through the ``tf.data`` pipeline) and inference both call :func:`preprocess`, and the
-:class:`Preprocessing` that parametrises it is written into every model card, so a model is
+The :class:`Preprocessing` that parametrises it is written into every model card, so a model is
 always fed exactly as it was trained (the top complaint against chest X-ray libraries is a
-preprocessing mismatch between the two).
+preprocessing mismatch between the two). The path has two halves, each written once:
 
-Steps, in order:
+* :func:`gray_input` (steps 1-2, numpy and Pillow): display-ready pixels to one gray channel in
+  [0, 1] at the model's size. The ``tf.data`` pipeline caches this half.
+* :func:`network_input` (steps 3-4): the scaling and channel repetition the network wants,
+  written once with array-API operations, so the same code runs on a numpy array (inference)
+  and on a batch of TensorFlow tensors after augmentation (``tf.experimental.numpy``, training).
+
+:func:`preprocess` is the two in a row. Steps, in order:
 
 1. Resize the display-ready pixels (float in [0, 1], bone bright) to ``image_size`` x
    ``image_size`` without keeping the aspect ratio, as the training set was made, with Pillow's
@@ -16,13 +21,15 @@ Steps, in order:
 3. Scale for the network: ``unit`` keeps [0, 1]; ``minus_one_one`` maps to [-1, 1] (MobileNet,
    Xception); ``caffe`` gives 0..255 minus the ImageNet BGR means (VGG); ``standardize`` gives
    zero mean and unit variance per image.
-4. Repeat the gray channel when the network expects 3 channels.
+4. Repeat the gray channel when the network expects 3 channels (``caffe`` then subtracts the
+   ImageNet means per channel).
 """
 
 from __future__ import annotations
 
 import os
 from dataclasses import asdict, dataclass
+from types import ModuleType
 from typing import Any
 
 import numpy as np
@@ -34,6 +41,7 @@ from engine.imaging.radiograph import FloatImage
 
 SCALINGS = ("unit", "minus_one_one", "caffe", "standardize")
 _CAFFE_MEANS_BGR = np.array([103.939, 116.779, 123.68], dtype=np.float32)
+_MIN_STD = np.float32(1e-3)
 
 
 @dataclass(frozen=True)
@@ -102,6 +110,51 @@ def resize(pixels: FloatImage, size: int) -> FloatImage:
     return np.asarray(resized, dtype=np.float32)
 
 
+def gray_input(pixels: FloatImage, spec: Preprocessing) -> FloatImage:
+    """Steps 1-2: resize (and stretch) display-ready pixels into one gray channel in [0, 1].
+
+    Args:
+        pixels: a radiograph's ``pixels`` (float32 in [0, 1], rows x columns).
+        spec: the model's preprocessing; only its size and stretch are used here.
+
+    Returns:
+        float32 array (image_size, image_size, 1).
+    """
+    x = resize(pixels, spec.image_size)
+    if spec.stretch:
+        low, high = np.percentile(x, (1.0, 99.0))
+        if high - low > 1e-3:
+            x = np.clip((x - low) / (high - low), 0.0, 1.0)
+    return x.astype(np.float32, copy=False)[..., np.newaxis]
+
+
+def network_input(gray: Any, spec: Preprocessing, xp: ModuleType = np) -> Any:
+    """Steps 3-4: scale gray ``[0, 1]`` images and repeat their channel as the network wants.
+
+    Args:
+        gray: float32 ``[..., h, w, 1]``: one image or a batch, numpy or TensorFlow.
+        spec: the model's preprocessing.
+        xp: the array namespace of ``gray``: ``numpy`` (default) or
+            ``tensorflow.experimental.numpy`` (inside a ``tf.data`` map).
+
+    Returns:
+        float32 ``[..., h, w, spec.channels]`` of the same kind as ``gray``.
+    """
+    x = gray
+    if spec.scaling == "minus_one_one":
+        x = x * np.float32(2.0) - np.float32(1.0)
+    elif spec.scaling == "standardize":
+        axes = (-3, -2, -1)
+        mean = xp.mean(x, axis=axes, keepdims=True)
+        std = xp.maximum(xp.std(x, axis=axes, keepdims=True), _MIN_STD)
+        x = (x - mean) / std
+    if spec.channels == 3:
+        x = xp.repeat(x, 3, axis=-1)
+    if spec.scaling == "caffe":
+        x = x * np.float32(255.0) - xp.asarray(_CAFFE_MEANS_BGR[: spec.channels])
+    return x
+
+
 def preprocess(pixels: FloatImage, spec: Preprocessing) -> FloatImage:
     """Turn display-ready pixels into one model input of shape ``spec.input_shape``.
 
@@ -112,22 +165,10 @@ def preprocess(pixels: FloatImage, spec: Preprocessing) -> FloatImage:
     Returns:
         float32 array (image_size, image_size, channels).
     """
-    x = resize(pixels, spec.image_size)
-    if spec.stretch:
-        low, high = np.percentile(x, (1.0, 99.0))
-        if high - low > 1e-3:
-            x = np.clip((x - low) / (high - low), 0.0, 1.0)
-    x = x.astype(np.float32, copy=False)
-    if spec.scaling == "minus_one_one":
-        x = x * np.float32(2.0) - np.float32(1.0)
-    elif spec.scaling == "standardize":
-        x = (x - x.mean()) / np.float32(max(float(x.std()), 1e-3))
-    x = x[..., np.newaxis]
-    if spec.channels == 3:
-        x = np.repeat(x, 3, axis=-1)
-    if spec.scaling == "caffe":
-        x = x * np.float32(255.0) - _CAFFE_MEANS_BGR[: spec.channels]
-    return x.astype(np.float32, copy=False)
+    result: FloatImage = network_input(gray_input(pixels, spec), spec).astype(
+        np.float32, copy=False
+    )
+    return result
 
 
 def load_and_preprocess(path: str | os.PathLike[str], spec: Preprocessing) -> FloatImage:
@@ -137,3 +178,12 @@ def load_and_preprocess(path: str | os.PathLike[str], spec: Preprocessing) -> Fl
         ImageReadError: the file cannot be read.
     """
     return preprocess(load_image(path).pixels, spec)
+
+
+def load_gray_input(path: str | os.PathLike[str], spec: Preprocessing) -> FloatImage:
+    """:func:`engine.load_image` then :func:`gray_input`: what the training pipeline caches.
+
+    Raises:
+        ImageReadError: the file cannot be read.
+    """
+    return gray_input(load_image(path).pixels, spec)

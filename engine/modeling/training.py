@@ -2,9 +2,8 @@
 
 :func:`train` runs the whole recipe the viewer's Training tab and ``hilum train`` share:
 
-1. pick the device and distribution strategy (:mod:`engine.modeling.distribution`: one or several
-GPUs,
-   the CPU, or a ``TF_CONFIG`` cluster of workers);
+1. pick the device and distribution strategy (:mod:`engine.modeling.distribution`: one or
+   several GPUs, the CPU, or a ``TF_CONFIG`` cluster of workers);
 2. seed everything (and, by default, enable TensorFlow's op determinism: same seed, same data ->
    same weights and metrics on the CPU; measured at no cost on this CPU for our variants);
 3. read the data, carve a patient-grouped validation split, build cached ``tf.data`` pipelines
@@ -12,8 +11,9 @@ GPUs,
 4. fit with early stopping and reduce-on-plateau on validation AUC, keeping the best epoch's
    weights in memory; transfer variants first train their head on a frozen backbone, then
    fine-tune the top blocks at a lower learning rate;
-5. on the validation set: fit the probability calibration, choose the operating point on the
-   calibrated probabilities, compute the metrics;
+5. on the validation set, with the saved model and inference's own preprocessing path: fit the
+   probability calibration, choose the operating point on the calibrated probabilities, compute
+   the metrics;
 6. write the bundle (``model.keras`` + ``card.json``) atomically under ``out_dir/<model_id>``.
 
 Cancelling (``should_stop()`` returning True) stops within one batch and returns a
@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import platform
 import time
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from importlib import metadata
 from pathlib import Path
@@ -33,23 +33,17 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from engine.errors import ConfigError
-from engine.evaluation.calibration import METHODS as CALIBRATIONS
-from engine.evaluation.operating_point import METHODS as OPERATING_POINTS
-from engine.evaluation.selection import FIT_ON
 from engine.modeling import datasets, variants
+from engine.modeling.architectures import unfreeze_top
 from engine.modeling.augmentation import RECIPE
 from engine.modeling.bundles import Member
+from engine.modeling.card import ModelCard
 from engine.modeling.distribution import Distribution, choose_strategy, multi_worker_keras_fixes
-from engine.modeling.labelled_folders import (
-    CLASS_NAMES,
-    find_data_folders,
-    read_labelled_set,
-    stratified_limit,
-)
-from engine.modeling.training_callbacks import Cancelled, best_weights_callback, progress_callback
+from engine.modeling.labelled_folders import find_data_folders, read_labelled_set, stratified_limit
+from engine.modeling.train_config import TrainConfig
+from engine.modeling.training_callbacks import best_weights_callback, progress_callback
 from engine.modeling.tta import TtaRecipe
-from engine.progress import OnProgress, ShouldStop, ignore_progress, never_stop
+from engine.progress import Cancelled, OnProgress, ShouldStop, ignore_progress, never_stop
 from engine.runtime import tensorflow
 
 if TYPE_CHECKING:
@@ -57,149 +51,6 @@ if TYPE_CHECKING:
 
 #: The metric that early stopping, reduce-on-plateau and the best checkpoint watch.
 MONITOR = "val_auc"
-DEFAULT_OUT_DIR = Path("runs")
-
-
-def _check_range(name: str, value: float | int, low: float, high: float) -> None:
-    if isinstance(value, bool) or not low <= value <= high:
-        raise ConfigError(f"{name} must be between {low:g} and {high:g}, got {value!r}.")
-
-
-def _check_choice(name: str, value: str, choices: tuple[str, ...]) -> None:
-    if value not in choices:
-        raise ConfigError(f"{name} must be one of {', '.join(choices)}, got {value!r}.")
-
-
-@dataclass(frozen=True)
-class TrainConfig:
-    """Everything that defines a training run; validated when created.
-
-    Attributes:
-        variant: a name from :func:`engine.modeling.variants.list_variants`.
-        data_dir: a folder with NORMAL/ and PNEUMONIA/, or a chest_xray root with train/.
-        out_dir: parent folder of the bundle (``out_dir/<model_id>``); ``runs`` by default.
-        image_size: input side in pixels; ``None`` uses the variant's default.
-        epochs: epochs of the first phase (the only phase of non-transfer variants).
-        batch_size: images per batch (global batch when distributed).
-        learning_rate: Adam's initial learning rate.
-        augmentation: augment training images (see :mod:`engine.modeling.datasets`).
-        class_weighting: weight the loss to balance NORMAL and PNEUMONIA.
-        early_stopping_patience: epochs without validation-AUC gain before stopping.
-        seed: seed of the split, subset, shuffling, augmentation and initial weights.
-        weights_file: ImageNet weights file for a transfer variant's backbone.
-        download_weights: download ImageNet weights through Keras (needs internet).
-        limit: use at most this many training-folder images, stratified (quick runs).
-        fine_tune_epochs: epochs of the fine-tuning phase (transfer variants; ignored otherwise).
-        fine_tune_learning_rate: its learning rate; ``None`` = ``learning_rate / 10``.
-        fine_tune_from: first backbone layer opened for fine-tuning; ``None`` = the variant's.
-        validation_fraction: share of train carved out for validation when there is no val/.
-        operating_point: ``"target_sensitivity"`` or ``"youden"``.
-        target_sensitivity: minimum validation sensitivity of the operating point.
-        calibration: ``"none"``, ``"temperature"`` or ``"platt"``.
-        external_dir: images from elsewhere (class folders) to measure the model on and, with
-            ``fit_on="external"``, to fit calibration and threshold on; never trained on.
-        fit_on: ``"validation"`` or ``"external"``: the set that chooses calibration and
-            threshold (recorded in the card).
-        tta: the test-time views the bundle averages over (:mod:`engine.modeling.tta`).
-        deterministic: enable TensorFlow op determinism (process-wide, cannot be undone).
-        name: a display name for the model; ``None`` uses the model id.
-    """
-
-    variant: str
-    data_dir: Path
-    out_dir: Path = DEFAULT_OUT_DIR
-    image_size: int | None = None
-    epochs: int = 10
-    batch_size: int = 32
-    learning_rate: float = 1e-3
-    augmentation: bool = True
-    class_weighting: bool = True
-    early_stopping_patience: int = 4
-    seed: int = 42
-    weights_file: Path | None = None
-    download_weights: bool = False
-    limit: int | None = None
-    fine_tune_epochs: int = 3
-    fine_tune_learning_rate: float | None = None
-    fine_tune_from: str | None = None
-    validation_fraction: float = 0.125
-    operating_point: str = "target_sensitivity"
-    target_sensitivity: float = 0.97
-    calibration: str = "temperature"
-    external_dir: Path | None = None
-    fit_on: str = "validation"
-    tta: tuple[str, ...] = ("identity",)
-    deterministic: bool = True
-    name: str | None = None
-
-    def __post_init__(self) -> None:
-        spec = variants.get_variant(self.variant)
-        spec.preprocessing_for(self.image_size)
-        _check_range("epochs", self.epochs, 1, 1000)
-        _check_range("batch_size", self.batch_size, 1, 4096)
-        _check_range("learning_rate", self.learning_rate, 1e-7, 1.0)
-        _check_range("early_stopping_patience", self.early_stopping_patience, 1, 1000)
-        _check_range("seed", self.seed, 0, 2**31 - 1)
-        _check_range("fine_tune_epochs", self.fine_tune_epochs, 0, 1000)
-        _check_range("validation_fraction", self.validation_fraction, 0.05, 0.5)
-        _check_range("target_sensitivity", self.target_sensitivity, 0.5, 1.0)
-        if self.limit is not None:
-            _check_range("limit", self.limit, 20, 10_000_000)
-        if self.fine_tune_learning_rate is not None:
-            _check_range("fine_tune_learning_rate", self.fine_tune_learning_rate, 1e-8, 1.0)
-        _check_choice("operating_point", self.operating_point, OPERATING_POINTS)
-        _check_choice("calibration", self.calibration, CALIBRATIONS)
-        _check_choice("fit_on", self.fit_on, FIT_ON)
-        TtaRecipe(tuple(self.tta))  # raises ConfigError for an unknown view
-        if self.fit_on == "external" and self.external_dir is None:
-            raise ConfigError("fit_on='external' needs an external folder (external_dir).")
-        if self.weights_file is not None and self.download_weights:
-            raise ConfigError(
-                "weights_file and download_weights are both set; choose one source of ImageNet "
-                "weights."
-            )
-        if (self.weights_file is not None or self.download_weights) and not spec.transfer:
-            raise ConfigError(
-                f"Variant '{self.variant}' trains from scratch and takes no ImageNet weights; "
-                "unset the weights or pick a transfer variant."
-            )
-        if self.weights_file is not None:
-            variants.weights_source(self.weights_file)  # raises when the file is missing
-
-    @property
-    def weights(self) -> str | None:
-        """The ``weights`` argument of :func:`engine.modeling.variants.build_model`."""
-        if self.download_weights:
-            return variants.IMAGENET
-        return None if self.weights_file is None else str(self.weights_file)
-
-    def to_dict(self) -> dict[str, Any]:
-        """JSON-ready form (paths as strings), as stored in the card's ``training.config``."""
-        return {
-            key: str(value) if isinstance(value, Path) else value
-            for key, value in asdict(self).items()
-        }
-
-    @classmethod
-    def from_dict(cls, values: dict[str, Any]) -> TrainConfig:
-        """Inverse of :meth:`to_dict`.
-
-        Raises:
-            ConfigError: an unknown key, a missing ``variant``/``data_dir``, or a bad value.
-        """
-        known = {item.name for item in fields(cls)}
-        unknown = sorted(set(values) - known)
-        if unknown:
-            raise ConfigError(f"Unknown training settings {unknown}; known: {sorted(known)}.")
-        if "variant" not in values or "data_dir" not in values:
-            raise ConfigError("A training configuration needs at least 'variant' and 'data_dir'.")
-        converted = dict(values)
-        if converted.get("tta") is not None:
-            converted["tta"] = tuple(converted["tta"])
-        for key in ("data_dir", "out_dir", "weights_file", "external_dir"):
-            if converted.get(key) is not None:
-                converted[key] = Path(converted[key])
-        return cls(**converted)
 
 
 @dataclass(frozen=True)
@@ -208,13 +59,13 @@ class TrainingResult:
 
     Attributes:
         bundle: the written bundle folder; ``None`` when cancelled or on a non-chief worker.
-        card: the model card (empty when cancelled).
+        card: the model card as written (``None`` when cancelled).
         history: per-epoch values of every metric (``loss``, ``val_auc``, ...).
         cancelled: True when ``should_stop`` ended the run (no bundle was written).
     """
 
     bundle: Path | None
-    card: dict[str, Any] = field(default_factory=dict)
+    card: ModelCard | None = None
     history: dict[str, list[float]] = field(default_factory=dict)
     cancelled: bool = False
 
@@ -398,23 +249,20 @@ def _card(
     distribution: Distribution,
     model_id: str,
     assessment: Assessment,
-) -> dict[str, Any]:
+) -> ModelCard:
     spec = variants.get_variant(config.variant)
     preprocessing = spec.preprocessing_for(config.image_size)
     epochs_run = len(run.history.get("loss", []))
     split = run.data
-    return {
-        "format_version": 1,
-        "model_id": model_id,
-        "name": config.name or model_id,
-        "variant": spec.name,
-        "input": {"shape": list(preprocessing.input_shape)},
-        "preprocessing": preprocessing.to_card(),
-        "class_names": list(CLASS_NAMES),
-        "gradcam_layer": spec.gradcam_layer,
-        **assessment.card_sections(),
-        "tta": TtaRecipe(tuple(config.tta)).to_card(),
-        "training": {
+    return ModelCard(
+        model_id=model_id,
+        name=config.name or model_id,
+        variant=spec.name,
+        preprocessing=preprocessing,
+        gradcam_layer=spec.gradcam_layer,
+        tta=TtaRecipe(tuple(config.tta)),
+        **assessment.card_fields(),
+        training={
             "config": config.to_dict(),
             "history": run.history,
             "epochs_run": epochs_run,
@@ -426,17 +274,17 @@ def _card(
             "augmentation": dict(RECIPE) if config.augmentation else None,
             "stopped": "early_stopping" if run.early_stopped else "completed",
         },
-        "data": {
+        data={
             "root": str(Path(config.data_dir).resolve()),
             "counts": {"train": split.train.counts(), "validation": split.validation.counts()},
             "file_list_sha256": datasets.file_list_sha256(split.train, split.validation),
             "unreadable_skipped": run.logs[0].count + run.logs[1].count,
             "split": split.to_card(),
         },
-        "versions": _versions(),
-        "device": distribution.description,
-        "created": datetime.now(UTC).isoformat(timespec="seconds"),
-    }
+        versions=_versions(),
+        device=distribution.description,
+        created=datetime.now(UTC).isoformat(timespec="seconds"),
+    )
 
 
 def train(
@@ -485,7 +333,7 @@ def train(
         if fine_tune and not progress.cancelled:
             best.restore(run.model)
             with distribution.strategy.scope():
-                variants.unfreeze_top(run.model, config.fine_tune_from or str(spec.fine_tune_from))
+                unfreeze_top(run.model, config.fine_tune_from or str(spec.fine_tune_from))
                 compile_model(
                     run.model, config.fine_tune_learning_rate or config.learning_rate / 10
                 )
@@ -496,7 +344,7 @@ def train(
     if progress.cancelled:
         return TrainingResult(None, history=run.history, cancelled=True)
     best.restore(run.model)
-    model = _inference_copy(run.model)
+    model = _inference_copy(run.model)  # what the bundle holds, outside any distribution
     assessment = _assess(
         config, run, model, on_progress or ignore_progress, should_stop or never_stop
     )
@@ -506,11 +354,10 @@ def train(
     if not distribution.is_chief:
         return TrainingResult(None, card, run.history)
     from engine.inference.ood import fit_ood_reference, reference_files
-    from engine.modeling.bundles import write_bundle
+    from engine.modeling.bundles import read_card, write_bundle
 
     # The out-of-distribution check's reference (engine.inference.ood) is fitted on the same
-    # training images and written inside the bundle's atomic step; the Predictor reads it from
-    # there.
+    # training images and written inside the bundle's atomic step; the Predictor reads it there.
     reference = fit_ood_reference(run.data.train.paths)  # ~8 s on 5,216 images
     bundle = write_bundle(
         model,
@@ -518,4 +365,4 @@ def train(
         Path(config.out_dir) / model_id,
         extra_files=reference_files(reference),
     )
-    return TrainingResult(bundle, card, run.history)
+    return TrainingResult(bundle, read_card(bundle), run.history)

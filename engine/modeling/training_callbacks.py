@@ -11,12 +11,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from engine.progress import OnProgress, Progress, ShouldStop
+from engine.progress import Cancelled, OnProgress, Progress, ShouldStop
 from engine.runtime import tensorflow
-
-
-class Cancelled(Exception):
-    """Raised inside ``fit`` to abandon a validation pass after a cancel request."""
 
 
 def _numbers(logs: Mapping[str, Any] | None) -> dict[str, float]:
@@ -31,7 +27,8 @@ def progress_callback(
     Epochs are numbered over the whole run (frozen and fine-tuning phases alike), 1-based. A
     cancel request sets ``model.stop_training`` (Keras leaves the batch loop after the current
     batch, the way its ``EarlyStopping`` stops) and the validation pass Keras would then start
-    is abandoned by raising :class:`Cancelled`; ``callback.cancelled`` tells the caller.
+    is abandoned by raising :class:`engine.progress.Cancelled` (caught by ``train``, which returns
+    a result marked cancelled); ``callback.cancelled`` tells the caller.
     """
     tensorflow()
     import keras

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -12,6 +13,8 @@ import pytest
 
 from engine import atomic_files
 from engine.errors import ConfigError, ModelFileError
+from engine.evaluation.calibration import Calibration
+from engine.evaluation.operating_point import OperatingPoint
 from engine.modeling import bundles
 from engine.modeling.bundles import find_bundles, load_bundle, read_card, update_card, write_bundle
 from engine.modeling.preprocessing import Preprocessing
@@ -30,22 +33,22 @@ def _visible(folder: Path) -> list[str]:
 
 
 def test_round_trip_keeps_model_and_card(tmp_path: Path, model: Any) -> None:
-    card = tiny_card(
-        SPEC, threshold=0.42, calibration={"method": "temperature", "temperature": 1.5}
+    calibration = Calibration.from_card({"method": "temperature", "temperature": 1.5})
+    card = replace(
+        tiny_card(SPEC, threshold=0.42, calibration=calibration),
+        training={"history": {"loss": np.array([0.7, float("nan")])}, "parameters": np.int64(1234)},
     )
-    card["training"] = {
-        "history": {"loss": np.array([0.7, float("nan")])},
-        "parameters": np.int64(1234),
-    }
     folder = write_bundle(model, card, tmp_path / "bundle")
     assert sorted(os.listdir(tmp_path)) == ["bundle"]
     assert sorted(os.listdir(folder)) == ["card.json", "model.keras"]
-    assert len(card["model_sha256"]) == 64
+    assert len(read_card(folder).model_sha256) == 64
     bundle = load_bundle(folder)
-    assert bundle.threshold == 0.42 and bundle.calibration.temperature == pytest.approx(1.5)
-    assert bundle.preprocessing == SPEC and bundle.variant == "cnn"
-    assert bundle.model_id == "tiny-test" and bundle.gradcam_layer == "last_conv"
-    assert bundle.card["training"] == {"history": {"loss": [0.7, None]}, "parameters": 1234}
+    assert bundle.card.threshold == 0.42 and bundle.card.calibration.temperature == pytest.approx(
+        1.5
+    )
+    assert bundle.card.preprocessing == SPEC and bundle.card.variant == "cnn"
+    assert bundle.card.model_id == "tiny-test" and bundle.card.gradcam_layer == "last_conv"
+    assert bundle.card.training == {"history": {"loss": [0.7, None]}, "parameters": 1234}
     x = np.random.default_rng(0).random((2, *SPEC.input_shape), dtype=np.float32)
     np.testing.assert_allclose(
         bundle.model.predict_on_batch(x), model.predict_on_batch(x), rtol=1e-6
@@ -114,9 +117,8 @@ def test_card_disagreeing_with_the_model_is_refused(tmp_path: Path) -> None:
 
 
 def test_invalid_card_is_refused_before_anything_is_written(tmp_path: Path, model: Any) -> None:
-    card = tiny_card(SPEC)
-    del card["variant"]
-    with pytest.raises(ModelFileError, match="lacks variant"):
+    card = replace(tiny_card(SPEC), threshold=1.5)
+    with pytest.raises(ModelFileError, match=r"threshold is 1\.5"):
         write_bundle(model, card, tmp_path / "b")
     assert os.listdir(tmp_path) == []
 
@@ -145,7 +147,7 @@ def test_crash_while_replacing_keeps_the_old_bundle(
     monkeypatch.setattr(bundles, "_write_fsynced", crash)
     with pytest.raises(RuntimeError, match="killed"):
         write_bundle(model, tiny_card(SPEC, threshold=0.9), folder, overwrite=True)
-    assert os.listdir(tmp_path) == ["b"] and read_card(folder)["threshold"] == 0.3
+    assert os.listdir(tmp_path) == ["b"] and read_card(folder).threshold == 0.3
 
 
 @pytest.mark.parametrize("exchange", [True, False], ids=["renameat2", "two-renames"])
@@ -157,9 +159,9 @@ def test_overwrite_only_when_asked(
     folder = write_bundle(model, tiny_card(SPEC, threshold=0.3), tmp_path / "b")
     with pytest.raises(ModelFileError, match=r"already exists.*allow overwriting"):
         write_bundle(model, tiny_card(SPEC, threshold=0.9), folder)
-    assert read_card(folder)["threshold"] == 0.3
+    assert read_card(folder).threshold == 0.3
     write_bundle(model, tiny_card(SPEC, threshold=0.9), folder, overwrite=True)
-    assert read_card(folder)["threshold"] == 0.9
+    assert read_card(folder).threshold == 0.9
     assert os.listdir(tmp_path) == ["b"]
 
 
@@ -187,19 +189,23 @@ def test_update_card_is_validated_and_atomic(
         "sensitivity": 0.99,
         "specificity": 0.5,
     }
-    new = update_card(folder, {"threshold": 0.2, "operating_point": point})
-    assert read_card(folder) == new and new["operating_point"] == point
+    card = read_card(folder)
+    new = update_card(
+        folder, replace(card, threshold=0.2, operating_point=OperatingPoint.from_card(point))
+    )
+    assert read_card(folder) == new and new.operating_point is not None
+    assert new.operating_point.to_card() == point
     with pytest.raises(ModelFileError, match="threshold is 7"):
-        update_card(folder, {"threshold": 7})
+        update_card(folder, replace(card, threshold=7))
     with pytest.raises(ConfigError, match="cannot change model_sha256"):
-        update_card(folder, {"model_sha256": "0" * 64})
+        update_card(folder, replace(card, model_sha256="0" * 64))
 
     def crash(*_: object) -> None:
         raise OSError("power cut (simulated)")
 
     monkeypatch.setattr(atomic_files.os, "replace", crash)
     with pytest.raises(OSError, match="power cut"):
-        update_card(folder, {"threshold": 0.6})
+        update_card(folder, replace(new, threshold=0.6))
     monkeypatch.undo()
-    assert read_card(folder)["threshold"] == 0.2
+    assert read_card(folder).threshold == 0.2
     assert sorted(os.listdir(folder)) == ["card.json", "model.keras"]

@@ -5,7 +5,9 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from engine.modeling.card import ModelCard
 from engine.modeling.card_summary import describe_card
+from engine.modeling.preprocessing import Preprocessing
 
 DEFAULT_CARD = (
     Path(__file__).resolve().parents[2] / "resources" / "models" / "default" / "card.json"
@@ -14,7 +16,7 @@ DEFAULT_CARD = (
 
 def test_the_shipped_card_reads_as_provenance_and_figures() -> None:
     card = json.loads(DEFAULT_CARD.read_text())
-    text = describe_card(card)
+    text = describe_card(ModelCard.from_dict(card, DEFAULT_CARD.parent))
     metrics = card["validation_metrics"]
     (tn, fp), (fn, tp) = metrics["confusion_matrix"]
     assert text.splitlines()[0] == f"Model: {card['name']}"
@@ -27,9 +29,11 @@ def test_the_shipped_card_reads_as_provenance_and_figures() -> None:
 
 
 def test_a_minimal_card_skips_what_it_lacks() -> None:
-    text = describe_card({"model_id": "m-1", "variant": "cnn", "threshold": 0.5})
-    assert text.splitlines() == [
+    card = ModelCard("m-1", "cnn", Preprocessing(64), "last_conv", 0.5)
+    assert describe_card(card).splitlines() == [
         "Model: m-1",
         "Id m-1, variant cnn, created ? on ?",
+        "Input: 64 x 64 px, 1 channel(s), per-image contrast stretch on, scaling unit",
         "Operating point: threshold 0.500, chosen on validation by ?",
+        "Calibration: none",
     ]

@@ -20,7 +20,8 @@ from engine.modeling.bundles import load_bundle
 from engine.modeling.card_summary import describe_card
 from engine.modeling.ensemble import build_ensemble
 from engine.modeling.preprocessing import preprocess
-from engine.modeling.training import TrainConfig, train
+from engine.modeling.train_config import TrainConfig
+from engine.modeling.training import train
 from engine.modeling.tta import VIEWS, TtaRecipe, make_views
 
 pytestmark = pytest.mark.data
@@ -84,14 +85,14 @@ def test_ensemble_bundle_round_trips_with_members_tta_and_external_figures(
     bundle = load_bundle(ensemble)
     card = bundle.card
     assert len(bundle.members) == 2 and (ensemble / "member_1.keras").is_file()
-    assert card["members"][0]["variant"] == "dense"
-    assert bundle.tta == TtaRecipe(("identity", "hflip"))
-    assert card["selection"] == {"calibration_and_threshold_fitted_on": "external"}
-    assert card["external"]["fitted_on_this_set"] is True
-    assert card["external"]["cross_fitted"]["folds"] == 2
-    assert card["external"]["metrics"]["n"] == 48
-    assert [c["name"] for c in card["robustness"]["changes"]][:2] == ["crop", "pad"]
-    assert card["training"]["ensemble_of"] == [load_bundle(m).model_id for m in members]
+    assert card.members[0].variant == "dense" and card.members[0].file == "member_1.keras"
+    assert card.tta == TtaRecipe(("identity", "hflip"))
+    assert card.selection == {"calibration_and_threshold_fitted_on": "external"}
+    assert card.external["fitted_on_this_set"] is True
+    assert card.external["cross_fitted"]["folds"] == 2
+    assert card.external["metrics"]["n"] == 48
+    assert [c["name"] for c in card.robustness["changes"]][:2] == ["crop", "pad"]
+    assert card.training["ensemble_of"] == [load_bundle(m).card.model_id for m in members]
     summary = describe_card(card)
     assert (
         "Expected on images from elsewhere (48 external images, calibration and threshold "
@@ -116,7 +117,7 @@ def test_predictor_serves_the_calibrated_mean_of_members_and_views(
         )
         outputs = np.asarray(member.model.predict_on_batch(inputs[:2])).reshape(-1)
         raws.append(outputs.mean())
-    expected = float(bundle.calibration.apply(np.mean(raws)))
+    expected = float(bundle.card.calibration.apply(np.mean(raws)))
 
     prediction = Predictor(bundle).predict(image)
     assert prediction.raw_probability == pytest.approx(float(np.mean(raws)), abs=1e-5)
@@ -132,7 +133,7 @@ def test_a_changed_member_file_is_refused(ensemble: Path, tmp_path: Path) -> Non
     shutil.copytree(ensemble, copy)
     with (copy / "member_1.keras").open("ab") as stream:
         stream.write(b"tampered")
-    with pytest.raises(ModelFileError, match="member_1.keras does not match the checksum"):
+    with pytest.raises(ModelFileError, match=r"member_1\.keras does not match the checksum"):
         load_bundle(copy)
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import json
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -17,8 +18,9 @@ from engine.evaluation.bundle_evaluation import (
     predict_probabilities,
     select_evaluation_set,
 )
+from engine.evaluation.calibration import Calibration
 from engine.evaluation.metrics import SCORES
-from engine.modeling.bundles import load_bundle, update_card
+from engine.modeling.bundles import load_bundle, read_card, update_card
 from engine.modeling.preprocessing import Preprocessing, load_and_preprocess
 from tests.engine.tiny_bundles import make_bundle
 
@@ -42,25 +44,22 @@ def models(tmp_path_factory: pytest.TempPathFactory, tiny_train_set: Path) -> li
         root / "calibrated",
         Preprocessing(96, channels=3, scaling="caffe"),
         seed=1,
-        calibration={"method": "platt", "a": 0.5, "b": 0.2},
+        calibration=Calibration("platt", 0.5, 0.2),
     )
-    update_card(
-        calibrated,
-        {
-            "training": {
-                "history": HISTORY,
-                "parameters": 1234,
-                "epochs_run": 2,
-                "total_seconds": 10.0,
-                "seconds_per_epoch": 5.0,
-            }
-        },
-    )
+    training = {
+        "history": HISTORY,
+        "parameters": 1234,
+        "epochs_run": 2,
+        "total_seconds": 10.0,
+        "seconds_per_epoch": 5.0,
+    }
+    update_card(calibrated, replace(read_card(calibrated), training=training))
     images, _ = select_evaluation_set(tiny_train_set)
     for folder in (plain, calibrated):
         bundle = load_bundle(folder)
-        raw = predict_probabilities(bundle.model, images.paths, bundle.preprocessing)
-        update_card(folder, {"threshold": float(np.median(bundle.calibration.apply(raw)))})
+        raw = predict_probabilities(bundle.model, images.paths, bundle.card.preprocessing)
+        threshold = float(np.median(bundle.card.calibration.apply(raw)))
+        update_card(folder, replace(bundle.card, threshold=threshold))
     return [plain, calibrated]
 
 
@@ -68,9 +67,9 @@ def _expected(bundle_dir: Path, data: Path) -> dict[str, object]:
     """The metrics computed independently: model called directly on a stacked array."""
     bundle = load_bundle(bundle_dir)
     images, _ = select_evaluation_set(data)
-    x = np.stack([load_and_preprocess(path, bundle.preprocessing) for path in images.paths])
-    probabilities = bundle.calibration.apply(np.asarray(bundle.model(x)).reshape(-1))
-    return compute_metrics(images.labels, probabilities, bundle.threshold).to_dict()
+    x = np.stack([load_and_preprocess(path, bundle.card.preprocessing) for path in images.paths])
+    probabilities = bundle.card.calibration.apply(np.asarray(bundle.model(x)).reshape(-1))
+    return compute_metrics(images.labels, probabilities, bundle.card.threshold).to_dict()
 
 
 def test_evaluate_json_matches_metrics_of_the_same_predictions(
@@ -184,7 +183,11 @@ def test_prediction_can_be_cancelled(models: list[Path], tiny_train_set: Path) -
     images, _ = select_evaluation_set(tiny_train_set)
     with pytest.raises(EvaluationCancelled, match="cancelled"):
         predict_probabilities(
-            bundle.model, images.paths, bundle.preprocessing, batch_size=8, should_stop=lambda: True
+            bundle.model,
+            images.paths,
+            bundle.card.preprocessing,
+            batch_size=8,
+            should_stop=lambda: True,
         )
 
 

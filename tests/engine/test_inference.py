@@ -66,7 +66,7 @@ def test_predict_a_full_size_dicom_gives_a_heatmap_at_display_size(predictor, di
 
 
 def test_the_model_sees_exactly_the_cards_preprocessing(predictor, jpeg):
-    x = preprocess(load_image(jpeg).pixels, predictor.bundle.preprocessing)
+    x = preprocess(load_image(jpeg).pixels, predictor.bundle.card.preprocessing)
     expected = float(np.asarray(predictor.bundle.model(x[np.newaxis], training=False))[0, 0])
 
     assert predictor.predict(jpeg).raw_probability == pytest.approx(expected, abs=1e-5)
@@ -75,7 +75,8 @@ def test_the_model_sees_exactly_the_cards_preprocessing(predictor, jpeg):
 def test_calibrated_probability_follows_the_card(tmp_path, jpeg, predictor):
     calibrated = Predictor.load(
         make_bundle(
-            tmp_path / "calibrated", calibration={"method": "temperature", "temperature": 0.25}
+            tmp_path / "calibrated",
+            calibration=Calibration.from_card({"method": "temperature", "temperature": 0.25}),
         )
     )
 

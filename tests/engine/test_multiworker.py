@@ -63,7 +63,7 @@ def test_two_workers_train_together_and_only_the_chief_writes(
     chief_bundles = list((tmp_path / "out0").iterdir())
     assert len(chief_bundles) == 1
     card = load_bundle(chief_bundles[0]).card
-    assert "MultiWorkerMirroredStrategy, 2 workers" in card["device"]
-    assert card["training"]["epochs_run"] == 2
+    assert "MultiWorkerMirroredStrategy, 2 workers" in card.device
+    assert card.training["epochs_run"] == 2
     assert not (tmp_path / "out1").exists()
     assert "not the chief" in outputs[1][0]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 import shutil
 import subprocess
-from dataclasses import dataclass
+from dataclasses import dataclass, fields, replace
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -13,16 +13,35 @@ import numpy as np
 import pytest
 
 from engine import load_image
-from engine.inference.prediction_report import DISCLAIMER, CardSummary, write_pdf_report
+from engine.evaluation.metrics import Metrics
+from engine.evaluation.operating_point import OperatingPoint
+from engine.inference.prediction_report import DISCLAIMER, validation_figures, write_pdf_report
+from engine.modeling.card import ModelCard
+from engine.modeling.preprocessing import Preprocessing
 
-CARD = {
-    "model_id": "cnn-20240101-abc",
-    "name": "Small CNN",
-    "variant": "cnn",
-    "threshold": 0.38,
-    "operating_point": {"threshold": 0.38, "sensitivity": 0.96, "specificity": 0.81},
-    "validation_metrics": {"auc": 0.953, "sensitivity": 0.97, "specificity": 0.8},
-}
+METRIC_FIELDS = [field.name for field in fields(Metrics)]
+
+POINT = OperatingPoint(0.38, "target_sensitivity", 0.95, sensitivity=0.96, specificity=0.81)
+VALIDATION = Metrics(
+    **{
+        **dict.fromkeys(METRIC_FIELDS, 0.0),
+        "auc": 0.953,
+        "sensitivity": 0.97,
+        "specificity": 0.8,
+        "confusion_matrix": [[80, 20], [3, 97]],
+        "roc": {"fpr": [], "tpr": [], "thresholds": []},
+    }
+)
+CARD = ModelCard(
+    "cnn-20240101-abc",
+    "cnn",
+    Preprocessing(64),
+    "last_conv",
+    0.38,
+    name="Small CNN",
+    operating_point=POINT,
+    validation_metrics=VALIDATION,
+)
 
 
 @dataclass(frozen=True)
@@ -72,7 +91,7 @@ def test_report_is_a_one_page_pdf_with_result_model_and_disclaimer(tmp_path: Pat
         synthetic_image(),
         synthetic_image(30, 24),
         FakePrediction(),
-        CardSummary.from_card(CARD),
+        CARD,
         file_name="IM-0001-0001.jpeg",
         patient_id="P-42",
         study_date="20240102",
@@ -103,7 +122,7 @@ def test_a_user_threshold_is_shown_beside_the_cards(tmp_path: Path) -> None:
         synthetic_image(),
         None,
         FakePrediction(threshold=0.9, label="NORMAL"),
-        CardSummary.from_card(CARD),
+        CARD,
         file_name="a.png",
     )
     text = pdf_text(path)
@@ -122,7 +141,7 @@ def test_report_of_a_real_radiograph_renders(tmp_path: Path, fullres_dir: Path) 
         radiograph.pixels,
         heatmap.astype(np.float32),
         FakePrediction(),
-        CardSummary.from_card(CARD),
+        CARD,
         file_name=radiograph.source.name,
     )
     assert_one_page_pdf(path)
@@ -150,13 +169,11 @@ def test_report_of_a_real_radiograph_renders(tmp_path: Path, fullres_dir: Path) 
     assert page.std() > 10  # a page with an image on it, not a blank one
 
 
-def test_card_summary_falls_back_to_the_operating_point_and_says_n_a() -> None:
-    summary = CardSummary.from_card(
-        {"model_id": "m1", "variant": "cnn", "operating_point": {"sensitivity": 0.9}}
-    )
-    assert summary.name == "m1"
-    assert (summary.auc, summary.sensitivity, summary.specificity) == (None, 0.9, None)
-    assert summary.threshold is None
+def test_validation_figures_fall_back_to_the_operating_point() -> None:
+    card = replace(CARD, validation_metrics=None)
+    assert validation_figures(card) == (None, 0.96, 0.81)
+    assert validation_figures(replace(card, operating_point=None)) == (None, None, None)
+    assert validation_figures(CARD) == (0.953, 0.97, 0.8)
 
 
 def test_bad_input_leaves_the_previous_report_untouched(tmp_path: Path) -> None:
@@ -168,7 +185,7 @@ def test_bad_input_leaves_the_previous_report_untouched(tmp_path: Path) -> None:
             np.zeros((2, 3, 4)),
             None,
             FakePrediction(),
-            CardSummary.from_card(CARD),
+            CARD,
             file_name="a.png",
         )
     assert path.read_bytes() == b"previous report"

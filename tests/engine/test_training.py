@@ -12,7 +12,8 @@ import pytest
 from engine.cli.main import main
 from engine.errors import ConfigError
 from engine.modeling.bundles import load_bundle
-from engine.modeling.training import TrainConfig, train
+from engine.modeling.train_config import TrainConfig
+from engine.modeling.training import train
 from engine.progress import Progress
 from tests.engine.tiny_bundles import tiny_train_args
 
@@ -106,21 +107,21 @@ def test_every_variant_trains_one_epoch_and_writes_a_loadable_bundle(
     assert not result.cancelled and result.bundle is not None
     bundle = load_bundle(result.bundle)
     card = bundle.card
-    assert result.bundle.parent == tmp_path and card["model_id"].startswith(f"{variant}-")
-    assert card["variant"] == variant and card["gradcam_layer"]
-    assert card["input"]["shape"][0] == SIZES[variant]
-    assert 0.0 <= card["threshold"] <= 1.0
-    assert card["validation_metrics"]["n"] == sum(card["data"]["counts"]["validation"].values())
-    assert card["data"]["unreadable_skipped"] == 0
-    assert card["training"]["weights"]["source"] == ("file" if weights else "random")
+    assert result.bundle.parent == tmp_path and card.model_id.startswith(f"{variant}-")
+    assert card.variant == variant and card.gradcam_layer
+    assert card.preprocessing.image_size == SIZES[variant]
+    assert 0.0 <= card.threshold <= 1.0
+    assert card.validation_metrics.n == sum(card.data["counts"]["validation"].values())
+    assert card.data["unreadable_skipped"] == 0
+    assert card.training["weights"]["source"] == ("file" if weights else "random")
     # Weights only, no optimizer state: Adam's moments would make the file about 3x as big.
     size = (result.bundle / "model.keras").stat().st_size
-    assert size < 4 * card["training"]["parameters"] * 1.3 + 300_000
+    assert size < 4 * card.training["parameters"] * 1.3 + 300_000
     epochs = 2 if variant == "mobilenet" else 1
-    assert card["training"]["epochs_run"] == epochs
-    assert len(card["training"]["history"]["val_auc"]) == epochs
+    assert card.training["epochs_run"] == epochs
+    assert len(card.training["history"]["val_auc"]) == epochs
     # Progress: every batch, then one closing report per epoch with the validation metrics.
-    steps = -(-sum(card["data"]["counts"]["train"].values()) // 8)
+    steps = -(-sum(card.data["counts"]["train"].values()) // 8)
     batches = [p for p in reports if p.stage == "train"]
     assert [p.done for p in batches if not p.final_of_epoch] == list(range(1, steps + 1)) * epochs
     closing = [p for p in batches if p.final_of_epoch]
@@ -128,7 +129,9 @@ def test_every_variant_trains_one_epoch_and_writes_a_loadable_bundle(
     assert assessed == {"validation", "robustness"}, "the assessment reports its stages"
     assert [p.epoch for p in closing] == list(range(1, epochs + 1))
     assert all("val_auc" in p.metrics and p.epochs == epochs for p in closing)
-    probability = bundle.model.predict_on_batch(np.zeros((1, *card["input"]["shape"]), np.float32))
+    probability = bundle.model.predict_on_batch(
+        np.zeros((1, *card.preprocessing.input_shape), np.float32)
+    )
     assert probability.shape == (1, 1)
 
 
@@ -173,7 +176,7 @@ def test_same_seed_gives_the_same_model(tmp_path: Path, tiny_train_set: Path) ->
     ]
     first, second = (load_bundle(result.bundle) for result in results if result.bundle)
     assert results[0].history == results[1].history
-    assert first.card["validation_metrics"] == second.card["validation_metrics"]
+    assert first.card.validation_metrics == second.card.validation_metrics
     for a, b in zip(first.model.get_weights(), second.model.get_weights(), strict=True):
         np.testing.assert_array_equal(a, b)
 
@@ -198,12 +201,12 @@ def test_cli_trains_and_prints_the_bundle_and_metrics(
     assert f"Bundle: {bundle.path}" in captured.out
     assert "sensitivity" in captured.out and "confusion matrix: TN" in captured.out
     assert "epoch 1/1 done" in captured.err
-    assert bundle.card["training"]["config"]["limit"] == 40
-    command = bundle.card["command"]
+    assert bundle.card.training["config"]["limit"] == 40
+    command = bundle.card.command
     assert command.startswith("hilum train ") and "--limit 40" in command and "--seed 3" in command
     assert (
-        sum(bundle.card["data"]["counts"]["train"].values())
-        + sum(bundle.card["data"]["counts"]["validation"].values())
+        sum(bundle.card.data["counts"]["train"].values())
+        + sum(bundle.card.data["counts"]["validation"].values())
         == 40
     )
 

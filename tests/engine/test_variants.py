@@ -8,15 +8,8 @@ import numpy as np
 import pytest
 
 from engine.errors import ConfigError, ModelFileError
-from engine.modeling.variants import (
-    INPUT_NAME,
-    OUTPUT_NAME,
-    build_model,
-    get_variant,
-    list_variants,
-    unfreeze_top,
-    weights_source,
-)
+from engine.modeling.architectures import INPUT_NAME, OUTPUT_NAME, unfreeze_top
+from engine.modeling.variants import build_model, get_variant, list_variants, weights_source
 from engine.runtime import tensorflow
 
 tensorflow()

@@ -6,7 +6,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from engine.evaluation.calibration import Calibration
 from engine.modeling.bundles import write_bundle
+from engine.modeling.card import ModelCard
 from engine.modeling.preprocessing import Preprocessing
 from engine.runtime import tensorflow
 
@@ -37,29 +39,21 @@ def tiny_card(
     preprocessing: Preprocessing,
     *,
     model_id: str = "tiny-test",
-    calibration: dict[str, Any] | None = None,
+    calibration: Calibration | None = None,
     threshold: float = 0.5,
-) -> dict[str, Any]:
+) -> ModelCard:
     """A complete model card for :func:`tiny_model`."""
-    return {
-        "format_version": 1,
-        "model_id": model_id,
-        "name": "tiny test model",
-        "variant": "cnn",
-        "input": {"shape": list(preprocessing.input_shape)},
-        "preprocessing": preprocessing.to_card(),
-        "class_names": ["NORMAL", "PNEUMONIA"],
-        "gradcam_layer": "last_conv",
-        "threshold": threshold,
-        "operating_point": None,
-        "calibration": calibration or {"method": "none"},
-        "validation_metrics": {},
-        "training": {},
-        "data": {},
-        "versions": {},
-        "device": "CPU",
-        "created": "2025-01-01T00:00:00Z",
-    }
+    return ModelCard(
+        model_id=model_id,
+        name="tiny test model",
+        variant="cnn",
+        preprocessing=preprocessing,
+        gradcam_layer="last_conv",
+        threshold=threshold,
+        calibration=calibration or Calibration("none"),
+        device="CPU",
+        created="2025-01-01T00:00:00Z",
+    )
 
 
 def make_bundle(folder: Path, preprocessing: Preprocessing | None = None, **options: Any) -> Path:

@@ -12,7 +12,8 @@ from pytestqt.qtbot import QtBot
 
 from engine import Radiograph, Window, load_image
 from tests.viewer.helpers import show_widget
-from viewer.reading_room.image_view import ImageView, nice_length
+from viewer.reading_room.image_view import ImageView
+from viewer.reading_room.scale_bar import nice_length
 from viewer.widgets.rendering import qimage_to_array, to_uint8
 
 

@@ -85,6 +85,6 @@ def test_show_model_card_gives_a_readable_summary_and_the_full_card(
     assert len(dialogs) == 1
     text = dialogs[0].findChild(QPlainTextEdit).toPlainText()
     card = read_card(tiny_bundle)
-    assert text.startswith(f"Model: {card['name']}")
-    assert f"Operating point: threshold {card['threshold']:.3f}" in text
-    assert f'"model_sha256": "{card["model_sha256"]}"' in text  # the full JSON follows
+    assert text.startswith(f"Model: {card.name}")
+    assert f"Operating point: threshold {card.threshold:.3f}" in text
+    assert f'"model_sha256": "{card.model_sha256}"' in text  # the full JSON follows

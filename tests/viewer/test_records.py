@@ -10,22 +10,27 @@ import pytest
 from PySide6.QtWidgets import QLabel
 from pytestqt.qtbot import QtBot
 
+from engine.evaluation.operating_point import OperatingPoint
 from engine.inference.predictor import Prediction
+from engine.modeling.card import ModelCard
+from engine.modeling.preprocessing import Preprocessing
 from tests.viewer.helpers import LOAD_TIMEOUT_MS, fake_prediction, open_and_wait
-from viewer import records as records_module
+from viewer import records_wiring as records_module
 from viewer.jobs import JobRunner
 from viewer.main_window import MainWindow
 from viewer.reading_room.report_export import ReportExporter, save_png, shown_prediction
-from viewer.records import Records
+from viewer.records_wiring import Records
 
 MakeWindow = Callable[..., MainWindow]
-CARD = {
-    "model_id": "fake-model",
-    "name": "Fake",
-    "variant": "cnn",
-    "threshold": 0.4,
-    "validation_metrics": {"auc": 0.9, "sensitivity": 0.95, "specificity": 0.7},
-}
+CARD = ModelCard(
+    "fake-model",
+    "cnn",
+    Preprocessing(64),
+    "last_conv",
+    0.4,
+    name="Fake",
+    operating_point=OperatingPoint(0.4, "youden", None, sensitivity=0.95, specificity=0.7),
+)
 
 
 @pytest.fixture

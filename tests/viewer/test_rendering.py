@@ -6,9 +6,9 @@ import numpy as np
 import pytest
 
 from engine import Window
+from engine.imaging.radiograph import percentile_window
 from viewer.widgets.rendering import (
     COLORMAPS,
-    automatic_window,
     colormap_lut,
     composite,
     downsample,
@@ -36,7 +36,7 @@ def test_window_levels_maps_the_window_and_inverts_after_it() -> None:
 def test_automatic_window_ignores_a_few_extreme_pixels() -> None:
     values = np.linspace(0, 1000, 100_000, dtype=np.float32)
     values[:10] = -50_000
-    window = automatic_window(values.reshape(100, 1000))
+    window = percentile_window(values.reshape(100, 1000))
     assert 0 <= window.low < 20 and 980 < window.high <= 1000
 
 

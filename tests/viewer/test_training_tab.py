@@ -20,14 +20,15 @@ from engine.errors import DatasetError
 from engine.evaluation.bundle_evaluation import evaluate_bundle
 from engine.evaluation.comparison import COLUMNS
 from engine.modeling.bundles import find_bundles, read_card
-from engine.modeling.training import TrainConfig, TrainingResult, train
+from engine.modeling.train_config import TrainConfig
+from engine.modeling.training import TrainingResult, train
+from engine.modeling.training_process import train_in_process
 from engine.modeling.variants import build_model, get_variant, list_variants
 from engine.progress import Progress
 from tests.viewer.helpers import show_widget
 from viewer.main_window import MainWindow
 from viewer.settings import SHIPPED_DEFAULT, Settings, TrainingSettings
 from viewer.training.comparison_view import ComparisonView
-from viewer.training.training_process import train_in_process
 from viewer.training.training_tab import TrainingTab
 
 pytestmark = pytest.mark.data
@@ -185,7 +186,7 @@ def test_trains_two_variants_with_progress_and_a_responsive_window(
         find_bundles(tmp_path / "models")
     )
     for entry in tab.comparison.entries:
-        assert_same_metrics(entry.row, read_card(entry.bundle)["validation_metrics"])
+        assert_same_metrics(entry.row, read_card(entry.bundle).to_dict()["validation_metrics"])
 
 
 def test_comparison_matches_engine_sorts_numbers_and_exports(
@@ -204,7 +205,7 @@ def test_comparison_matches_engine_sorts_numbers_and_exports(
     columns = [*COLUMNS, "source"]
     for row in range(2):
         entry = table.record_at(table.proxy.index(row, 0))
-        card = read_card(entry.bundle)
+        card = read_card(entry.bundle).to_dict()
         assert_same_metrics(entry.row, card["validation_metrics"])
         assert entry.row["parameters"] == card["training"]["parameters"]
         shown = table.proxy.index(row, columns.index("parameters")).data()
@@ -249,7 +250,7 @@ def test_operating_point_by_target_and_by_clicking_the_roc(
     view.use_target()
     with qtbot.waitSignal(view.operating_point_saved, timeout=20_000):
         view.save_operating_point()
-    card = read_card(bundle)
+    card = read_card(bundle).to_dict()
     roc = card["validation_metrics"]["roc"]
     first_full = next(i for i, tpr in enumerate(roc["tpr"]) if tpr >= 1.0)
     assert card["threshold"] == pytest.approx(roc["thresholds"][first_full])
@@ -266,7 +267,7 @@ def test_operating_point_by_target_and_by_clicking_the_roc(
     assert view.save_button.isEnabled()
     with qtbot.waitSignal(view.operating_point_saved, timeout=20_000):
         view.save_operating_point()
-    card = read_card(bundle)
+    card = read_card(bundle).to_dict()
     assert card["threshold"] == pytest.approx(min(roc["thresholds"][0], 1.0))
     assert card["operating_point"]["method"] == "manual"
     negatives = card["validation_metrics"]["n_negative"]

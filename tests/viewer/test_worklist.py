@@ -17,10 +17,11 @@ from PySide6.QtCore import Qt
 from pytestqt.qtbot import QtBot
 
 from engine.history import History
+from engine.inference.triage import TriageRow, TriageSummary
 from engine.progress import ShouldStop
 from tests.fakes import FakePrediction
 from viewer.resource_paths import default_model_dir
-from viewer.worklist.worklist_view import TriageRow, TriageSummary, Worklist
+from viewer.worklist.worklist_view import Worklist
 
 BATCH_TIMEOUT_MS = 30_000
 MODEL_TIMEOUT_MS = 180_000

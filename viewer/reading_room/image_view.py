@@ -14,7 +14,6 @@ release, so dragging stays smooth on two cores.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
 
 import numpy as np
 import numpy.typing as npt
@@ -24,7 +23,6 @@ from PySide6.QtGui import (
     QImage,
     QMouseEvent,
     QPainter,
-    QPen,
     QPixmap,
     QResizeEvent,
     QTransform,
@@ -39,8 +37,10 @@ from PySide6.QtWidgets import (
 )
 
 from engine import Radiograph, Window
+from engine.imaging.radiograph import percentile_window
+from viewer.reading_room.scale_bar import draw_scale_bar
+from viewer.reading_room.window_presets import Preset, window_presets
 from viewer.widgets.rendering import (
-    automatic_window,
     downsample,
     gray_qimage,
     heatmap_rgba,
@@ -55,14 +55,6 @@ ZOOM_STEP = 1.25
 MIN_SCALE, MAX_SCALE = 0.02, 40.0
 #: Window width change per pixel of horizontal drag, as a fraction of the image's value range.
 DRAG_SENSITIVITY = 1.0 / 400.0
-
-
-@dataclass(frozen=True)
-class Preset:
-    """A named window: ``window`` is ``None`` for the file's own default display."""
-
-    name: str
-    window: Window | None
 
 
 class ImageView(QGraphicsView):
@@ -135,19 +127,8 @@ class ImageView(QGraphicsView):
         self.fit()
 
     def presets(self) -> list[Preset]:
-        """The file's default display, each of its windows, and an automatic window."""
-        rad = self._radiograph
-        if rad is None:
-            return []
-        default = rad.voi_lut_explanation or (rad.windows[0].explanation if rad.windows else "")
-        presets = [Preset(f"Default ({default})" if default else "Default", None)]
-        presets += [
-            Preset(w.explanation or f"Window {i + 1}", w)
-            for i, w in enumerate(rad.windows)
-            if rad.voi_lut_explanation or i > 0
-        ]
-        presets.append(Preset("Automatic (0.5-99.5 percentile)", automatic_window(rad.values)))
-        return presets
+        """The presets of the image shown (see :func:`window_presets`)."""
+        return [] if self._radiograph is None else window_presets(self._radiograph)
 
     def apply_preset(self, preset: Preset) -> None:
         """Display through ``preset``'s window (the user's invert is kept)."""
@@ -167,7 +148,7 @@ class ImageView(QGraphicsView):
         if self._window is not None:
             return self._window
         if rad.voi_lut_explanation or not rad.windows:
-            return automatic_window(rad.values)
+            return percentile_window(rad.values)
         return rad.windows[0]
 
     def set_window(self, window: Window) -> None:
@@ -385,21 +366,7 @@ class ImageView(QGraphicsView):
         rad = self._radiograph
         if rad is None or rad.pixel_spacing is None or self.scale_factor <= 0:
             return
-        mm_per_screen_px = rad.pixel_spacing[1] / self.scale_factor
-        length_mm = nice_length(mm_per_screen_px * 120)
-        length_px = length_mm / mm_per_screen_px
-        painter.save()
-        painter.resetTransform()
-        margin = 16
-        y = self.viewport().height() - margin
-        pen = QPen(QColor(255, 255, 0), 2)
-        painter.setPen(pen)
-        painter.drawLine(QPointF(margin, y), QPointF(margin + length_px, y))
-        for x in (margin, margin + length_px):
-            painter.drawLine(QPointF(x, y - 5), QPointF(x, y + 1))
-        label = f"{length_mm:g} mm" if length_mm < 10 else f"{length_mm / 10:g} cm"
-        painter.drawText(QPointF(margin, y - 8), label)
-        painter.restore()
+        draw_scale_bar(painter, self.viewport().height(), rad.pixel_spacing[1] / self.scale_factor)
 
     def render_image(self) -> QImage:
         """The image with its overlay at full image resolution (what an export of the image holds).
@@ -415,15 +382,3 @@ class ImageView(QGraphicsView):
         self.scene().render(painter, QRectF(image.rect()), rect)
         painter.end()
         return image
-
-
-def nice_length(target: float) -> float:
-    """The largest 1, 2 or 5 x 10^n not above ``target`` (for a scale bar), at least 1e-3."""
-    if target <= 0:
-        return 1.0
-    exponent = math.floor(math.log10(target))
-    for mantissa in (5, 2, 1):
-        value = mantissa * 10.0**exponent
-        if value <= target:
-            return value
-    return 10.0**exponent

@@ -28,10 +28,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from engine.inference.prediction_report import DISCLAIMER
+from engine.inference.caveats import DISCLAIMER, HEATMAP_NOTE
 from viewer.widgets.rendering import COLORMAPS
 
-HEATMAP_NOTE = "Heatmap: coarse evidence of what influenced the model, not a localisation."
 SLIDER_STEPS = 1000
 
 

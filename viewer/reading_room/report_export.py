@@ -10,7 +10,6 @@ and takes milliseconds. matplotlib is imported with the first report, not at sta
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -20,6 +19,7 @@ from PySide6.QtWidgets import QAbstractScrollArea, QFileDialog, QWidget
 
 from engine import Radiograph
 from engine.atomic_files import replacing
+from engine.modeling.card import ModelCard
 from viewer.jobs import Job, JobRunner
 
 
@@ -63,7 +63,7 @@ def write_report(
     path: Path,
     radiograph: Radiograph,
     prediction: Any,
-    card: Mapping[str, Any],
+    card: ModelCard,
     threshold: float | None = None,
 ) -> Path:
     """Write the PDF report of ``prediction`` on ``radiograph``; safe on a worker thread.
@@ -74,17 +74,14 @@ def write_report(
     Raises:
         OSError: the file cannot be written.
     """
-    from engine.inference.prediction_report import (  # matplotlib: not at start-up
-        CardSummary,
-        write_pdf_report,
-    )
+    from engine.inference.prediction_report import write_pdf_report  # matplotlib: not at start-up
 
     return write_pdf_report(
         path,
         radiograph.pixels,
         prediction.heatmap,
         shown_prediction(prediction, threshold),
-        CardSummary.from_card(card),
+        card,
         file_name=radiograph.source.name,
         patient_id=radiograph.patient_id,
         study_date=radiograph.study_date,
@@ -144,7 +141,7 @@ class ReportExporter(QObject):
         path: Path,
         radiograph: Radiograph,
         prediction: Any,
-        card: Mapping[str, Any],
+        card: ModelCard,
         threshold: float | None = None,
     ) -> Job:
         """Start writing the report; ``saved`` or ``failed`` follows. Returns the started job."""

@@ -4,7 +4,7 @@ Clicking on the ROC axes reports the clicked rates (:attr:`ComparisonFigure.roc_
 comparison view moves the selected model's operating point to the nearest point of its curve.
 Each model's current operating point is a dot; a point being considered is a star. The figure is
 built and drawn only when visible: a hidden tab would otherwise freeze the window for a few hundred
-milliseconds each time a model finishes training.
+milliseconds each time a model finishes training; matplotlib itself is imported then too.
 """
 
 from __future__ import annotations
@@ -12,18 +12,20 @@ from __future__ import annotations
 import os
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from matplotlib.axes import Axes
-from matplotlib.backend_bases import MouseEvent
-from matplotlib.backends.backend_qtagg import FigureCanvasQTAgg
-from matplotlib.figure import Figure
 from PySide6.QtCore import Signal
 from PySide6.QtGui import QShowEvent
 from PySide6.QtWidgets import QVBoxLayout, QWidget
 
-from engine.evaluation.plots import draw_confusion_matrix, draw_roc, save_figure
 from engine.modeling.labelled_folders import CLASS_NAMES
 from viewer.training.model_entries import ModelEntry
+from viewer.widgets.lazy_figure import LazyFigure
+
+if TYPE_CHECKING:  # matplotlib is imported when the figure is first drawn
+    from matplotlib.axes import Axes
+    from matplotlib.backend_bases import MouseEvent
+    from matplotlib.backends.backend_qtagg import FigureCanvasQTAgg
 
 #: Confusion matrices drawn at most (the table has them all).
 MAX_MATRICES = 6
@@ -31,10 +33,10 @@ MAX_MATRICES = 6
 
 def _operating_point(entry: ModelEntry) -> tuple[float, float] | None:
     """(false positive rate, sensitivity) at the card's threshold, when the card has them."""
-    metrics = entry.card.get("validation_metrics") or {}
-    if "sensitivity" not in metrics:
+    metrics = entry.card.validation_metrics
+    if metrics is None:
         return None
-    return 1 - metrics["specificity"], metrics["sensitivity"]
+    return 1 - metrics.specificity, metrics.sensitivity
 
 
 class ComparisonFigure(QWidget):
@@ -49,16 +51,22 @@ class ComparisonFigure(QWidget):
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self.figure = Figure(figsize=(10, 3.6))
-        self.canvas = FigureCanvasQTAgg(self.figure)
-        self.canvas.setMinimumHeight(260)
-        self.canvas.mpl_connect("button_press_event", self._on_press)
+        self._plot = LazyFigure(
+            (10, 3.6),
+            min_height=260,
+            on_created=lambda canvas: canvas.mpl_connect("button_press_event", self._on_press),
+        )
         self.roc_axes: Axes | None = None
         self._stale = False
         self._shown: tuple[list[ModelEntry], ModelEntry | None, int | None] = ([], None, None)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
-        layout.addWidget(self.canvas)
+        layout.addWidget(self._plot)
+
+    @property
+    def canvas(self) -> FigureCanvasQTAgg:
+        """The figure's Qt canvas (created, and matplotlib imported, on first use)."""
+        return self._plot.canvas
 
     def show_entries(
         self,
@@ -79,7 +87,9 @@ class ComparisonFigure(QWidget):
     def _build(
         self, entries: Sequence[ModelEntry], current: ModelEntry | None, pending: int | None
     ) -> None:
-        figure = self.figure
+        from engine.evaluation.plots import draw_roc
+
+        figure = self._plot.figure
         figure.clear()
         matrices = list(entries)[:MAX_MATRICES]
         grid = figure.add_gridspec(
@@ -119,6 +129,8 @@ class ComparisonFigure(QWidget):
 
     @staticmethod
     def _matrix(axes: Axes, entry: ModelEntry) -> None:
+        from engine.evaluation.plots import draw_confusion_matrix
+
         matrix = entry.row["confusion_matrix"]
         axes.set_title(f"{entry.name}\n({entry.row['source']})", fontsize="xx-small")
         if not matrix:
@@ -145,4 +157,6 @@ class ComparisonFigure(QWidget):
 
     def save_png(self, path: str | os.PathLike[str]) -> Path:
         """Write the figure as a PNG, atomically."""
-        return save_figure(self.figure, path)
+        from engine.evaluation.plots import save_figure
+
+        return save_figure(self._plot.figure, path)

@@ -1,27 +1,23 @@
 """The comparison of trained models: a sortable table, ROC and confusion matrices, operating
 point, exports, and promotion of a model to the reading room.
 
-Rows are :class:`viewer.training.model_entries.ModelEntry` (the engine's comparison columns);
-numbers sort as numbers (:class:`viewer.widgets.record_table.RecordTable`). Reading cards
-(checksums),
-saving an operating point and re-evaluating run as jobs; evaluation shares the Training tab's
-TensorFlow
-runner so it never competes with a training run.
-
-Promotion: the model active before is remembered (:class:`TrainingSettings.previous_model`),
-"Revert" swaps back to it, and the shipped default model is always one click away.
+Rows are :class:`viewer.training.model_entries.ModelEntry`; reading cards (checksums), saving an
+operating point and re-evaluating run as jobs; evaluation shares the Training tab's TensorFlow
+runner so it never competes with a training run. Promotion: the model active before is
+remembered (:class:`TrainingSettings.previous_model`), "Revert" swaps back to it, and the
+shipped default model is always one click away.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import QItemSelection, Qt, Signal, Slot
 from PySide6.QtWidgets import (
-    QDoubleSpinBox,
     QFileDialog,
-    QGroupBox,
     QHBoxLayout,
     QLabel,
     QLineEdit,
@@ -31,50 +27,19 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from engine.evaluation import operating_point
 from engine.evaluation.bundle_evaluation import EvaluationReport, evaluate_bundle
-from engine.evaluation.comparison import COLUMNS, format_float, write_csv
-from engine.evaluation.operating_point import (
-    MANUAL,
-    METHODS,
-    index_for_sensitivity,
-    nearest_index,
-    operating_point_changes,
-)
+from engine.evaluation.comparison import write_csv
 from engine.modeling.bundles import update_card
+from engine.modeling.card import ModelCard
 from viewer.errors import describe
 from viewer.jobs import JobRunner
 from viewer.settings import SHIPPED_DEFAULT, TrainingSettings
+from viewer.training.comparison_columns import COMPARISON_COLUMNS
 from viewer.training.comparison_figure import ComparisonFigure
-from viewer.training.model_entries import SOURCE, ModelEntry, read_entries
-from viewer.widgets.record_table import MISSING, Column, RecordTable, RecordTableModel
-
-_TEXT_COLUMNS = ("model", "variant", "confusion_matrix", SOURCE)
-
-
-def _cell(value: Any) -> str:
-    if value is None:
-        return "–"
-    if isinstance(value, float):
-        return format_float(value)
-    if isinstance(value, int):
-        return f"{value:,}"
-    return str(value)
-
-
-def _column(key: str) -> Column:
-    def key_of(entry: ModelEntry) -> float | str:
-        value = entry.row[key]
-        return MISSING if value is None else float(value)
-
-    return Column(
-        COLUMNS.get(key, key),
-        lambda entry: _cell(entry.row[key]),
-        key=None if key in _TEXT_COLUMNS else key_of,
-        numeric=key not in _TEXT_COLUMNS,
-    )
-
-
-COMPARISON_COLUMNS = tuple(_column(key) for key in [*COLUMNS, SOURCE])
+from viewer.training.model_entries import ModelEntry, read_entries
+from viewer.training.operating_point_box import OperatingPointBox
+from viewer.widgets.record_table import RecordTable, RecordTableModel
 
 
 class ComparisonView(QWidget):
@@ -136,22 +101,10 @@ class ComparisonView(QWidget):
         self.revert_button = self._button(buttons, "Revert to previous model", self.revert)
         self._button(buttons, "Use shipped default", self.use_default)
 
-        self.target = QDoubleSpinBox()
-        self.target.setRange(0.5, 1.0)
-        self.target.setSingleStep(0.01)
-        self.target.setDecimals(3)
-        self.target.setValue(0.97)
-        point_row = QHBoxLayout()
-        self.point_label = QLabel("Select a model.")
-        point_row.addWidget(self.point_label, 1)
-        point_row.addWidget(QLabel("target sensitivity"))
-        point_row.addWidget(self.target)
-        self.target_button = self._button(point_row, "Use target", self.use_target)
-        self.save_button = self._button(
-            point_row, "Save operating point", self.save_operating_point
-        )
-        point_box = QGroupBox("Operating point (validation; or click the ROC curve)")
-        point_box.setLayout(point_row)
+        point_box = self._point_box = OperatingPointBox()
+        point_box.use_target.clicked.connect(self.use_target)
+        point_box.save.clicked.connect(self.save_operating_point)
+        self.target, self.save_button = point_box.target, point_box.save
 
         folder_row = QHBoxLayout()
         folder_row.addWidget(QLabel("Model folder"))
@@ -259,7 +212,7 @@ class ComparisonView(QWidget):
             + (f" Skipped {len(problems)}: " + " ".join(problems) if problems else "")
         )
 
-    def add_trained(self, bundle: Path, card: dict[str, Any]) -> None:
+    def add_trained(self, bundle: Path, card: ModelCard) -> None:
         """Show a model that training just wrote."""
         self._replace(ModelEntry(bundle, card))
         self.status.setText(f"Added {bundle.name}; {len(self.entries)} model(s) compared.")
@@ -284,32 +237,14 @@ class ComparisonView(QWidget):
 
     def _update_controls(self) -> None:
         current = self.current()
-        has_roc = current is not None and bool(current.roc["fpr"])
         for button in (self.evaluate_button, self.promote_button):
             button.setEnabled(current is not None)
-        self.target_button.setEnabled(has_roc)
-        self.save_button.setEnabled(has_roc and self._pending is not None)
         self.revert_button.setEnabled(self.settings.previous_model is not None)
         active = self.settings.settings.model_path
         self.active_label.setText(
             f"Reading room model: {active.name if active else 'the shipped default'}"
         )
-        if current is None:
-            self.point_label.setText("Select a model.")
-        elif self._pending is not None:
-            index, method, _ = self._pending
-            changes = operating_point_changes(current.card, index, method)
-            point = changes["operating_point"]
-            self.point_label.setText(
-                f"{current.name}: threshold {point['threshold']:.4f} → validation sensitivity "
-                f"{point['sensitivity']:.3f}, specificity {point['specificity']:.3f} (not saved)"
-            )
-        else:
-            point = current.card.get("operating_point") or {}
-            self.point_label.setText(
-                f"{current.name}: threshold {current.threshold:.4f}"
-                + (f" ({point.get('method')})" if point else "")
-            )
+        self._point_box.show_entry(current, self._pending)
 
     def _set_pending(self, index: int, method: str, target: float | None) -> None:
         self._pending = (index, method, target)
@@ -321,13 +256,16 @@ class ComparisonView(QWidget):
         current = self.current()
         if current is not None and current.roc["fpr"]:
             target = self.target.value()
-            self._set_pending(index_for_sensitivity(current.roc, target), METHODS[0], target)
+            index = operating_point.index_for_sensitivity(current.roc, target)
+            self._set_pending(index, operating_point.TARGET_SENSITIVITY, target)
 
     @Slot(float, float)
     def _on_roc_clicked(self, fpr: float, tpr: float) -> None:
         current = self.current()
         if current is not None and current.roc["fpr"]:
-            self._set_pending(nearest_index(current.roc, fpr, tpr), MANUAL, None)
+            self._set_pending(
+                operating_point.nearest_index(current.roc, fpr, tpr), operating_point.MANUAL, None
+            )
 
     @Slot()
     def save_operating_point(self) -> None:
@@ -335,18 +273,18 @@ class ComparisonView(QWidget):
         current = self.current()
         if current is None or self._pending is None:
             return
-        changes = operating_point_changes(current.card, *self._pending)
-        job = self._io.submit(update_card, current.bundle, changes, callbacks=False)
+        card = current.card.with_operating_point(*self._pending)
+        job = self._io.submit(update_card, current.bundle, card, callbacks=False)
         bundle = current.bundle
         job.succeeded.connect(lambda card: self._on_card_saved(bundle, card))
         job.failed.connect(self._show_error)
         job.start()
 
-    def _on_card_saved(self, bundle: Path, card: dict[str, Any]) -> None:
+    def _on_card_saved(self, bundle: Path, card: ModelCard) -> None:
         entry = self.entry(bundle)
         if entry is not None:
             self._replace(entry.with_card(card))
-        self.status.setText(f"Saved threshold {card['threshold']:.4f} in {bundle.name}.")
+        self.status.setText(f"Saved threshold {card.threshold:.4f} in {bundle.name}.")
         if self.settings.settings.model_path == bundle:
             self.promoted.emit(bundle)  # the reading room reloads the new threshold
         self.operating_point_saved.emit(bundle)
@@ -382,22 +320,24 @@ class ComparisonView(QWidget):
         )
         self.evaluated.emit(report.bundle)
 
+    def _ask_target(self, title: str, name: str, kind: str) -> Path | None:
+        suggested = str(self.settings.model_folder / name)
+        target, _ = QFileDialog.getSaveFileName(self, title, suggested, kind)
+        return Path(target) if target else None
+
     @Slot()
     def choose_csv(self) -> None:
         """Ask where to save the table as CSV."""
-        target, _ = QFileDialog.getSaveFileName(
-            self,
-            "Export comparison as CSV",
-            str(self.settings.model_folder / "comparison.csv"),
-            "CSV (*.csv)",
-        )
-        if target:
-            self.export_csv(Path(target))
+        if target := self._ask_target("Export comparison as CSV", "comparison.csv", "CSV (*.csv)"):
+            self.export_csv(target)
 
     def export_csv(self, path: Path) -> None:
         """Write the rows, in the order shown, as CSV (atomically)."""
+        self._save(partial(write_csv, [entry.row for entry in self.table.shown_records()]), path)
+
+    def _save(self, write: Callable[[Path], object], path: Path) -> None:
         try:
-            write_csv([entry.row for entry in self.table.shown_records()], path)
+            write(path)
         except OSError as error:
             self._show_error(error)
         else:
@@ -406,23 +346,12 @@ class ComparisonView(QWidget):
     @Slot()
     def choose_png(self) -> None:
         """Ask where to save the ROC and confusion matrix figure."""
-        target, _ = QFileDialog.getSaveFileName(
-            self,
-            "Export figure as PNG",
-            str(self.settings.model_folder / "comparison.png"),
-            "PNG (*.png)",
-        )
-        if target:
-            self.export_png(Path(target))
+        if target := self._ask_target("Export figure as PNG", "comparison.png", "PNG (*.png)"):
+            self.export_png(target)
 
     def export_png(self, path: Path) -> None:
         """Write the figure as PNG (atomically)."""
-        try:
-            self.figure.save_png(path)
-        except OSError as error:
-            self._show_error(error)
-        else:
-            self.status.setText(f"Saved {path}")
+        self._save(self.figure.save_png, path)
 
     @Slot(object)
     def _show_error(self, error: BaseException) -> None:

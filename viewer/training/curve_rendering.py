@@ -17,11 +17,9 @@ from concurrent.futures import ProcessPoolExecutor
 
 import numpy as np
 import numpy.typing as npt
-from matplotlib.backends.backend_agg import FigureCanvasAgg
-from matplotlib.figure import Figure
 
 from engine.evaluation.plots import CURVES, Histories, draw_training_curves
-from viewer.training.training_process import lower_priority
+from engine.modeling.training_process import lower_priority
 
 _DPI = 100
 
@@ -37,6 +35,9 @@ def render_curves(histories: Histories, width: int, height: int) -> npt.NDArray[
     Returns:
         ``height x width x 4`` uint8 RGBA.
     """
+    from matplotlib.backends.backend_agg import FigureCanvasAgg  # in the helper process only
+    from matplotlib.figure import Figure
+
     figure = Figure(figsize=(max(width, 100) / _DPI, max(height, 80) / _DPI), dpi=_DPI)
     canvas = FigureCanvasAgg(figure)
     figure.subplots_adjust(left=0.06, right=0.99, bottom=0.17, top=0.88, wspace=0.25)

@@ -9,8 +9,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from matplotlib.backends.backend_qtagg import FigureCanvasQTAgg
-from matplotlib.figure import Figure
 from PySide6.QtCore import Qt, Signal, Slot
 from PySide6.QtWidgets import (
     QFileDialog,
@@ -30,6 +28,7 @@ from engine.modeling.labelled_folders import CLASS_NAMES
 from engine.progress import Progress
 from viewer.errors import describe
 from viewer.jobs import Job, JobRunner
+from viewer.widgets.lazy_figure import LazyFigure
 
 _SHOWN_UNREADABLE = 20
 
@@ -69,10 +68,7 @@ class DatasetPanel(QWidget):
         self.table.setMaximumHeight(120)
         self.status = QLabel("No data folder chosen.")
         self.status.setWordWrap(True)
-        self.figure = Figure(figsize=(3.2, 1.4))
-        self.figure.subplots_adjust(left=0.27, right=0.97, bottom=0.2, top=0.85)
-        self.canvas = FigureCanvasQTAgg(self.figure)
-        self.canvas.setFixedHeight(140)
+        self.chart = LazyFigure((3.2, 1.4), height=140)
 
         row = QHBoxLayout()
         row.addWidget(self.path_edit, 1)
@@ -82,7 +78,7 @@ class DatasetPanel(QWidget):
         layout.addWidget(self.progress)
         layout.addWidget(self.table)
         layout.addWidget(self.status)
-        layout.addWidget(self.canvas)
+        layout.addWidget(self.chart)
 
     @Slot()
     def choose_folder(self) -> None:
@@ -151,13 +147,16 @@ class DatasetPanel(QWidget):
         self.progress.hide()
         self.status.setText(describe(error)[1])
         self.table.clearContents()
-        self.figure.clear()
-        self.canvas.draw_idle()
+        if self.chart.created:
+            self.chart.figure.clear()
+            self.chart.canvas.draw_idle()
         self.scan_failed.emit(error)
 
     def _plot_balance(self, summary: DatasetSummary) -> None:
-        self.figure.clear()
-        axes = self.figure.add_subplot()
+        figure = self.chart.figure
+        figure.clear()
+        figure.subplots_adjust(left=0.27, right=0.97, bottom=0.2, top=0.85)
+        axes = figure.add_subplot()
         splits = list(summary.counts)
         left = [0] * len(splits)
         for index, name in enumerate(CLASS_NAMES):
@@ -174,7 +173,7 @@ class DatasetPanel(QWidget):
         axes.tick_params(labelsize="x-small")
         axes.set_title("class balance", fontsize="small")
         axes.legend(fontsize="xx-small", loc="lower right")
-        self.canvas.draw_idle()
+        self.chart.canvas.draw_idle()
 
     def shutdown(self, timeout_ms: int = 10_000) -> bool:
         """Stop a scan under way and wait for it."""

@@ -2,12 +2,9 @@
 
 Qt-free. A :class:`ModelEntry` is a bundle and its card, plus an optional re-evaluation on a
 labelled folder. Its row is made by the engine's own
-:func:`engine.evaluation.comparison.comparison_table` (the card's validation metrics are wrapped in
-an
-:class:`~engine.evaluation.bundle_evaluation.EvaluationReport`), so the table, its CSV and ``hilum
-compare`` share one definition of every column. Operating
-points are moved along an entry's validation ROC by
-:func:`engine.evaluation.operating_point.operating_point_changes`.
+:func:`engine.evaluation.comparison.comparison_row`, so the table, its CSV and ``hilum compare``
+share one definition of every column. Operating points are moved along an entry's validation ROC
+by :meth:`engine.modeling.card.ModelCard.with_operating_point`.
 """
 
 from __future__ import annotations
@@ -17,12 +14,11 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
 from engine.errors import ModelFileError
-from engine.evaluation.bundle_evaluation import EvaluationReport, Metrics
-from engine.evaluation.comparison import COLUMNS, comparison_table
+from engine.evaluation.bundle_evaluation import EvaluationReport
+from engine.evaluation.comparison import comparison_row
 from engine.modeling.bundles import find_bundles, read_card
+from engine.modeling.card import ModelCard
 
 #: Column key added to the engine's columns: which images the metrics come from.
 SOURCE = "source"
@@ -40,7 +36,7 @@ class ModelEntry:
     """
 
     bundle: Path
-    card: dict[str, Any]
+    card: ModelCard
     evaluation: EvaluationReport | None = None
 
     @property
@@ -49,51 +45,28 @@ class ModelEntry:
         return self.bundle.name
 
     @cached_property
-    def validation(self) -> EvaluationReport | None:
-        """The card's validation metrics as a report, or ``None`` when the card has none."""
-        metrics = self.card.get("validation_metrics")
-        if not metrics:
-            return None
-        root = Path(str((self.card.get("data") or {}).get("root", "")))
-        empty = np.empty(0)
-        return EvaluationReport(
-            self.name,
-            self.bundle,
-            self.card,
-            root,
-            "validation",
-            Metrics(**metrics),
-            (),
-            empty,
-            empty,
-            0.0,
-        )
-
-    @cached_property
     def row(self) -> dict[str, Any]:
         """The comparison row: the engine's :data:`~engine.evaluation.comparison.COLUMNS` plus
         ``source``."""
-        report = self.evaluation or self.validation
-        if report is None:
-            row = dict.fromkeys(COLUMNS)
-            row.update(model=self.name, variant=self.card.get("variant"))
-            return {**row, SOURCE: "no validation metrics"}
-        source = f"{report.split}: {report.data.name}" if self.evaluation else "validation"
-        return {**comparison_table([report])[0], SOURCE: source}
+        if self.evaluation is not None:
+            report = self.evaluation
+            source = f"{report.split}: {report.data.name}"
+            return {**comparison_row(self.name, self.card, report.metrics), SOURCE: source}
+        metrics = self.card.validation_metrics
+        source = "validation" if metrics is not None else "no validation metrics"
+        return {**comparison_row(self.name, self.card, metrics), SOURCE: source}
 
     @property
     def roc(self) -> dict[str, list[float]]:
         """The validation ROC (``fpr``, ``tpr``, ``thresholds``); empty lists when unknown."""
-        metrics = self.card.get("validation_metrics") or {}
-        roc = metrics.get("roc") or {}
-        return {key: list(roc.get(key) or []) for key in ("fpr", "tpr", "thresholds")}
+        return self.card.validation_roc
 
     @property
     def threshold(self) -> float:
         """The card's threshold."""
-        return float(self.card["threshold"])
+        return self.card.threshold
 
-    def with_card(self, card: dict[str, Any]) -> ModelEntry:
+    def with_card(self, card: ModelCard) -> ModelEntry:
         """This entry with a new card; a re-evaluation (made at the old threshold) is dropped."""
         return replace(self, card=card, evaluation=None)
 

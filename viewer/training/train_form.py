@@ -26,7 +26,7 @@ from PySide6.QtWidgets import (
 )
 
 from engine.errors import ConfigError
-from engine.modeling.training import TrainConfig
+from engine.modeling.train_config import TrainConfig
 from engine.modeling.variants import get_variant
 
 DEFAULTS: dict[str, Any] = {item.name: item.default for item in fields(TrainConfig)}

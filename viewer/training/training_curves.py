@@ -3,8 +3,7 @@
 Each epoch's values are added here, on the GUI thread; the picture is drawn by
 :class:`viewer.training.curve_rendering.CurveRenderer` in a helper process (see there why), through
 a job on the widget's own one-thread runner, and only shown here. Requests that arrive while a
-drawing
-is under way are coalesced into one drawing of the newest data.
+drawing is under way are coalesced into one drawing of the newest data.
 """
 
 from __future__ import annotations

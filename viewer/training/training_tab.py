@@ -3,11 +3,10 @@
 Composition of small widgets (dataset, variant checklist, settings form, progress, live curves,
 comparison) around one queue: the checked variants train one after another, each as one
 :class:`viewer.jobs.Job` around :func:`engine.modeling.training.train`, run in a child process by
-:func:`viewer.training.training_process.train_in_process` (in-process training froze the window for
+:func:`engine.modeling.training_process.train_in_process` (in-process training froze the window for
 up to 0.7 s while TensorFlow traced each new model). Jobs run on the tab's single TensorFlow thread,
-with
-parameter counting and re-evaluation, so that TensorFlow work never runs twice at once. Cancel sets
-the job's stop flag, which the engine turns into ``model.stop_training`` within one batch; the
+with parameter counting and re-evaluation, so that TensorFlow work never runs twice at once. Cancel
+sets the job's stop flag, which the engine turns into ``model.stop_training`` within one batch; the
 variants already finished keep their bundles, the cancelled one leaves none (the engine writes a
 bundle atomically, only at the very end).
 
@@ -33,7 +32,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from engine.modeling.training import TrainConfig, TrainingResult
+from engine.modeling.train_config import TrainConfig
+from engine.modeling.training import TrainingResult
+from engine.modeling.training_process import train_in_process
 from engine.modeling.variants import list_variants
 from engine.progress import Progress
 from viewer.errors import describe
@@ -43,7 +44,6 @@ from viewer.training.comparison_view import ComparisonView
 from viewer.training.dataset_panel import DatasetPanel
 from viewer.training.train_form import DEFAULTS, TrainForm
 from viewer.training.training_curves import TrainingCurves
-from viewer.training.training_process import train_in_process
 from viewer.training.training_progress import TrainingProgress
 from viewer.training.variant_list import VariantChecklist, count_parameters
 

@@ -22,12 +22,6 @@ U8Image = npt.NDArray[np.uint8]
 #: ``inferno``/``viridis`` are perceptually uniform and readable by colour-blind users.
 COLORMAPS = ("jet", "inferno", "viridis", "turbo", "magma")
 
-#: Quantiles of the automatic window: robust to a few saturated or collimated pixels.
-AUTO_QUANTILES = (0.005, 0.995)
-
-#: Pixels sampled to estimate the automatic window (a 2k x 2k image needs no more).
-_AUTO_SAMPLE = 250_000
-
 
 def to_uint8(display: npt.NDArray[np.floating]) -> U8Image:
     """Scale a display image in [0, 1] to 8-bit levels (rounded, clipped)."""
@@ -42,19 +36,6 @@ def window_levels(values: npt.NDArray[np.floating], window: Window, invert: bool
     quantises its result for the screen.
     """
     return to_uint8(apply_window(values, window, invert))
-
-
-def automatic_window(values: npt.NDArray[np.floating]) -> Window:
-    """A window spanning the 0.5th to 99.5th percentile of the image's modality values.
-
-    Why: the file's own windows may be missing or made for film; the image's own range is a
-    robust fallback that ignores a few extreme pixels (markers, collimator edges).
-    """
-    flat = np.asarray(values, dtype=np.float32).ravel()
-    step = max(1, flat.size // _AUTO_SAMPLE)
-    low, high = np.quantile(flat[::step], AUTO_QUANTILES)
-    width = max(float(high) - float(low), 1.0)
-    return Window(float(low) + width / 2, width, "automatic (0.5-99.5 percentile)", "LINEAR_EXACT")
 
 
 def downsample(image: npt.NDArray[np.generic], max_side: int) -> npt.NDArray[np.generic]:

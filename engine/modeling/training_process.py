@@ -8,10 +8,10 @@ competes for nothing but CPU time. The price is the child's start-up (importing 
 few seconds per variant), small beside a training run.
 
 :func:`train_in_process` has :func:`engine.modeling.training.train`'s signature, so it runs as an
-ordinary :class:`viewer.jobs.Job`: progress reports come back through a queue and go to
-``on_progress``;
-``should_stop()`` is forwarded to the child as an event, which the engine polls after every batch.
-Qt-free: the child never imports Qt. Frozen builds need ``multiprocessing.freeze_support()`` at
+ordinary job of the viewer's Training tab: progress reports come back through a queue and go to
+``on_progress``; ``should_stop()`` is forwarded to the child as an event, which the engine polls
+after every batch. Any caller that wants training off its own interpreter (a GUI, a service) can
+use it the same way. Frozen builds need ``multiprocessing.freeze_support()`` at
 the start of the entry point.
 """
 
@@ -26,7 +26,8 @@ import threading
 from typing import Any
 
 from engine.errors import HilumError
-from engine.modeling.training import TrainConfig, TrainingResult
+from engine.modeling.train_config import TrainConfig
+from engine.modeling.training import TrainingResult
 from engine.progress import OnProgress, ShouldStop, ignore_progress, never_stop
 
 #: Seconds between two looks at ``should_stop`` and the child's messages.

@@ -1,0 +1,33 @@
+"""The main window's text dialogs: About Hilum and the model card."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QDialog, QDialogButtonBox, QPlainTextEdit, QVBoxLayout, QWidget
+
+from engine.inference.caveats import DISCLAIMER, HEATMAP_NOTE
+from engine.modeling.card import ModelCard
+from engine.modeling.card_summary import describe_card
+
+ABOUT = f"Hilum — offline chest X-ray workstation.\n\n{DISCLAIMER}\n\n{HEATMAP_NOTE}"
+
+
+def model_card_text(card: ModelCard) -> str:
+    """A card as a person reads it first (:func:`describe_card`), then its full JSON."""
+    return f"{describe_card(card)}\n\nThe full card:\n{card.to_json()}"
+
+
+def text_dialog(parent: QWidget, title: str, text: str) -> QDialog:
+    """A read-only text dialog with a Close button, deleted when closed (call ``open()``)."""
+    dialog = QDialog(parent)
+    dialog.setWindowTitle(title)
+    dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+    body = QPlainTextEdit(text)
+    body.setReadOnly(True)
+    buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
+    buttons.rejected.connect(dialog.reject)
+    layout = QVBoxLayout(dialog)
+    layout.addWidget(body)
+    layout.addWidget(buttons)
+    dialog.resize(640, 480)
+    return dialog
