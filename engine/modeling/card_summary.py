@@ -36,7 +36,7 @@ def _external_lines(card: ModelCard) -> list[str]:
     metrics = card.external.get("metrics") or {}
     if not metrics:
         return ["Expected on images from elsewhere: not measured (no external set was given)."]
-    crossed = card.external.get("cross_fitted") or {}
+    crossed = expected_elsewhere(card) or {}
     if card.external.get("fitted_on_this_set") and crossed:
         return [
             f"Expected on images from elsewhere ({crossed.get('n', '?')} external images, "
@@ -48,6 +48,17 @@ def _external_lines(card: ModelCard) -> list[str]:
         f"Expected on images from elsewhere ({metrics.get('n', '?')} external images): "
         + _figures(metrics, _SHOWN)
     ]
+
+
+def expected_elsewhere(card: ModelCard) -> dict[str, Any] | None:
+    """The external figures to expect on images from elsewhere: the cross-fitted ones when the
+    external set also chose the calibration and threshold, else the plain ones; ``None`` when
+    the card has no external figures."""
+    crossed = card.external.get("cross_fitted") or {}
+    if card.external.get("fitted_on_this_set") and crossed:
+        return dict(crossed)
+    metrics = card.external.get("metrics") or {}
+    return dict(metrics) if metrics else None
 
 
 def worst_flip(robustness: Mapping[str, Any]) -> tuple[str, float] | None:
