@@ -1,10 +1,10 @@
 """``hilum`` sub-commands that run headless through the engine.
 
-Each module of this package (``info``, ``training``, ``evaluation``, ``predict``, ``listen``,
-``pacs``) registers its sub-commands with its ``register`` function; this module imports every one
-of them explicitly, assembles the parser and runs the chosen command. The viewer's entry point
-(``viewer.entry``) hands every sub-command except ``view`` here, so a headless command never
-imports Qt.
+Each module of this package (``info``, ``training``, ``evaluation``, ``predict``,
+``robustness``, ``ensemble``, ``listen``, ``pacs``) registers its sub-commands with its
+``register`` function; this module imports every one of them explicitly, assembles the parser
+and runs the chosen command. The viewer's entry point (``viewer.entry``) hands every sub-command
+except ``view`` here, so a headless command never imports Qt.
 
 Exit status: 0 on success, 1 when a command finished but some input failed (e.g. an unreadable
 file), 2 for usage errors and for a :class:`HilumError` that stops the command.
@@ -28,7 +28,7 @@ def build_parser() -> argparse.ArgumentParser:
     what the code imports, and a command that is missing from an installation is an
     ``ImportError`` at once, not a sub-command silently absent from ``--help``.
     """
-    from engine.cli import evaluation, info, listen, pacs, predict, training
+    from engine.cli import ensemble, evaluation, info, listen, pacs, predict, robustness, training
 
     parser = argparse.ArgumentParser(
         prog="hilum",
@@ -37,7 +37,7 @@ def build_parser() -> argparse.ArgumentParser:
         "opens the viewer.",
     )
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
-    for module in (info, training, evaluation, predict, listen, pacs):
+    for module in (info, training, evaluation, predict, robustness, ensemble, listen, pacs):
         module.register(commands)
     info.register_view_placeholder(commands)
     return parser

@@ -93,6 +93,11 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
         help="fine-tuning epochs of transfer variants",
     )
     train.add_argument(
+        "--fine-tune-from",
+        default=None,
+        help="first backbone layer opened for fine-tuning (default: the variant's own)",
+    )
+    train.add_argument(
         "--validation-fraction", type=float, default=defaults["validation_fraction"].default
     )
     train.add_argument(
@@ -107,6 +112,26 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
         "--calibration",
         choices=("none", "temperature", "platt"),
         default=defaults["calibration"].default,
+    )
+    train.add_argument(
+        "--external",
+        type=Path,
+        default=None,
+        metavar="DIR",
+        help="images from elsewhere (NORMAL/ and PNEUMONIA/) to measure the model on; never "
+        "trained on",
+    )
+    train.add_argument(
+        "--fit-on",
+        choices=("validation", "external"),
+        default=defaults["fit_on"].default,
+        help="the set that fits the calibration and chooses the threshold",
+    )
+    train.add_argument(
+        "--tta",
+        default="identity",
+        help="test-time views averaged by the bundle, comma-separated, starting with identity "
+        "(identity, hflip, zoom_in, zoom_out)",
     )
     train.add_argument("--no-augmentation", action="store_true", help="turn augmentation off")
     train.add_argument(
@@ -152,10 +177,14 @@ def config_from_args(args: argparse.Namespace) -> Any:
         download_weights=download,
         limit=args.limit,
         fine_tune_epochs=args.fine_tune_epochs,
+        fine_tune_from=args.fine_tune_from,
         validation_fraction=args.validation_fraction,
         operating_point=args.operating_point,
         target_sensitivity=args.target_sensitivity,
         calibration=args.calibration,
+        external_dir=args.external,
+        fit_on=args.fit_on,
+        tta=tuple(view.strip() for view in args.tta.split(",") if view.strip()),
         deterministic=not args.nondeterministic,
         name=args.name,
     )

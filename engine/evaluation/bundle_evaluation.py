@@ -24,14 +24,15 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 
 from engine.errors import ConfigError, DatasetError, ImageReadError
 from engine.evaluation.metrics import FloatArray, Metrics, compute_metrics
-from engine.imaging.radiograph import FloatImage
-from engine.modeling.bundles import load_bundle
+from engine.imaging.images import load_image
+from engine.inference.predictor import Predictor
+from engine.inference.scorer import Scorer
 from engine.modeling.card import ModelCard
 from engine.modeling.labelled_folders import LabelledSet, find_data_folders, stratified_limit
-from engine.modeling.preprocessing import Preprocessing, load_and_preprocess
 from engine.progress import (
     Cancelled,
     OnProgress,
@@ -49,33 +50,33 @@ class EvaluationCancelled(Cancelled):
     """``should_stop()`` returned True: the evaluation stopped between two batches."""
 
 
-def _decode(path: Path, spec: Preprocessing) -> FloatImage | None:
+def _decode(path: Path, scorer: Scorer) -> list[npt.NDArray[np.float32]] | None:
     try:
-        return load_and_preprocess(path, spec)
+        return scorer.inputs(load_image(path).pixels)
     except ImageReadError as error:
         _log.warning("%s", error)
         return None
 
 
 def predict_probabilities(
-    model: Any,
+    scorer: Scorer,
     paths: Sequence[str | os.PathLike[str]],
-    preprocessing: Preprocessing,
     *,
     batch_size: int = 64,
     on_progress: OnProgress | None = None,
     should_stop: ShouldStop | None = None,
 ) -> FloatArray:
-    """The model's (uncalibrated) PNEUMONIA probability for each file, in order.
+    """The bundle's raw (uncalibrated) PNEUMONIA probability for each file, in order.
 
-    Files are decoded and preprocessed by two threads (Pillow and numpy release the GIL) through
-    :func:`engine.modeling.preprocessing.load_and_preprocess`, the next batch while the model runs
-    on the current one with ``predict_on_batch`` (much faster than ``model.predict`` per call).
+    The viewer's forward path (:class:`~engine.inference.scorer.Scorer`: the card's
+    preprocessing, every member, every test-time view), so a calibration or threshold fitted on
+    these probabilities is the one the viewer applies. Files are decoded and preprocessed by two
+    threads (Pillow and numpy release the GIL), the next batch while the model runs on the
+    current one.
 
     Args:
-        model: a Keras model with one sigmoid output.
+        scorer: the bundle's scorer (``Predictor.scorer``).
         paths: image files.
-        preprocessing: the model's preprocessing (from its card).
         batch_size: images per model call.
         on_progress: receives ``Progress(stage="predict", done=images, total=len(paths))``.
         should_stop: polled between batches.
@@ -87,7 +88,6 @@ def predict_probabilities(
     Raises:
         EvaluationCancelled: ``should_stop()`` returned True.
         ConfigError: ``batch_size`` < 1.
-        ValueError: the model does not give one probability per image.
     """
     if batch_size < 1:
         raise ConfigError(f"batch_size must be at least 1, got {batch_size}.")
@@ -95,16 +95,13 @@ def predict_probabilities(
     stop = should_stop or never_stop
     files = [Path(path) for path in paths]
     probabilities = np.full(len(files), np.nan)
-    starts = range(0, len(files), batch_size)
     with ThreadPoolExecutor(_DECODE_WORKERS, thread_name_prefix="hilum-decode") as pool:
 
-        def submit(start: int) -> list[Future[FloatImage | None]]:
-            return [
-                pool.submit(_decode, p, preprocessing) for p in files[start : start + batch_size]
-            ]
+        def submit(start: int) -> list[Future[list[npt.NDArray[np.float32]] | None]]:
+            return [pool.submit(_decode, p, scorer) for p in files[start : start + batch_size]]
 
         pending = submit(0)
-        for start in starts:
+        for start in range(0, len(files), batch_size):
             if stop():
                 for future in pending:
                     future.cancel()
@@ -112,16 +109,9 @@ def predict_probabilities(
             current, pending = pending, submit(start + batch_size)
             inputs = [future.result() for future in current]
             readable = [i for i, x in enumerate(inputs) if x is not None]
-            arrays = [x for x in inputs if x is not None]
-            if arrays:
-                batch = np.stack(arrays)
-                output = np.asarray(model.predict_on_batch(batch), dtype=np.float64)
-                if output.size != len(readable):
-                    raise ValueError(
-                        f"The model gave output of shape {output.shape} for {len(readable)} "
-                        "images; expected one sigmoid probability per image."
-                    )
-                probabilities[[start + i for i in readable]] = output.reshape(-1)
+            if readable:
+                batch = scorer.raw([x for x in inputs if x is not None])
+                probabilities[[start + i for i in readable]] = batch
             done = min(start + batch_size, len(files))
             report(Progress("predict", done, len(files), f"{done}/{len(files)} images"))
     return probabilities
@@ -229,13 +219,13 @@ def evaluate_bundle(
         EvaluationCancelled: ``should_stop()`` returned True.
     """
     started = time.perf_counter()
-    bundle = load_bundle(bundle_dir)
+    predictor = Predictor.load(bundle_dir)
+    bundle = predictor.bundle
     images, split = select_evaluation_set(data_dir)
     images = stratified_limit(images, limit, seed)
     raw = predict_probabilities(
-        bundle.model,
+        predictor.scorer,
         images.paths,
-        bundle.card.preprocessing,
         on_progress=on_progress,
         should_stop=should_stop,
     )

@@ -20,6 +20,7 @@ from engine.atomic_files import write_text
 from engine.evaluation.bundle_evaluation import EvaluationReport
 from engine.evaluation.metrics import Metrics
 from engine.modeling.card import ModelCard
+from engine.modeling.card_summary import expected_elsewhere, worst_flip
 
 #: Column keys, in order, with their headers for people.
 COLUMNS = {
@@ -42,13 +43,29 @@ COLUMNS = {
     "epochs": "epochs",
     "seconds_per_epoch": "s/epoch",
     "confusion_matrix": "[[tn,fp],[fn,tp]]",
+    "external_accuracy": "ext accuracy",
+    "external_auc": "ext auc",
+    "external_sensitivity": "ext sens",
+    "external_specificity": "ext spec",
+    "worst_flip": "worst flip",
+}
+#: The external figures in a row (from the card: see
+#: :func:`engine.modeling.card_summary.expected_elsewhere`), by column key.
+_EXTERNAL = {
+    "external_accuracy": "accuracy",
+    "external_auc": "auc",
+    "external_sensitivity": "sensitivity",
+    "external_specificity": "specificity",
 }
 
 
 def comparison_row(name: str, card: ModelCard, metrics: Metrics | None) -> dict[str, Any]:
     """One model's row, keyed by :data:`COLUMNS`: ``metrics`` (the card's validation metrics or
-    an evaluation's) plus the card's training facts; ``None`` where a fact is unknown."""
+    an evaluation's), the card's training facts, its figures on images from elsewhere and the
+    robustness battery's worst per-class flip rate; ``None`` where a fact is unknown."""
     training = card.training_facts
+    external = expected_elsewhere(card) or {}
+    worst = worst_flip(card.robustness)
     row: dict[str, Any] = dict.fromkeys(COLUMNS)
     row.update(
         model=name,
@@ -57,6 +74,8 @@ def comparison_row(name: str, card: ModelCard, metrics: Metrics | None) -> dict[
         total_seconds=training["total_seconds"],
         epochs=training["epochs_run"],
         seconds_per_epoch=training["seconds_per_epoch"],
+        worst_flip=None if worst is None else worst[1],
+        **{column: external.get(key) for column, key in _EXTERNAL.items()},
     )
     if metrics is not None:
         row.update(

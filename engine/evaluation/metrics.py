@@ -209,6 +209,15 @@ def downsample_roc(
     }
 
 
+def auc_score(y_true: Any, y_prob: Any) -> float | None:
+    """ROC AUC, or ``None`` when only one class is present (see the module conventions)."""
+    labels, probabilities = as_labels_and_probabilities(y_true, y_prob)
+    if labels.min() == labels.max():
+        return None
+    fpr, tpr, _ = roc_curve(labels, probabilities)
+    return float(np.trapezoid(tpr, fpr))
+
+
 def compute_metrics(y_true: Any, y_prob: Any, threshold: float) -> Metrics:
     """Every Hilum metric of probabilities against labels, at one threshold.
 

@@ -5,8 +5,9 @@ Why a :class:`Predictor`: loading a bundle, building the Grad-CAM model and trac
 predictor per model and calls :func:`predict` for every image it opens (on a worker thread);
 :class:`Prediction` is the only object that crosses back to the GUI.
 
-The model input is made by :func:`engine.modeling.preprocessing.preprocess` with exactly the
-preprocessing recorded in the bundle's card; the model's probability goes through the card's
+The model runs through the bundle's :class:`~engine.inference.scorer.Scorer` (every member
+network and test-time view, each fed by :func:`engine.modeling.preprocessing.preprocess` with
+the preprocessing recorded in the card); the mean raw probability goes through the card's
 calibration, and the label is decided at the card's threshold (``probability >= threshold`` is
 PNEUMONIA). Every prediction carries the reader's warnings and the out-of-distribution check's
 (:mod:`engine.inference.ood`).
@@ -21,7 +22,7 @@ from __future__ import annotations
 import os
 import time
 from collections import deque
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -31,12 +32,13 @@ import numpy as np
 import numpy.typing as npt
 
 from engine.errors import ImageReadError
+from engine.evaluation.metrics import FloatArray
 from engine.imaging.images import load_image
 from engine.imaging.radiograph import FloatImage, Radiograph
-from engine.inference.gradcam import ZERO_MAP_NOTE, GradCam, Method, upsample
+from engine.inference.gradcam import ZERO_MAP_NOTE, Method, upsample
 from engine.inference.ood import OodCheck, OodReference, check_radiograph, load_ood_reference
+from engine.inference.scorer import Scorer
 from engine.modeling.bundles import Bundle, load_bundle
-from engine.modeling.preprocessing import preprocess
 from engine.progress import OnProgress, Progress, ShouldStop, ignore_progress, never_stop
 from engine.runtime import device
 
@@ -107,7 +109,7 @@ class _Prepared:
     """A decoded, preprocessed image waiting for the model (built on a worker thread)."""
 
     path: Path | None
-    input: FloatImage
+    inputs: list[npt.NDArray[np.float32]]
     shape: tuple[int, int]
     warnings: list[str]
     ood: OodCheck
@@ -139,10 +141,8 @@ class Predictor:
         self.bundle = bundle
         self.device = device()
         self.ood_reference = ood_reference
-        self._preprocessing = bundle.card.preprocessing
         self._calibration = bundle.card.calibration
-        self._cam = GradCam(bundle.model, bundle.card.gradcam_layer, method)
-        self._cam.run(np.zeros((1, *self._preprocessing.input_shape), np.float32))  # warm up
+        self.scorer = Scorer(bundle.members, bundle.card.tta, method)
 
     @classmethod
     def load(cls, bundle_dir: str | os.PathLike[str], *, method: Method = "gradcam") -> Predictor:
@@ -180,11 +180,17 @@ class Predictor:
         """
         prepared = self._prepare(source)
         started = time.perf_counter()
-        batch = self._cam.run(prepared.input[np.newaxis])
+        scored = self.scorer.raw_with_heatmap(prepared.inputs)
         prepared.timings["model_cam"] = time.perf_counter() - started
-        return self._finish(
-            prepared, float(batch.probabilities[0]), batch.maps[0], bool(batch.empty[0])
-        )
+        return self._finish(prepared, scored.raw, scored.heatmap, scored.empty)
+
+    def probabilities(self, images: Sequence[FloatImage], *, batch_size: int = 32) -> FloatArray:
+        """Calibrated probabilities of PNEUMONIA for display-ready images, without heatmaps.
+
+        The same path as :meth:`predict` (card preprocessing, members, test-time views, the
+        card's calibration), for callers that already hold pixels (the robustness battery).
+        """
+        return self._calibration.apply(self.scorer.raw_of_pixels(images, batch_size))
 
     def predict_many(
         self,
@@ -252,19 +258,16 @@ class Predictor:
         prepared = [item for _, item in waiting if not isinstance(item, str)]
         outcomes: dict[int, Prediction] = {}
         if prepared:
-            inputs = np.stack([item.input for item in prepared])
             started = time.perf_counter()
             maps: list[npt.NDArray[np.float32] | None] = [None] * len(prepared)
             empty = [False] * len(prepared)
             if with_heatmaps:
-                batch = self._cam.run(inputs)
-                probabilities, maps, empty = (
-                    batch.probabilities,
-                    list(batch.maps),
-                    list(batch.empty),
-                )
+                scored = [self.scorer.raw_with_heatmap(item.inputs) for item in prepared]
+                probabilities = np.asarray([item.raw for item in scored])
+                maps = [item.heatmap for item in scored]
+                empty = [item.empty for item in scored]
             else:
-                probabilities = self._cam.probabilities(inputs)
+                probabilities = self.scorer.raw([item.inputs for item in prepared])
             share = (time.perf_counter() - started) / len(prepared)
             for index, item in enumerate(prepared):
                 item.timings["model_cam"] = share
@@ -283,14 +286,14 @@ class Predictor:
         started = time.perf_counter()
         radiograph = source if isinstance(source, Radiograph) else load_image(source)
         decoded = time.perf_counter()
-        model_input = preprocess(radiograph.pixels, self._preprocessing)
+        inputs = self.scorer.inputs(radiograph.pixels)
         ood = check_radiograph(radiograph, self.ood_reference)
         warnings = list(radiograph.warnings)
         if ood.warning:
             warnings.append(ood.warning)
         return _Prepared(
             radiograph.source,
-            model_input,
+            inputs,
             radiograph.pixels.shape[:2],
             warnings,
             ood,

@@ -23,7 +23,7 @@ import ctypes.util
 import hashlib
 import os
 import shutil
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -31,8 +31,18 @@ from typing import Any
 from engine.atomic_files import fsync_path, is_partial, partial_name, write_text
 from engine.errors import ConfigError
 from engine.modeling.card import CARD_FILE, ModelCard, card_error
+from engine.modeling.preprocessing import Preprocessing
 
 MODEL_FILE = "model.keras"
+
+
+@dataclass(frozen=True)
+class Member:
+    """One network of a bundle: the Keras model, how to feed it, and its Grad-CAM layer."""
+
+    model: Any
+    preprocessing: Preprocessing
+    gradcam_layer: str
 
 
 @dataclass(frozen=True)
@@ -43,11 +53,23 @@ class Bundle:
         model: the Keras model (uncompiled).
         card: the validated card (see the module docstring).
         path: the bundle folder.
+        extra_models: an ensemble's other networks, in the order of ``card.members``.
     """
 
     model: Any
     card: ModelCard
     path: Path
+    extra_models: tuple[Any, ...] = ()
+
+    @property
+    def members(self) -> tuple[Member, ...]:
+        """Every network: ``model.keras`` first, then the card's ``members`` (an ensemble)."""
+        first = Member(self.model, self.card.preprocessing, self.card.gradcam_layer)
+        others = [
+            Member(model, spec.preprocessing, spec.gradcam_layer)
+            for model, spec in zip(self.extra_models, self.card.members, strict=True)
+        ]
+        return (first, *others)
 
 
 def sha256_of(path: Path) -> str:
@@ -57,6 +79,11 @@ def sha256_of(path: Path) -> str:
         while chunk := stream.read(1 << 20):
             digest.update(chunk)
     return digest.hexdigest()
+
+
+def member_file(index: int) -> str:
+    """File name of an ensemble's ``index``-th network (``model.keras`` is number 0)."""
+    return f"member_{index}.keras"
 
 
 def read_card(path: str | os.PathLike[str]) -> ModelCard:
@@ -83,17 +110,19 @@ def read_card(path: str | os.PathLike[str]) -> ModelCard:
     except (OSError, UnicodeDecodeError) as error:
         raise card_error(folder, f"{CARD_FILE} cannot be read ({error}).") from None
     card = ModelCard.from_json(text, folder)
-    model_file = folder / MODEL_FILE
-    if not model_file.is_file():
-        raise card_error(folder, f"there is no {MODEL_FILE}.")
-    actual = sha256_of(model_file)
-    if actual != card.model_sha256:
-        raise card_error(
-            folder,
-            f"{MODEL_FILE} does not match the checksum in {CARD_FILE} "
-            f"(sha256 {actual[:12]}..., card says {card.model_sha256[:12]}...): "
-            "the file was changed or damaged after training.",
-        )
+    files = [(MODEL_FILE, card.model_sha256)] + [(m.file, m.sha256) for m in card.members]
+    for name, expected in files:
+        path = folder / name
+        if not name or not path.is_file():
+            raise card_error(folder, f"there is no {name or 'file named for an ensemble member'}.")
+        actual = sha256_of(path)
+        if actual != expected:
+            raise card_error(
+                folder,
+                f"{name} does not match the checksum in {CARD_FILE} "
+                f"(sha256 {actual[:12]}..., card says {expected[:12]}...): "
+                "the file was changed or damaged after training.",
+            )
     return card
 
 
@@ -109,28 +138,37 @@ def load_bundle(path: str | os.PathLike[str]) -> Bundle:
     from engine.runtime import tensorflow
 
     tensorflow()
+    model = _load_model(folder, MODEL_FILE, card.preprocessing, card.gradcam_layer)
+    extra = tuple(
+        _load_model(folder, m.file, m.preprocessing, m.gradcam_layer) for m in card.members
+    )
+    return Bundle(model, card, folder, extra)
+
+
+def _load_model(folder: Path, name: str, preprocessing: Preprocessing, gradcam_layer: str) -> Any:
+    """Load one network with ``safe_mode`` and check it against its card entry."""
     import keras
 
     try:
-        model = keras.saving.load_model(folder / MODEL_FILE, safe_mode=True, compile=False)
+        model = keras.saving.load_model(folder / name, safe_mode=True, compile=False)
     except Exception as error:  # Keras raises many kinds (ValueError, OSError, TypeError, ...)
         raise card_error(
-            folder, f"Keras cannot load {MODEL_FILE} ({type(error).__name__}: {str(error)[:300]})."
+            folder, f"Keras cannot load {name} ({type(error).__name__}: {str(error)[:300]})."
         ) from None
-    expected = list(card.preprocessing.input_shape)
+    expected = list(preprocessing.input_shape)
     if list(model.input_shape[1:]) != expected:
         raise card_error(
             folder,
-            f"the model takes input {list(model.input_shape[1:])} but the card's "
+            f"{name} takes input {list(model.input_shape[1:])} but the card's "
             f"preprocessing gives {expected}.",
         )
     try:
-        model.get_layer(card.gradcam_layer)
+        model.get_layer(gradcam_layer)
     except ValueError:
         raise card_error(
-            folder, f"the card's Grad-CAM layer '{card.gradcam_layer}' is not in the model."
+            folder, f"the card's Grad-CAM layer '{gradcam_layer}' is not in the model ({name})."
         ) from None
-    return Bundle(model, card, folder)
+    return model
 
 
 def _write_fsynced(path: Path, text: str) -> None:
@@ -174,6 +212,7 @@ def write_bundle(
     *,
     overwrite: bool = False,
     extra_files: Mapping[str, str] | None = None,
+    extra_models: Sequence[Any] = (),
 ) -> Path:
     """Save a model and its card as a bundle folder, atomically.
 
@@ -189,6 +228,8 @@ def write_bundle(
         overwrite: replace an existing bundle at ``out_dir`` (atomically) instead of refusing.
         extra_files: more text files (name -> content) that belong to the bundle, such as the
             out-of-distribution reference; written inside the same atomic step.
+        extra_models: an ensemble's other networks, in the order of ``card.members`` (their
+            ``file`` and ``sha256`` are set here).
 
     Returns:
         ``out_dir`` as a :class:`Path`.
@@ -198,6 +239,12 @@ def write_bundle(
             saving failed (nothing is left behind).
     """
     destination = Path(out_dir).absolute()
+    if len(extra_models) != len(card.members):
+        raise card_error(
+            destination,
+            f"{len(extra_models)} extra networks were given for {len(card.members)} members.",
+            "Describe every extra network in the card's members.",
+        )
     card.validated(destination)
     if destination.exists() and not overwrite:
         raise card_error(
@@ -210,7 +257,15 @@ def write_bundle(
         temporary.mkdir()
         model.save(temporary / MODEL_FILE)
         fsync_path(temporary / MODEL_FILE)
-        checked = replace(card, model_sha256=sha256_of(temporary / MODEL_FILE))
+        members = []
+        for index, (network, spec) in enumerate(zip(extra_models, card.members, strict=True)):
+            name = member_file(index + 1)
+            network.save(temporary / name)
+            fsync_path(temporary / name)
+            members.append(replace(spec, file=name, sha256=sha256_of(temporary / name)))
+        checked = replace(
+            card, model_sha256=sha256_of(temporary / MODEL_FILE), members=tuple(members)
+        )
         _write_fsynced(temporary / CARD_FILE, checked.to_json())
         for name, text in (extra_files or {}).items():
             _write_fsynced(temporary / name, text)

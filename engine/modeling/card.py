@@ -38,6 +38,7 @@ from engine.evaluation.metrics import Metrics
 from engine.evaluation.operating_point import MANUAL, OperatingPoint, move_operating_point
 from engine.modeling.labelled_folders import CLASS_NAMES
 from engine.modeling.preprocessing import Preprocessing
+from engine.modeling.tta import TtaRecipe
 
 CARD_FILE = "card.json"
 #: The newest card format this Hilum writes and reads.
@@ -87,6 +88,51 @@ def card_error(folder: Path, problem: str, remedy: str = REMEDY) -> ModelFileErr
 
 
 @dataclass(frozen=True)
+class MemberSpec:
+    """One network of an ensemble besides ``model.keras``: its file, checksum and how to feed it.
+
+    ``file`` and ``sha256`` are set when the bundle is written.
+    """
+
+    model_id: str
+    variant: str
+    preprocessing: Preprocessing
+    gradcam_layer: str
+    file: str = ""
+    sha256: str = ""
+
+    def to_card(self) -> dict[str, Any]:
+        """JSON-ready form."""
+        return {
+            "model_id": self.model_id,
+            "variant": self.variant,
+            "preprocessing": self.preprocessing.to_card(),
+            "gradcam_layer": self.gradcam_layer,
+            "file": self.file,
+            "sha256": self.sha256,
+        }
+
+    @classmethod
+    def from_card(cls, card: Any) -> MemberSpec:
+        """Inverse of :meth:`to_card`.
+
+        Raises:
+            ConfigError: a field is missing or invalid.
+        """
+        try:
+            return cls(
+                str(card["model_id"]),
+                str(card["variant"]),
+                Preprocessing.from_card(card["preprocessing"]),
+                str(card["gradcam_layer"]),
+                str(card.get("file", "")),
+                str(card.get("sha256", "")),
+            )
+        except (KeyError, TypeError, AttributeError) as error:
+            raise ConfigError(f"An ensemble member entry is invalid ({error!r}): {card}") from None
+
+
+@dataclass(frozen=True)
 class ModelCard:
     """A validated model card. See the module docstring.
 
@@ -108,6 +154,12 @@ class ModelCard:
         created: ISO 8601 time of creation.
         model_sha256: checksum of ``model.keras`` (set when the bundle is written).
         command: the command line that reproduces the run, when known.
+        tta: the test-time views the bundle averages over (:mod:`engine.modeling.tta`);
+            ``None`` is plain inference.
+        members: an ensemble's networks besides ``model.keras`` (:class:`MemberSpec`).
+        selection: which data fitted the calibration and chose the threshold.
+        external: figures on images from elsewhere (:mod:`engine.evaluation.assessment`).
+        robustness: the robustness battery's results (:mod:`engine.evaluation.robustness`).
         extra: keys this Hilum does not know, kept for the round trip.
         format_version: the card format (:data:`FORMAT_VERSION` when written by this Hilum).
     """
@@ -131,6 +183,11 @@ class ModelCard:
     created: str = ""
     model_sha256: str = ""
     command: str | None = None
+    tta: TtaRecipe | None = field(default=None, metadata={"section": TtaRecipe})
+    members: tuple[MemberSpec, ...] = field(default=(), metadata={"items": MemberSpec})
+    selection: dict[str, Any] = field(default_factory=dict)
+    external: dict[str, Any] = field(default_factory=dict)
+    robustness: dict[str, Any] = field(default_factory=dict)
     extra: dict[str, Any] = field(default_factory=dict)
     format_version: int = FORMAT_VERSION
 
@@ -208,8 +265,13 @@ class ModelCard:
                 if item is None:
                     continue
                 kind = item.metadata.get("section")
+                items = item.metadata.get("items")
                 if kind is not None:
                     values[key] = kind.from_card(value) if value else None
+                elif items is not None:
+                    if not isinstance(value, list):
+                        raise ConfigError(f"'{key}' must be a list, got {value!r}.")
+                    values[key] = tuple(items.from_card(entry) for entry in value)
                 else:
                     values[key] = value
             values["preprocessing"] = Preprocessing.from_card(card["preprocessing"])

@@ -30,6 +30,65 @@ def _counts(counts: Mapping[str, Any]) -> str:
     )
 
 
+def _external_lines(card: ModelCard) -> list[str]:
+    """'Expected on images from elsewhere': the external figures, cross-fitted when the external
+    set also chose the calibration and threshold (then those are the honest ones)."""
+    metrics = card.external.get("metrics") or {}
+    if not metrics:
+        return ["Expected on images from elsewhere: not measured (no external set was given)."]
+    crossed = expected_elsewhere(card) or {}
+    if card.external.get("fitted_on_this_set") and crossed:
+        return [
+            f"Expected on images from elsewhere ({crossed.get('n', '?')} external images, "
+            "calibration and threshold cross-fitted): "
+            + _figures(crossed, ("auc", "accuracy", "sensitivity", "specificity", "ece")),
+            "  (fitted on all of them, as shipped: " + _figures(metrics, _SHOWN) + ")",
+        ]
+    return [
+        f"Expected on images from elsewhere ({metrics.get('n', '?')} external images): "
+        + _figures(metrics, _SHOWN)
+    ]
+
+
+def expected_elsewhere(card: ModelCard) -> dict[str, Any] | None:
+    """The external figures to expect on images from elsewhere: the cross-fitted ones when the
+    external set also chose the calibration and threshold, else the plain ones; ``None`` when
+    the card has no external figures."""
+    crossed = card.external.get("cross_fitted") or {}
+    if card.external.get("fitted_on_this_set") and crossed:
+        return dict(crossed)
+    metrics = card.external.get("metrics") or {}
+    return dict(metrics) if metrics else None
+
+
+def worst_flip(robustness: Mapping[str, Any]) -> tuple[str, float] | None:
+    """The robustness battery's worst change and its largest per-class flip rate, if measured."""
+    changes = robustness.get("changes") or []
+    if not changes:
+        return None
+    worst = max(changes, key=lambda c: max(c["flip_rate_normal"], c["flip_rate_pneumonia"]))
+    return str(worst["name"]), max(worst["flip_rate_normal"], worst["flip_rate_pneumonia"])
+
+
+def _composition_lines(card: ModelCard) -> list[str]:
+    """Members, test-time views and robustness."""
+    lines = []
+    if card.members:
+        names = [card.variant] + [member.variant for member in card.members]
+        lines.append(f"Ensemble of {len(names)} networks: {', '.join(names)}")
+    if card.tta and len(card.tta.views) > 1:
+        lines.append(f"Test-time augmentation: mean over {', '.join(card.tta.views)}")
+    worst = worst_flip(card.robustness)
+    if worst is not None:
+        changes = card.robustness["changes"]
+        lines.append(
+            f"Robustness ({card.robustness.get('images', '?')} images): worst change "
+            f"'{worst[0]}' flips {worst[1]:.1%} of one class's labels; "
+            + ", ".join(f"{c['name']} {float(c['flip_rate']):.1%}" for c in changes)
+        )
+    return lines
+
+
 def describe_card(card: ModelCard) -> str:
     """Plain-text summary of a model card, one fact per line.
 
@@ -53,19 +112,27 @@ def describe_card(card: ModelCard) -> str:
     how = point.method if point else "?"
     if point and point.target is not None:
         how += f" (target {point.target:.2f})"
-    lines.append(f"Operating point: threshold {card.threshold:.3f}, chosen on validation by {how}")
+    chosen_on = card.selection.get("calibration_and_threshold_fitted_on", "validation")
+    lines.append(
+        f"Operating point: threshold {card.threshold:.3f}, chosen on {chosen_on} images by {how}"
+    )
     calibration = card.calibration.to_card()
     method = calibration.pop("method")
     extra = ", ".join(
         f"{k} {v:.4g}" if isinstance(v, float) else f"{k} {v}" for k, v in calibration.items()
     )
     lines.append(f"Calibration: {method}" + (f" ({extra})" if extra else ""))
+    lines.extend(_external_lines(card))
     metrics = card.validation_metrics
     if metrics:
         figures = metrics.to_dict()
-        lines.append(f"Validation ({metrics.n} images): " + _figures(figures, _SHOWN))
+        lines.append(
+            f"In-distribution (validation split of the training hospital, {metrics.n} images; "
+            "flatters the model): " + _figures(figures, _SHOWN)
+        )
         (tn, fp), (fn, tp) = metrics.confusion_matrix
         lines.append(f"Confusion matrix at the threshold: TN {tn}, FP {fp}, FN {fn}, TP {tp}")
+    lines.extend(_composition_lines(card))
     training = card.training
     if training:
         weights = (training.get("weights") or {}).get("source", "?")

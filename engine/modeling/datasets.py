@@ -15,11 +15,9 @@ are augmented in that [0, 1] space, then :func:`engine.modeling.preprocessing.ne
 second half, the very function inference runs, here on TensorFlow tensors) applies the variant's
 scaling and channel repetition.
 
-Augmentation (training only): rotation up to 5 degrees, shift up to 5 %, zoom up to 10 %,
-brightness up to 10 % and contrast up to 20 %, applied after the per-image stretch (before it,
-the stretch would undo brightness and contrast changes). No vertical flip, and no horizontal flip
-either: the heart's silhouette lies on the left in nearly every patient and is a cue for
-"normal"; mirrored radiographs are anatomically implausible.
+Augmentation (training only): :mod:`engine.modeling.augmentation`'s shortcut-removing recipe
+(framing, exposure, blur/noise, burned-in text), applied after the per-image stretch (before it,
+the stretch would undo brightness and contrast changes).
 
 Unreadable files are skipped (weight 0) and counted (:class:`DecodeLog`), never fatal. With a
 seed, the order, the shuffling and the augmentation are reproducible.
@@ -35,6 +33,7 @@ from typing import Any
 import numpy as np
 
 from engine.errors import DatasetError, ImageReadError
+from engine.modeling.augmentation import make_augmenter
 from engine.modeling.labelled_folders import CLASS_NAMES, DataFolders, LabelledSet, patient_id
 from engine.modeling.preprocessing import Preprocessing, load_gray_input, network_input
 from engine.runtime import tensorflow
@@ -155,23 +154,6 @@ class DecodeLog:
             return len(self.failed)
 
 
-def augmenter(seed: int) -> Any:
-    """The training augmentation, as Keras preprocessing layers on ``[0, 1]`` gray batches."""
-    tensorflow()
-    import keras
-
-    return keras.Sequential(
-        [
-            keras.layers.RandomRotation(5.0 / 360.0, fill_mode="constant", seed=seed),
-            keras.layers.RandomTranslation(0.05, 0.05, fill_mode="constant", seed=seed + 1),
-            keras.layers.RandomZoom((-0.1, 0.1), fill_mode="constant", seed=seed + 2),
-            keras.layers.RandomBrightness(0.1, value_range=(0.0, 1.0), seed=seed + 3),
-            keras.layers.RandomContrast(0.2, value_range=(0.0, 1.0), seed=seed + 4),
-        ],
-        name="augmentation",
-    )
-
-
 def make_dataset(
     data: LabelledSet,
     preprocessing: Preprocessing,
@@ -194,7 +176,8 @@ def make_dataset(
         preprocessing: the model's input spec (size, channels, stretch, scaling).
         batch_size: images per batch (the global batch under a distribution strategy).
         training: shuffle each epoch (seeded); validation keeps the file order.
-        augment: apply :func:`augmenter` (only when ``training``).
+        augment: apply :func:`engine.modeling.augmentation.make_augmenter` (only when
+            ``training``).
         seed: seed of the shuffling and the augmentation.
         log: collects the files that could not be read.
         weights: per-class loss weights (:func:`class_weights`); ``None`` weighs all alike.
@@ -237,12 +220,10 @@ def make_dataset(
         dataset = dataset.shuffle(len(paths), seed=seed, reshuffle_each_iteration=True)
     dataset = dataset.batch(batch_size)
     if training and augment:
-        layers = augmenter(seed)
-        # Sequential on purpose: the layers draw from one seed state, and parallel calls would
-        # take their random numbers in a racy order (not reproducible).
-        dataset = dataset.map(
-            lambda x, y, w: (tf.clip_by_value(layers(x, training=True), 0.0, 1.0), y, w)
-        )
+        augment_batch = make_augmenter(seed)
+        # Sequential on purpose: the random ops draw from one seed state, and parallel calls
+        # would take their random numbers in a racy order (not reproducible).
+        dataset = dataset.map(lambda x, y, w: (augment_batch(x), y, w))
     dataset = dataset.map(
         lambda x, y, w: (network_input(x, preprocessing, tnp), y, w),
         num_parallel_calls=tf.data.AUTOTUNE,

@@ -16,6 +16,7 @@ from engine.evaluation.calibration import CALIBRATION_METHODS
 from engine.evaluation.operating_point import OPERATING_POINT_METHODS
 from engine.modeling import variants
 from engine.modeling.architectures import IMAGENET
+from engine.modeling.tta import TtaRecipe
 
 DEFAULT_OUT_DIR = Path("runs")
 
@@ -51,10 +52,16 @@ class TrainConfig:
         limit: use at most this many training-folder images, stratified (quick runs).
         fine_tune_epochs: epochs of the fine-tuning phase (transfer variants; ignored otherwise).
         fine_tune_learning_rate: its learning rate; ``None`` = ``learning_rate / 10``.
+        fine_tune_from: first backbone layer opened for fine-tuning; ``None`` = the variant's.
         validation_fraction: share of train carved out for validation when there is no val/.
         operating_point: ``"target_sensitivity"`` or ``"youden"``.
         target_sensitivity: minimum validation sensitivity of the operating point.
         calibration: ``"none"``, ``"temperature"`` or ``"platt"``.
+        external_dir: images from elsewhere (class folders) to measure the model on and, with
+            ``fit_on="external"``, to fit calibration and threshold on; never trained on.
+        fit_on: ``"validation"`` or ``"external"``: the set that fits the calibration and
+            chooses the threshold (recorded in the card).
+        tta: the test-time views the bundle averages over (:mod:`engine.modeling.tta`).
         deterministic: enable TensorFlow op determinism (process-wide, cannot be undone).
         name: a display name for the model; ``None`` uses the model id.
     """
@@ -75,10 +82,14 @@ class TrainConfig:
     limit: int | None = None
     fine_tune_epochs: int = 3
     fine_tune_learning_rate: float | None = None
+    fine_tune_from: str | None = None
     validation_fraction: float = 0.125
     operating_point: str = "target_sensitivity"
     target_sensitivity: float = 0.97
     calibration: str = "temperature"
+    external_dir: Path | None = None
+    fit_on: str = "validation"
+    tta: tuple[str, ...] = ("identity",)
     deterministic: bool = True
     name: str | None = None
 
@@ -99,6 +110,10 @@ class TrainConfig:
             _check_range("fine_tune_learning_rate", self.fine_tune_learning_rate, 1e-8, 1.0)
         _check_choice("operating_point", self.operating_point, OPERATING_POINT_METHODS)
         _check_choice("calibration", self.calibration, CALIBRATION_METHODS)
+        _check_choice("fit_on", self.fit_on, ("validation", "external"))
+        TtaRecipe(tuple(self.tta))  # raises ConfigError for an unknown view
+        if self.fit_on == "external" and self.external_dir is None:
+            raise ConfigError("fit_on='external' needs an external folder (external_dir).")
         if self.weights_file is not None and self.download_weights:
             raise ConfigError(
                 "weights_file and download_weights are both set; choose one source of ImageNet "
@@ -140,7 +155,9 @@ class TrainConfig:
         if "variant" not in values or "data_dir" not in values:
             raise ConfigError("A training configuration needs at least 'variant' and 'data_dir'.")
         converted = dict(values)
-        for key in ("data_dir", "out_dir", "weights_file"):
+        if converted.get("tta") is not None:
+            converted["tta"] = tuple(converted["tta"])
+        for key in ("data_dir", "out_dir", "weights_file", "external_dir"):
             if converted.get(key) is not None:
                 converted[key] = Path(converted[key])
         return cls(**converted)

@@ -29,25 +29,25 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from importlib import metadata
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from engine.errors import DatasetError
-from engine.evaluation.bundle_evaluation import predict_probabilities
-from engine.evaluation.calibration import fit_calibration
-from engine.evaluation.metrics import compute_metrics
-from engine.evaluation.operating_point import choose_operating_point
 from engine.modeling import datasets, variants
 from engine.modeling.architectures import unfreeze_top
+from engine.modeling.augmentation import RECIPE
+from engine.modeling.bundles import Member
 from engine.modeling.card import ModelCard
 from engine.modeling.distribution import Distribution, choose_strategy, multi_worker_keras_fixes
-from engine.modeling.labelled_folders import find_data_folders, stratified_limit
-from engine.modeling.preprocessing import Preprocessing
+from engine.modeling.labelled_folders import find_data_folders, read_labelled_set, stratified_limit
 from engine.modeling.train_config import TrainConfig
 from engine.modeling.training_callbacks import best_weights_callback, progress_callback
+from engine.modeling.tta import TtaRecipe
 from engine.progress import Cancelled, OnProgress, ShouldStop, ignore_progress, never_stop
 from engine.runtime import tensorflow
+
+if TYPE_CHECKING:
+    from engine.evaluation.assessment import Assessment
 
 #: The metric that early stopping, reduce-on-plateau and the best checkpoint watch.
 MONITOR = "val_auc"
@@ -140,19 +140,6 @@ def _fit(
     run.early_stopped = run.early_stopped or stopper.stopped_epoch > 0
 
 
-def _validation_probabilities(
-    model: Any, split: datasets.Split, spec: Preprocessing
-) -> tuple[Any, Any]:
-    """Labels and raw probabilities of the readable validation images, computed the way the
-    viewer and ``hilum evaluate`` compute them (file -> :func:`load_and_preprocess` -> model), so
-    the calibration and the threshold are fitted on exactly the probabilities they will see."""
-    raw = predict_probabilities(model, split.validation.paths, spec)
-    readable = ~np.isnan(raw)
-    if not readable.any():
-        raise DatasetError("No validation image could be read; check the data folder.")
-    return np.asarray(split.validation.labels, np.int64)[readable], raw[readable]
-
-
 def _inference_copy(model: Any) -> Any:
     """The model without its optimizer state (Adam's two moments would triple the bundle)."""
     import keras
@@ -179,14 +166,23 @@ def _versions() -> dict[str, str]:
     }
 
 
-def _prepare(config: TrainConfig, distribution: Distribution) -> _Run:
-    spec = variants.get_variant(config.variant)
-    preprocessing = spec.preprocessing_for(config.image_size)
+def split_of(config: TrainConfig) -> datasets.Split:
+    """The training/validation split a run with ``config`` uses (the same on every call).
+
+    Raises:
+        DatasetError: the data folder is unusable or too small to split.
+    """
     folders = find_data_folders(config.data_dir)
     folders = type(folders)(
         stratified_limit(folders.train, config.limit, config.seed), folders.validation, None
     )
-    split = datasets.make_split(folders, config.validation_fraction, config.seed)
+    return datasets.make_split(folders, config.validation_fraction, config.seed)
+
+
+def _prepare(config: TrainConfig, distribution: Distribution) -> _Run:
+    spec = variants.get_variant(config.variant)
+    preprocessing = spec.preprocessing_for(config.image_size)
+    split = split_of(config)
     datasets.check_trainable(split)
     logs = (datasets.DecodeLog(), datasets.DecodeLog())
     weights = datasets.class_weights(split.train.labels) if config.class_weighting else None
@@ -215,23 +211,47 @@ def _prepare(config: TrainConfig, distribution: Distribution) -> _Run:
     return _Run(model, split, train_set, validation_set, logs)
 
 
-def _card(
+def _assess(
     config: TrainConfig,
     run: _Run,
     model: Any,
+    on_progress: OnProgress,
+    should_stop: ShouldStop,
+) -> Assessment | None:
+    """Calibrate, choose the threshold, measure and shake the trained model through the
+    viewer's forward path (:func:`engine.evaluation.assessment.assess`)."""
+    from engine.evaluation.assessment import AssessmentConfig, assess
+    from engine.inference.scorer import Scorer
+
+    spec = variants.get_variant(config.variant)
+    member = Member(model, spec.preprocessing_for(config.image_size), spec.gradcam_layer)
+    external = None if config.external_dir is None else read_labelled_set(config.external_dir)
+    return assess(
+        Scorer([member], TtaRecipe(tuple(config.tta))),
+        run.data.validation,
+        external,
+        AssessmentConfig(
+            config.fit_on,
+            config.calibration,
+            config.operating_point,
+            config.target_sensitivity,
+            config.seed,
+        ),
+        on_progress=on_progress,
+        should_stop=should_stop,
+    )
+
+
+def _card(
+    config: TrainConfig,
+    run: _Run,
     best_epoch: int,
     distribution: Distribution,
     model_id: str,
+    assessment: Assessment,
 ) -> ModelCard:
     spec = variants.get_variant(config.variant)
     preprocessing = spec.preprocessing_for(config.image_size)
-    y_true, y_raw = _validation_probabilities(model, run.data, preprocessing)
-    calibration = fit_calibration(y_true, y_raw, config.calibration)
-    y_prob = calibration.apply(y_raw)
-    point = choose_operating_point(
-        y_true, y_prob, method=config.operating_point, target_sensitivity=config.target_sensitivity
-    )
-    metrics = compute_metrics(y_true, y_prob, point.threshold)
     epochs_run = len(run.history.get("loss", []))
     split = run.data
     return ModelCard(
@@ -240,10 +260,8 @@ def _card(
         variant=spec.name,
         preprocessing=preprocessing,
         gradcam_layer=spec.gradcam_layer,
-        threshold=float(point.threshold),
-        operating_point=point,
-        calibration=calibration,
-        validation_metrics=metrics,
+        tta=TtaRecipe(tuple(config.tta)),
+        **assessment.card_fields(),
         training={
             "config": config.to_dict(),
             "history": run.history,
@@ -253,6 +271,7 @@ def _card(
             "seconds_per_epoch": round(run.seconds / max(epochs_run, 1), 2),
             "parameters": int(run.model.count_params()),
             "weights": variants.weights_source(config.weights).to_card(),
+            "augmentation": dict(RECIPE) if config.augmentation else None,
             "stopped": "early_stopping" if run.early_stopped else "completed",
         },
         data={
@@ -314,7 +333,7 @@ def train(
         if fine_tune and not progress.cancelled:
             best.restore(run.model)
             with distribution.strategy.scope():
-                unfreeze_top(run.model, str(spec.fine_tune_from))
+                unfreeze_top(run.model, config.fine_tune_from or str(spec.fine_tune_from))
                 compile_model(
                     run.model, config.fine_tune_learning_rate or config.learning_rate / 10
                 )
@@ -326,7 +345,12 @@ def train(
         return TrainingResult(None, history=run.history, cancelled=True)
     best.restore(run.model)
     model = _inference_copy(run.model)  # what the bundle holds, outside any distribution
-    card = _card(config, run, model, best.best_epoch, distribution, model_id)
+    assessment = _assess(
+        config, run, model, on_progress or ignore_progress, should_stop or never_stop
+    )
+    if assessment is None:
+        return TrainingResult(None, history=run.history, cancelled=True)
+    card = _card(config, run, best.best_epoch, distribution, model_id, assessment)
     if not distribution.is_chief:
         return TrainingResult(None, card, run.history)
     from engine.inference.ood import fit_ood_reference, reference_files

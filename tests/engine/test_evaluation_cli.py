@@ -20,6 +20,7 @@ from engine.evaluation.bundle_evaluation import (
 )
 from engine.evaluation.calibration import Calibration
 from engine.evaluation.metrics import SCORES
+from engine.inference.predictor import Predictor
 from engine.modeling.bundles import load_bundle, read_card, update_card
 from engine.modeling.preprocessing import Preprocessing, load_and_preprocess
 from tests.engine.tiny_bundles import make_bundle
@@ -57,7 +58,7 @@ def models(tmp_path_factory: pytest.TempPathFactory, tiny_train_set: Path) -> li
     images, _ = select_evaluation_set(tiny_train_set)
     for folder in (plain, calibrated):
         bundle = load_bundle(folder)
-        raw = predict_probabilities(bundle.model, images.paths, bundle.card.preprocessing)
+        raw = predict_probabilities(Predictor(bundle).scorer, images.paths)
         threshold = float(np.median(bundle.card.calibration.apply(raw)))
         update_card(folder, replace(bundle.card, threshold=threshold))
     return [plain, calibrated]
@@ -179,13 +180,12 @@ def test_a_tampered_bundle_stops_the_command_with_status_2(
 
 
 def test_prediction_can_be_cancelled(models: list[Path], tiny_train_set: Path) -> None:
-    bundle = load_bundle(models[0])
+    scorer = Predictor.load(models[0]).scorer
     images, _ = select_evaluation_set(tiny_train_set)
     with pytest.raises(EvaluationCancelled, match="cancelled"):
         predict_probabilities(
-            bundle.model,
+            scorer,
             images.paths,
-            bundle.card.preprocessing,
             batch_size=8,
             should_stop=lambda: True,
         )

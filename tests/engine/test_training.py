@@ -122,8 +122,11 @@ def test_every_variant_trains_one_epoch_and_writes_a_loadable_bundle(
     assert len(card.training["history"]["val_auc"]) == epochs
     # Progress: every batch, then one closing report per epoch with the validation metrics.
     steps = -(-sum(card.data["counts"]["train"].values()) // 8)
-    assert [p.done for p in reports if not p.final_of_epoch] == list(range(1, steps + 1)) * epochs
-    closing = [p for p in reports if p.final_of_epoch]
+    batches = [p for p in reports if p.stage == "train"]
+    assert [p.done for p in batches if not p.final_of_epoch] == list(range(1, steps + 1)) * epochs
+    closing = [p for p in batches if p.final_of_epoch]
+    assessed = {p.stage for p in reports} - {"train"}
+    assert assessed == {"validation", "robustness"}, "the assessment reports its stages"
     assert [p.epoch for p in closing] == list(range(1, epochs + 1))
     assert all("val_auc" in p.metrics and p.epochs == epochs for p in closing)
     probability = bundle.model.predict_on_batch(

@@ -30,6 +30,8 @@ from engine.modeling.train_config import TrainConfig
 from engine.modeling.variants import get_variant
 
 DEFAULTS: dict[str, Any] = {item.name: item.default for item in fields(TrainConfig)}
+#: The test-time views the form's checkbox turns on (the shipped model's recipe).
+TTA_VIEWS = ("identity", "hflip", "zoom_in", "zoom_out")
 _INVALID_STYLE = "background: #fdecea;"
 
 
@@ -58,7 +60,9 @@ class TrainForm(QWidget):
         self.image_size = _spin(0, 100_000, 0, "variant default")
         self.batch_size = _spin(-1000, 100_000, DEFAULTS["batch_size"])
         self.learning_rate = QLineEdit(f"{DEFAULTS['learning_rate']:g}")
-        self.augmentation = QCheckBox("rotate, shift, zoom, brightness, contrast")
+        self.augmentation = QCheckBox(
+            "framing (crop, zoom out, shift, rotate, mirror), exposure, blur, noise, text"
+        )
         self.augmentation.setChecked(DEFAULTS["augmentation"])
         self.class_weighting = QCheckBox("balance NORMAL and PNEUMONIA in the loss")
         self.class_weighting.setChecked(DEFAULTS["class_weighting"])
@@ -69,6 +73,18 @@ class TrainForm(QWidget):
         browse.clicked.connect(self.choose_weights)
         self.seed = _spin(-(2**31) + 1, 2**31 - 1, DEFAULTS["seed"])
         self.limit = _spin(0, 10_000_000, 0, "all images")
+        self.external_dir = QLineEdit()
+        self.external_dir.setPlaceholderText(
+            "none: figures on images from elsewhere are not measured"
+        )
+        self.external_dir.setToolTip(
+            "Class folders (NORMAL/, PNEUMONIA/) of images from another hospital or time. Never "
+            "trained on: they measure each candidate and can choose its calibration and threshold."
+        )
+        browse_external = QPushButton("…")
+        browse_external.clicked.connect(self.choose_external)
+        self.fit_on_external = QCheckBox("fit calibration and threshold on the external images")
+        self.tta = QCheckBox("average over the image, its mirror, a tighter and a wider framing")
         self.error = QLabel()
         self.error.setWordWrap(True)
         self.error.setStyleSheet("color: #a11;")
@@ -87,6 +103,12 @@ class TrainForm(QWidget):
         layout.addRow("Weights file (transfer)", weights_row)
         layout.addRow("Seed", self.seed)
         layout.addRow("Limit (images)", self.limit)
+        external_row = QHBoxLayout()
+        external_row.addWidget(self.external_dir, 1)
+        external_row.addWidget(browse_external)
+        layout.addRow("External images", external_row)
+        layout.addRow("", self.fit_on_external)
+        layout.addRow("Test-time augmentation", self.tta)
         layout.addRow(self.error)
         self._fields: dict[str, QWidget] = {
             "epochs": self.epochs,
@@ -97,6 +119,8 @@ class TrainForm(QWidget):
             "weights": self.weights_file,
             "seed": self.seed,
             "limit": self.limit,
+            "external_dir": self.external_dir,
+            "fit_on": self.fit_on_external,
         }
         for box in (
             self.epochs,
@@ -107,9 +131,9 @@ class TrainForm(QWidget):
             self.limit,
         ):
             box.valueChanged.connect(self.edited)
-        for edit in (self.learning_rate, self.weights_file):
+        for edit in (self.learning_rate, self.weights_file, self.external_dir):
             edit.textChanged.connect(self.edited)
-        for check in (self.augmentation, self.class_weighting):
+        for check in (self.augmentation, self.class_weighting, self.fit_on_external, self.tta):
             check.toggled.connect(self.edited)
 
     @Slot()
@@ -120,6 +144,24 @@ class TrainForm(QWidget):
         )
         if chosen:
             self.weights_file.setText(chosen)
+
+    @Slot()
+    def choose_external(self) -> None:
+        """Ask for a folder of external images (NORMAL/ and PNEUMONIA/)."""
+        chosen = QFileDialog.getExistingDirectory(self, "External images", str(Path.home()))
+        if chosen:
+            self.external_dir.setText(chosen)
+
+    def _external(self) -> Path | None:
+        text = self.external_dir.text().strip()
+        if not text:
+            return None
+        if not Path(text).is_dir():
+            raise ConfigError(
+                f"external_dir {text!r} is not a folder; choose a folder with NORMAL/ and "
+                "PNEUMONIA/ images from elsewhere, or leave it empty."
+            )
+        return Path(text)
 
     def _learning_rate(self) -> float:
         text = self.learning_rate.text().strip()
@@ -151,6 +193,9 @@ class TrainForm(QWidget):
             "early_stopping_patience": self.patience.value(),
             "seed": self.seed.value(),
             "limit": self.limit.value() or None,
+            "external_dir": self._external(),
+            "fit_on": "external" if self.fit_on_external.isChecked() else "validation",
+            "tta": TTA_VIEWS if self.tta.isChecked() else ("identity",),
         }
         return [
             TrainConfig(

@@ -1,0 +1,74 @@
+"""``hilum ensemble MEMBER_DIR... --out DIR [--tta VIEWS] [--external DIR] [--fit-on SET]``.
+
+Assembles trained bundles into one bundle (an ensemble and/or a test-time augmentation recipe),
+fits its calibration and operating point, measures it and runs the robustness battery; see
+:mod:`engine.modeling.ensemble`. Prints the new bundle's figures; exit status 0.
+"""
+
+from __future__ import annotations
+
+import argparse
+import shlex
+import sys
+from dataclasses import replace
+from pathlib import Path
+
+from engine.cli.context import CliContext
+from engine.progress import Progress
+
+
+def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Add the ``ensemble`` sub-command."""
+    parser = commands.add_parser(
+        "ensemble",
+        help="assemble trained bundles into one (ensemble and/or test-time augmentation)",
+        description="Average trained bundles' probabilities over test-time views, fit one "
+        "calibration and operating point, measure on validation (and external) images, run the "
+        "robustness battery, and write the result as one bundle.",
+    )
+    parser.add_argument("members", nargs="+", type=Path, metavar="MEMBER_DIR")
+    parser.add_argument("--out", type=Path, required=True, metavar="DIR", help="new bundle folder")
+    parser.add_argument(
+        "--tta",
+        default="identity",
+        help="test-time views, comma-separated, starting with identity "
+        "(identity, hflip, zoom_in, zoom_out)",
+    )
+    parser.add_argument("--external", type=Path, metavar="DIR", help="images from elsewhere")
+    parser.add_argument("--fit-on", choices=("validation", "external"), default="validation")
+    parser.add_argument("--calibration", choices=("none", "temperature", "platt"), default="platt")
+    parser.add_argument("--target-sensitivity", type=float, default=0.97)
+    parser.add_argument("--name", default=None, help="display name of the bundle")
+    parser.set_defaults(handler=run_ensemble)
+
+
+def run_ensemble(args: argparse.Namespace, context: CliContext) -> int:
+    """Build, print the card summary; see the module docstring."""
+    from engine.evaluation.assessment import AssessmentConfig
+    from engine.modeling.bundles import read_card, update_card
+    from engine.modeling.card_summary import describe_card
+    from engine.modeling.ensemble import build_ensemble
+
+    def show(progress: Progress) -> None:
+        if progress.done == progress.total:
+            print(f"{progress.stage}: {progress.total} done", file=sys.stderr)
+
+    bundle = build_ensemble(
+        args.members,
+        args.out,
+        tta=[view.strip() for view in args.tta.split(",") if view.strip()],
+        external_dir=args.external,
+        assessment=AssessmentConfig(
+            fit_on=args.fit_on,
+            calibration=args.calibration,
+            target_sensitivity=args.target_sensitivity,
+        ),
+        name=args.name,
+        on_progress=show,
+    )
+    if bundle is None:
+        return 130
+    command = shlex.join(["hilum", *context.argv])
+    card = update_card(bundle, replace(read_card(bundle), command=command))
+    print(describe_card(card))
+    return 0

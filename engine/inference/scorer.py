@@ -1,0 +1,114 @@
+"""A bundle's forward path: every member network, every test-time view, one raw probability.
+
+A bundle holds one network or an ensemble of several (``members`` in its card), and a
+test-time augmentation recipe (``tta``, :mod:`engine.modeling.tta`). Its raw probability is the
+mean, over members and views, of each network's sigmoid output; the card's calibration is
+fitted on, and applied to, that mean. Its heatmap is the mean of the members' Grad-CAM maps on
+the ``identity`` view (the image the user sees).
+
+Every consumer goes through :class:`Scorer` — the viewer's :class:`~engine.inference.predictor.
+Predictor`, batch prediction, evaluation, calibration and the robustness battery — so the
+probability a calibration was fitted on is the probability the viewer shows.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+
+from engine.imaging.radiograph import FloatImage
+from engine.inference.gradcam import GradCam, Method, upsample
+from engine.modeling.bundles import Member
+from engine.modeling.preprocessing import Preprocessing, preprocess
+from engine.modeling.tta import TtaRecipe, make_views
+
+
+@dataclass(frozen=True)
+class Scored:
+    """One image's raw probability and (optionally) its mean heatmap at conv resolution."""
+
+    raw: float
+    heatmap: npt.NDArray[np.float32] | None
+    empty: bool
+
+
+class Scorer:
+    """Compiled forward (and Grad-CAM) passes of a bundle's members under its TTA recipe.
+
+    Args:
+        members: the bundle's networks (at least one).
+        tta: the test-time views (``("identity",)`` for plain inference).
+        method: ``"gradcam"`` or ``"gradcam++"``.
+
+    Raises:
+        ModelFileError: a member's Grad-CAM layer is unusable.
+        ValueError: no member.
+    """
+
+    def __init__(
+        self, members: Sequence[Member], tta: TtaRecipe | None = None, method: Method = "gradcam"
+    ) -> None:
+        if not members:
+            raise ValueError("A scorer needs at least one member network.")
+        self.members = tuple(members)
+        self.tta = tta or TtaRecipe()
+        self._cams = [GradCam(m.model, m.gradcam_layer, method) for m in self.members]
+        for member, cam in zip(self.members, self._cams, strict=True):
+            cam.run(np.zeros((1, *member.preprocessing.input_shape), np.float32))  # warm up
+
+    @property
+    def views(self) -> int:
+        """Test-time views per image."""
+        return len(self.tta.views)
+
+    def inputs(self, pixels: FloatImage) -> list[npt.NDArray[np.float32]]:
+        """Each member's input batch for one image: ``(views, h, w, c)`` (thread-safe)."""
+        batches: dict[Preprocessing, npt.NDArray[np.float32]] = {}
+        for member in self.members:
+            spec = member.preprocessing
+            if spec not in batches:
+                views = make_views(pixels, spec.image_size, self.tta.views)
+                batches[spec] = np.stack([preprocess(view, spec) for view in views])
+        return [batches[member.preprocessing] for member in self.members]
+
+    def raw(self, inputs: Sequence[list[npt.NDArray[np.float32]]]) -> npt.NDArray[np.float64]:
+        """Mean raw probability of several images from their :meth:`inputs`, no heatmaps."""
+        if not inputs:
+            return np.zeros(0)
+        total = np.zeros(len(inputs))
+        for index, cam in enumerate(self._cams):
+            stacked = np.concatenate([image[index] for image in inputs])
+            probabilities = cam.probabilities(stacked).reshape(len(inputs), self.views)
+            total += probabilities.mean(axis=1)
+        return total / len(self._cams)
+
+    def raw_with_heatmap(self, inputs: list[npt.NDArray[np.float32]]) -> Scored:
+        """One image's mean raw probability and mean heatmap (identity view, conv grid)."""
+        probabilities: list[float] = []
+        maps: list[npt.NDArray[np.float32]] = []
+        for batch, cam in zip(inputs, self._cams, strict=True):
+            shown = cam.run(batch[:1])
+            others = cam.probabilities(batch[1:]) if len(batch) > 1 else np.zeros(0)
+            probabilities.append(float(np.concatenate([shown.probabilities, others]).mean()))
+            if not shown.empty[0]:
+                maps.append(shown.maps[0])
+        if not maps:
+            return Scored(float(np.mean(probabilities)), np.zeros((1, 1), np.float32), True)
+        grid = max((m.shape for m in maps), key=lambda shape: shape[0] * shape[1])
+        mean = np.mean([upsample(m, grid) for m in maps], axis=0)
+        peak = float(mean.max())
+        heatmap = (mean / peak if peak > 0 else mean).astype(np.float32)
+        return Scored(float(np.mean(probabilities)), heatmap, peak <= 0)
+
+    def raw_of_pixels(
+        self, images: Sequence[FloatImage], batch_size: int = 32
+    ) -> npt.NDArray[np.float64]:
+        """Mean raw probability of display-ready images, in batches (no heatmaps)."""
+        chunks = [
+            self.raw([self.inputs(pixels) for pixels in images[start : start + batch_size]])
+            for start in range(0, len(images), batch_size)
+        ]
+        return np.concatenate(chunks) if chunks else np.zeros(0)
