@@ -20,7 +20,12 @@ def test_the_shipped_card_reads_as_provenance_and_figures() -> None:
     metrics = card["validation_metrics"]
     (tn, fp), (fn, tp) = metrics["confusion_matrix"]
     assert text.splitlines()[0] == f"Model: {card['name']}"
-    assert f"threshold {card['threshold']:.3f}, chosen on validation by target_sensitivity" in text
+    chosen_on = card["selection"]["calibration_and_threshold_fitted_on"]
+    assert f"threshold {card['threshold']:.3f}, chosen on {chosen_on} images by " in text
+    crossed = card["external"]["cross_fitted"]
+    assert f"Expected on images from elsewhere ({crossed['n']} external images" in text
+    assert f"accuracy {crossed['accuracy']:.3f}" in text
+    assert "In-distribution (validation split" in text
     assert f"auc {metrics['auc']:.3f}" in text and f"ece {metrics['ece']:.3f}" in text
     assert f"TN {tn}, FP {fp}, FN {fn}, TP {tp}" in text
     assert f"Calibration: {card['calibration']['method']}" in text
@@ -34,6 +39,7 @@ def test_a_minimal_card_skips_what_it_lacks() -> None:
         "Model: m-1",
         "Id m-1, variant cnn, created ? on ?",
         "Input: 64 x 64 px, 1 channel(s), per-image contrast stretch on, scaling unit",
-        "Operating point: threshold 0.500, chosen on validation by ?",
+        "Operating point: threshold 0.500, chosen on validation images by ?",
         "Calibration: none",
+        "Expected on images from elsewhere: not measured (no external set was given).",
     ]

@@ -9,7 +9,19 @@ import pytest
 
 from engine.cli import build_parser
 
-COMMANDS = {"info", "train", "variants", "evaluate", "compare", "predict", "view"}
+COMMANDS = {
+    "info",
+    "train",
+    "variants",
+    "evaluate",
+    "compare",
+    "predict",
+    "robustness",
+    "ensemble",
+    "listen",
+    "pacs",
+    "view",
+}
 
 
 def _commands(parser: argparse.ArgumentParser) -> set[str]:
