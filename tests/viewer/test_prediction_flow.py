@@ -88,3 +88,29 @@ def test_show_model_card_gives_a_readable_summary_and_the_full_card(
     assert text.startswith(f"Model: {card.name}")
     assert f"Operating point: threshold {card.threshold:.3f}" in text
     assert f'"model_sha256": "{card.model_sha256}"' in text  # the full JSON follows
+
+
+def test_the_model_card_shows_figures_from_elsewhere_before_in_distribution(
+    qtbot: QtBot, make_window: MakeWindow
+) -> None:
+    """The shipped card's summary leads with what to expect on images from elsewhere (the
+    cross-fitted external figures), then the flattering in-distribution ones, then robustness."""
+    from PySide6.QtWidgets import QDialog, QPlainTextEdit
+
+    from engine.modeling.bundles import read_card
+
+    window = make_window()
+    with qtbot.waitSignal(window.model_ready, timeout=MODEL_TIMEOUT_MS):
+        window.load_model(default_model_dir())
+    window.show_model_card()
+    dialogs = [d for d in window.findChildren(QDialog) if d.windowTitle() == "Model card"]
+    text = dialogs[0].findChild(QPlainTextEdit).toPlainText()
+    card = read_card(default_model_dir())
+    crossed = card.external["cross_fitted"]
+    elsewhere = text.index(
+        f"Expected on images from elsewhere ({crossed['n']} external images, calibration and "
+        "threshold cross-fitted)"
+    )
+    assert f"accuracy {crossed['accuracy']:.3f}" in text
+    assert elsewhere < text.index("In-distribution (validation split") < text.index("Robustness")
+    assert "Test-time augmentation: mean over identity, hflip, zoom_in, zoom_out" in text
