@@ -99,7 +99,7 @@ def test_nothing_the_app_loads_in_turn_is_excluded() -> None:
         check=True,
     )
     loaded = json.loads(done.stdout.strip().splitlines()[-1])
-    assert "engine.datasets" in loaded and "viewer.main_window" in loaded  # the probe worked
+    assert "engine.modeling.datasets" in loaded and "viewer.main_window" in loaded  # probe worked
     excludes = spec_excludes()
     clashes = sorted({e for name in loaded if (e := excluded_by(name, excludes))})
     assert not clashes, f"the app loads these packages, which {SPEC.name} excludes: {clashes}"
