@@ -47,6 +47,9 @@ from engine.errors import ImageReadError
 from engine.imaging.decoder_worker import frame_view, segment_view, serve
 from engine.imaging.pixel_frames import REMEDY_DAMAGED, PixelDescription, codec_name, decoding_error
 
+#: The name of every decoder worker process (tests tell the shared pool apart by it).
+PROCESS_NAME = "hilum-decoder"
+
 #: Longest a worker may take to decode one frame (a 2k x 2k JPEG 2000 frame takes ~0.3 s).
 DECODE_SECONDS = 30.0
 #: Longest a new worker may take to start (import numpy, pydicom and the decoder plugins).
@@ -158,7 +161,10 @@ class _Worker:
     def __init__(self, context: Any) -> None:
         connection, child_end = context.Pipe()
         self.process: SpawnProcess = context.Process(
-            target=serve, args=(child_end, MEMORY_LIMIT_BYTES), name="hilum-decoder", daemon=True
+            target=serve,
+            args=(child_end, MEMORY_LIMIT_BYTES),
+            name=PROCESS_NAME,
+            daemon=True,
         )
         self.process.start()
         child_end.close()
