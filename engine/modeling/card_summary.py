@@ -62,12 +62,14 @@ def expected_elsewhere(card: ModelCard) -> dict[str, Any] | None:
 
 
 def worst_flip(robustness: Mapping[str, Any]) -> tuple[str, float] | None:
-    """The robustness battery's worst change and its largest per-class flip rate, if measured."""
-    changes = robustness.get("changes") or []
-    if not changes:
+    """The robustness battery's worst change and its largest per-class flip rate, if measured.
+
+    Read from the card's ``worst_change`` / ``worst_flip_rate``, which
+    :meth:`engine.evaluation.robustness.RobustnessReport.to_card` computed when it was written.
+    """
+    if robustness.get("worst_change") is None or robustness.get("worst_flip_rate") is None:
         return None
-    worst = max(changes, key=lambda c: max(c["flip_rate_normal"], c["flip_rate_pneumonia"]))
-    return str(worst["name"]), max(worst["flip_rate_normal"], worst["flip_rate_pneumonia"])
+    return str(robustness["worst_change"]), float(robustness["worst_flip_rate"])
 
 
 def _composition_lines(card: ModelCard) -> list[str]:
