@@ -1,8 +1,11 @@
 """``hilum train`` and ``hilum variants``: train a model variant headless, list the variants.
 
-TensorFlow is imported only when a command runs, so building the parser stays fast. A first
-Ctrl-C during ``train`` cancels cooperatively (within one batch, no bundle is written, exit
-status 130); a second one interrupts at once.
+TensorFlow is imported only when a command runs, so building the parser stays fast. ``train``
+trains in a child process through :func:`engine.modeling.training_process.train_in_process`,
+the runner the viewer's Training tab uses, so both train the same way. The child has its own
+session and never sees the terminal's Ctrl-C: the first one is caught here and forwarded as
+``should_stop`` (the run stops within one batch, no bundle is written, exit status 130); a
+second one raises ``KeyboardInterrupt``, which terminates the child at once (exit status 130).
 """
 
 from __future__ import annotations
@@ -220,7 +223,10 @@ class ProgressBar:
 
 
 class _CancelOnInterrupt:
-    """While active, the first SIGINT asks the run to stop; the second raises as usual."""
+    """While active, the first SIGINT asks the run to stop; the second raises as usual.
+
+    Called, it is the run's ``should_stop``.
+    """
 
     def __init__(self) -> None:
         self.requested = False
@@ -244,21 +250,25 @@ class _CancelOnInterrupt:
 
 
 def run_train(args: argparse.Namespace, context: CliContext) -> int:
-    """Train, then print the bundle path and the validation metrics; 130 when cancelled.
+    """Train in a child process, then print the bundle path and the validation metrics; 130 when
+    cancelled.
 
     The command line is stored in the card (``command``) so that the run can be repeated.
+
+    Raises:
+        HilumError: what training raised in the child (same type and message).
     """
     from engine.modeling.bundles import update_card
-    from engine.modeling.training import train
+    from engine.modeling.training_process import train_in_process
 
     config = config_from_args(args)
     with _CancelOnInterrupt() as cancel:
-        result = train(config, on_progress=ProgressBar(), should_stop=cancel)
+        result = train_in_process(config, on_progress=ProgressBar(), should_stop=cancel)
     if result.cancelled:
         print("Training cancelled; no model was written.", file=sys.stderr)
         return 130
     card = result.card
-    if card is None or card.validation_metrics is None:  # train() always sets both when it ends
+    if card is None or card.validation_metrics is None:  # training sets both when it ends
         raise HilumError("Training ended without a model card; see the messages above.")
     metrics, training = card.validation_metrics, card.training
     print(

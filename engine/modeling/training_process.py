@@ -8,11 +8,14 @@ with the viewer's own scheduling group, see :func:`become_background_process`). 
 child's start-up (importing TensorFlow, a few seconds per variant), small beside a training run.
 
 :func:`train_in_process` has :func:`engine.modeling.training.train`'s signature, so it runs as an
-ordinary job of the viewer's Training tab: progress reports come back through a queue and go to
-``on_progress``; ``should_stop()`` is forwarded to the child as an event, which the engine polls
-after every batch. Any caller that wants training off its own interpreter (a GUI, a service) can
-use it the same way. Frozen builds need ``multiprocessing.freeze_support()`` at
-the start of the entry point.
+ordinary job of the viewer's Training tab and under ``hilum train`` (one runner for both):
+progress reports come back through a queue and go to ``on_progress``; ``should_stop()`` is
+forwarded to the child as an event, which the engine polls after every batch. The child is in
+its own session, so a terminal's Ctrl-C reaches only the caller, whose ``should_stop`` forwards
+it; an interrupt of the caller itself (``KeyboardInterrupt``, e.g. a second Ctrl-C) terminates
+the child at once. Any caller that wants training off its own interpreter (a GUI, a service)
+can use it the same way. Frozen builds need ``multiprocessing.freeze_support()`` at the start
+of the entry point (``packaging/launcher.py`` calls it before the viewer or the CLI starts).
 """
 
 from __future__ import annotations
@@ -153,7 +156,10 @@ def train_in_process(
 
     The child's progress reports reach ``on_progress`` in order; ``should_stop`` is polled every
     :data:`POLL_SECONDS`, and True asks the child to stop after its current batch (the result
-    then has ``cancelled=True`` and no bundle).
+    then has ``cancelled=True`` and no bundle; so it has when the child ends without an answer
+    after a stop was asked for). A ``KeyboardInterrupt`` raised while waiting (by a signal
+    handler, or by ``on_progress`` / ``should_stop``) terminates the child at once, without
+    waiting for its batch, and propagates.
 
     Raises:
         HilumError: what the engine raised in the child (re-raised here), or the child died
@@ -180,6 +186,8 @@ def train_in_process(
             except queue.Empty:
                 if child.is_alive() or not messages.empty():
                     continue
+                if stop.is_set():  # e.g. stopped while it was starting: nothing was written
+                    return TrainingResult(None, cancelled=True)
                 raise HilumError(
                     f"The training process of '{config.variant}' ended without a result (exit "
                     f"code {child.exitcode}); it may have run out of memory. Try a smaller batch "
@@ -192,6 +200,11 @@ def train_in_process(
                 return result
             else:
                 raise payload
+    except KeyboardInterrupt:
+        # The caller wants out now: do not wait for the batch under way (nothing is half-written:
+        # bundles are written atomically, a partial one stays hidden and is never listed).
+        child.terminate()
+        raise
     finally:
         stop.set()
         child.join(JOIN_SECONDS)

@@ -181,9 +181,19 @@ def test_same_seed_gives_the_same_model(tmp_path: Path, tiny_train_set: Path) ->
         np.testing.assert_array_equal(a, b)
 
 
-def test_cli_trains_and_prints_the_bundle_and_metrics(
-    tmp_path: Path, tiny_train_set: Path, capsys: pytest.CaptureFixture[str]
+def test_cli_trains_in_a_child_process_and_prints_the_bundle_and_metrics(
+    tmp_path: Path,
+    tiny_train_set: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
+    """``hilum train`` trains through the shared child-process runner: training in this process
+    would hit the patched ``train``; the spawned child imports its own, unpatched one."""
+
+    def not_here(*_: object, **__: object) -> None:
+        raise AssertionError("hilum train trained in the calling process")
+
+    monkeypatch.setattr("engine.modeling.training.train", not_here)
     status = main(
         [
             *tiny_train_args(tiny_train_set, epochs=1),
