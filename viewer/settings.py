@@ -6,7 +6,8 @@ to a default when a stored value is missing or unreadable.
 
 :class:`Settings` holds the reading room's values; :class:`TrainingSettings` the Training tab's
 (same store, own ``training/`` keys): the data and model folders, the model that was active
-before the last promotion (so that it can be restored), and the variants' parameter counts
+before the last promotion (so that it can be restored; the transitions are
+:class:`engine.modeling.promotion.ReadingRoomModels`), and the variants' parameter counts
 (building nine models to count them takes seconds, so it is done once).
 """
 
@@ -17,13 +18,12 @@ from pathlib import Path
 
 from PySide6.QtCore import QByteArray, QSettings
 
+from engine.modeling.promotion import SHIPPED_DEFAULT, ReadingModel, ReadingRoomModels
 from viewer.widgets.rendering import COLORMAPS
 
 MAX_RECENT = 10
 DEFAULT_OPACITY = 0.45
 DEFAULT_COLORMAP = "jet"
-#: Stored in :attr:`TrainingSettings.previous_model` for "the shipped default model".
-SHIPPED_DEFAULT = "default"
 
 
 class Settings:
@@ -184,20 +184,28 @@ class TrainingSettings:
         self._set_path("training/model_folder", value)
 
     @property
-    def previous_model(self) -> Path | str | None:
-        """The model active before the last promotion: a bundle path, :data:`SHIPPED_DEFAULT`,
-        or ``None`` when nothing was promoted yet."""
+    def previous_model(self) -> ReadingModel | None:
+        """The model active before the last promotion: a bundle path,
+        :data:`~engine.modeling.promotion.SHIPPED_DEFAULT`, or ``None`` when nothing was
+        promoted yet."""
         value = self._store.value("training/previous_model", "")
         if not isinstance(value, str) or not value:
             return None
         return SHIPPED_DEFAULT if value == SHIPPED_DEFAULT else Path(value)
 
     @previous_model.setter
-    def previous_model(self, value: Path | str | None) -> None:
+    def previous_model(self, value: ReadingModel | None) -> None:
         if value is None:
             self._store.remove("training/previous_model")
         else:
             self._store.setValue("training/previous_model", str(value))
+
+    @property
+    def reading_models(self) -> ReadingRoomModels:
+        """The reading room's model (:attr:`Settings.model_path`, else the shipped default) and
+        :attr:`previous_model`."""
+        active = self.settings.model_path
+        return ReadingRoomModels(active or SHIPPED_DEFAULT, self.previous_model)
 
     @property
     def parameter_counts(self) -> dict[str, int]:

@@ -92,7 +92,11 @@ def test_ctrl_c_in_the_terminal_cancels_hilum_train_with_status_130_and_no_bundl
     cooperatively ("cancelled", not "interrupted")."""
     out = tmp_path / "runs"
     args = [*tiny_train_args(tiny_train_set, epochs=200), "--out", str(out), "--patience", "200"]
-    command = [sys.executable, "-c", "import sys; from engine.cli.main import main; sys.exit(main())"]
+    command = [
+        sys.executable,
+        "-c",
+        "import sys; from engine.cli.main import main; sys.exit(main())",
+    ]
     log = tmp_path / "stderr.log"
     with open(log, "w") as stderr:
         process = subprocess.Popen(

@@ -1,14 +1,17 @@
-"""Tiny, untrained model bundles for inference tests (built in a second, never committed), and
-the arguments of a tiny ``hilum train`` run."""
+"""Tiny, untrained model bundles for inference tests (built in a second, never committed),
+bundles whose ``model.keras`` is a stand-in (for checks that read and verify cards, never load
+a network), and the arguments of a tiny ``hilum train`` run."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 from engine.evaluation.calibration import Calibration
-from engine.modeling.bundles import write_bundle
-from engine.modeling.card import ModelCard
+from engine.evaluation.operating_point import OperatingPoint
+from engine.modeling.bundles import MODEL_FILE, sha256_of, write_bundle
+from engine.modeling.card import CARD_FILE, ModelCard
 from engine.modeling.preprocessing import Preprocessing
 from engine.runtime import tensorflow
 
@@ -62,6 +65,44 @@ def make_bundle(folder: Path, preprocessing: Preprocessing | None = None, **opti
     spec = preprocessing or Preprocessing(64)
     model = tiny_model(spec, seed=options.pop("seed", 0), zero_cam=options.pop("zero_cam", False))
     return write_bundle(model, tiny_card(spec, **options), folder)
+
+
+def external_figures(sensitivity: float, specificity: float) -> dict[str, Any]:
+    """A card's ``external`` section with these expected figures on images from elsewhere."""
+    return {"metrics": {"n": 313, "sensitivity": sensitivity, "specificity": specificity}}
+
+
+def robustness_figures(worst_flip_rate: float) -> dict[str, Any]:
+    """A card's ``robustness`` section whose worst change ('crop') flips this share."""
+    return {
+        "images": 200,
+        "worst_change": "crop",
+        "worst_flip_rate": worst_flip_rate,
+        "changes": [{"name": "crop", "flip_rate": worst_flip_rate}],
+    }
+
+
+def promotable_card(model_id: str = "cnn-good", **changes: Any) -> ModelCard:
+    """A card with everything a promotion wants: operating point, calibration, external and
+    robustness figures within bounds."""
+    card = replace(
+        tiny_card(Preprocessing(64), model_id=model_id, threshold=0.4),
+        operating_point=OperatingPoint(0.4, "target_sensitivity", 0.97, 0.97, 0.80),
+        calibration=Calibration("platt", 1.2, -0.3),
+        external=external_figures(0.95, 0.85),
+        robustness=robustness_figures(0.04),
+    )
+    return replace(card, **changes)
+
+
+def write_card_bundle(folder: Path, card: ModelCard) -> Path:
+    """A bundle folder: a stand-in ``model.keras`` and ``card`` with its checksum."""
+    folder.mkdir(parents=True)
+    model = folder / MODEL_FILE
+    model.write_bytes(b"stand-in for a network " + card.model_id.encode())
+    card = replace(card, model_sha256=sha256_of(model))
+    (folder / CARD_FILE).write_text(card.to_json(), encoding="utf-8")
+    return folder
 
 
 def tiny_train_args(data: Path, *, epochs: int) -> list[str]:

@@ -20,6 +20,7 @@ from engine.errors import DatasetError
 from engine.evaluation.bundle_evaluation import evaluate_bundle
 from engine.evaluation.comparison import COLUMNS
 from engine.modeling.bundles import find_bundles, read_card
+from engine.modeling.promotion import SHIPPED_DEFAULT, PromotionCheck
 from engine.modeling.train_config import TrainConfig
 from engine.modeling.training import TrainingResult, train
 from engine.modeling.training_process import train_in_process
@@ -27,7 +28,7 @@ from engine.modeling.variants import build_model, get_variant, list_variants
 from engine.progress import Progress
 from tests.viewer.helpers import show_widget
 from viewer.main_window import MainWindow
-from viewer.settings import SHIPPED_DEFAULT, Settings, TrainingSettings
+from viewer.settings import Settings, TrainingSettings
 from viewer.training.comparison_view import ComparisonView
 from viewer.training.training_tab import TrainingTab
 
@@ -399,7 +400,10 @@ def test_a_failed_run_raises_the_engine_error_and_leaves_no_bundle(
 
 
 def test_promote_switches_the_reading_room_model_and_can_revert(
-    qtbot: QtBot, make_window: Callable[..., MainWindow], trained_models: Path
+    qtbot: QtBot,
+    make_window: Callable[..., MainWindow],
+    trained_models: Path,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     window = make_window()
     tab = window.training_tab
@@ -410,15 +414,26 @@ def test_promote_switches_the_reading_room_model_and_can_revert(
     qtbot.waitUntil(lambda: len(view.entries) == 2, timeout=20_000)
     view.table.selectRow(0)
     bundle = view.current().bundle
+    asked: list[PromotionCheck] = []
+
+    def accept(check: PromotionCheck) -> bool:
+        asked.append(check)
+        return True
+
+    monkeypatch.setattr(view.promotion, "confirm_promotion", accept)
 
     with qtbot.waitSignal(window.model_ready, timeout=MODEL_TIMEOUT_MS) as ready:
-        view.promote_selected()
+        view.promotion.promote_button.click()
+    # Trained without an external set: promoted only after the person accepted the warning.
+    assert [check.bundle for check in asked] == [bundle]
+    assert any("never measured on images from elsewhere" in w for w in asked[0].warnings)
     assert window.settings.model_path == bundle
     assert ready.args[0].bundle.path == bundle
     assert view.settings.previous_model == SHIPPED_DEFAULT
-    assert view.revert_button.isEnabled()
+    assert view.promotion.revert_button.isEnabled()
+    assert bundle.name in view.promotion.active_label.text()
 
-    view.revert()  # back to the shipped default, and the promoted model stays recoverable
+    view.promotion.revert()  # back to the shipped default; the promoted model stays recoverable
     assert window.settings.model_path is None
     assert view.settings.previous_model == bundle
 

@@ -3,9 +3,8 @@ point, exports, and promotion of a model to the reading room.
 
 Rows are :class:`viewer.training.model_entries.ModelEntry`; reading cards (checksums), saving an
 operating point and re-evaluating run as jobs; evaluation shares the Training tab's TensorFlow
-runner so it never competes with a training run. Promotion: the model active before is
-remembered (:class:`TrainingSettings.previous_model`), "Revert" swaps back to it, and the
-shipped default model is always one click away.
+runner so it never competes with a training run. Promotion to the reading room (checked, with
+"Revert" and "Use shipped default") is :class:`viewer.training.promotion_bar.PromotionBar`'s.
 """
 
 from __future__ import annotations
@@ -34,11 +33,12 @@ from engine.modeling.bundles import update_card
 from engine.modeling.card import ModelCard
 from viewer.errors import describe
 from viewer.jobs import JobRunner
-from viewer.settings import SHIPPED_DEFAULT, TrainingSettings
+from viewer.settings import TrainingSettings
 from viewer.training.comparison_columns import COMPARISON_COLUMNS
 from viewer.training.comparison_figure import ComparisonFigure
 from viewer.training.model_entries import ModelEntry, read_entries
 from viewer.training.operating_point_box import OperatingPointBox
+from viewer.training.promotion_bar import PromotionBar
 from viewer.widgets.record_table import RecordTable, RecordTableModel
 
 
@@ -50,8 +50,12 @@ class ComparisonView(QWidget):
             ``settings.settings.model_path``.
         tf_runner: the runner of TensorFlow work (evaluation).
 
+    Attributes:
+        promotion: the promotion buttons (their signals are forwarded as this view's).
+
     Signals:
-        promoted(Path): make this bundle the reading room's model.
+        promoted(Path): make this bundle the reading room's model (promoted, reverted to, or
+            the active one whose operating point changed).
         default_requested(): make the shipped default the reading room's model.
         entries_changed(): rows were added, replaced or re-read.
         operating_point_saved(Path): a bundle's card got a new operating point.
@@ -86,7 +90,10 @@ class ComparisonView(QWidget):
         self.figure.roc_clicked.connect(self._on_roc_clicked)
         self.status = QLabel()
         self.status.setWordWrap(True)
-        self.active_label = QLabel()
+        self.promotion = PromotionBar(settings, self._io)
+        self.promotion.promoted.connect(self.promoted)
+        self.promotion.default_requested.connect(self.default_requested)
+        self.promotion.message.connect(self.status.setText)
 
         buttons = QHBoxLayout()
         self.evaluate_button = self._button(
@@ -95,11 +102,7 @@ class ComparisonView(QWidget):
         self._button(buttons, "Export CSV…", self.choose_csv)
         self._button(buttons, "Export PNG…", self.choose_png)
         buttons.addStretch(1)
-        self.promote_button = self._button(
-            buttons, "Promote to reading room", self.promote_selected
-        )
-        self.revert_button = self._button(buttons, "Revert to previous model", self.revert)
-        self._button(buttons, "Use shipped default", self.use_default)
+        buttons.addWidget(self.promotion)
 
         point_box = self._point_box = OperatingPointBox()
         point_box.use_target.clicked.connect(self.use_target)
@@ -117,7 +120,7 @@ class ComparisonView(QWidget):
         top_layout.addLayout(folder_row)
         top_layout.addWidget(self.table, 1)
         top_layout.addLayout(buttons)
-        top_layout.addWidget(self.active_label)
+        top_layout.addWidget(self.promotion.active_label)
         top_layout.addWidget(self.status)
         bottom = QWidget()
         bottom_layout = QVBoxLayout(bottom)
@@ -237,13 +240,8 @@ class ComparisonView(QWidget):
 
     def _update_controls(self) -> None:
         current = self.current()
-        for button in (self.evaluate_button, self.promote_button):
-            button.setEnabled(current is not None)
-        self.revert_button.setEnabled(self.settings.previous_model is not None)
-        active = self.settings.settings.model_path
-        self.active_label.setText(
-            f"Reading room model: {active.name if active else 'the shipped default'}"
-        )
+        self.evaluate_button.setEnabled(current is not None)
+        self.promotion.set_candidate(current.bundle if current is not None else None)
         self._point_box.show_entry(current, self._pending)
 
     def _set_pending(self, index: int, method: str, target: float | None) -> None:
@@ -356,43 +354,6 @@ class ComparisonView(QWidget):
     @Slot(object)
     def _show_error(self, error: BaseException) -> None:
         self.status.setText(describe(error)[1])
-
-    # --- promotion -----------------------------------------------------------------------------
-
-    def _remember_active(self) -> None:
-        active = self.settings.settings.model_path
-        self.settings.previous_model = active if active is not None else SHIPPED_DEFAULT
-
-    @Slot()
-    def promote_selected(self) -> None:
-        """Make the selected model the reading room's model (the previous one is remembered)."""
-        current = self.current()
-        if current is not None:
-            self.promote(current.bundle)
-
-    def promote(self, bundle: Path) -> None:
-        """Make ``bundle`` the reading room's model, remembering the one it replaces."""
-        self._remember_active()
-        self.promoted.emit(bundle)
-        self._update_controls()
-
-    @Slot()
-    def revert(self) -> None:
-        """Go back to the model active before the last promotion."""
-        previous = self.settings.previous_model
-        if previous is None:
-            return
-        if previous == SHIPPED_DEFAULT:
-            self.use_default()
-        else:
-            self.promote(Path(previous))
-
-    @Slot()
-    def use_default(self) -> None:
-        """Make the shipped default the reading room's model (the previous one is remembered)."""
-        self._remember_active()
-        self.default_requested.emit()
-        self._update_controls()
 
     def shutdown(self, timeout_ms: int = 10_000) -> bool:
         """Wait for card reads and writes under way."""
