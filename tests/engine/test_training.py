@@ -16,6 +16,7 @@ from engine.modeling.train_config import TrainConfig
 from engine.modeling.training import train
 from engine.progress import Progress
 from tests.engine.tiny_bundles import tiny_train_args
+from tests.engine.train_runs import long_train_run
 
 # Own networks at 32-64 px, transfer backbones at their minimum sizes with random init (the
 # real ImageNet file for MobileNet v1): one epoch each on 48 real images.
@@ -237,31 +238,13 @@ def test_cli_lists_the_variants(capsys: pytest.CaptureFixture[str]) -> None:
 def test_a_killed_training_process_leaves_no_bundle(tmp_path: Path, tiny_train_set: Path) -> None:
     """SIGKILL (power cut, OOM killer) mid-run: nothing that looks like a model is left."""
     import signal
-    import subprocess
-    import sys
-    import time
 
     from engine.modeling.bundles import find_bundles
 
-    out = tmp_path / "runs"
-    args = [*tiny_train_args(tiny_train_set, epochs=200), "--out", str(out), "--patience", "200"]
-    command = [
-        sys.executable,
-        "-c",
-        "import sys; from engine.cli.main import main; sys.exit(main())",
-    ]
-    log = tmp_path / "stderr.log"
-    with open(log, "w") as stderr:
-        process = subprocess.Popen([*command, *args], stderr=stderr, stdout=subprocess.DEVNULL)
-        try:
-            deadline = time.monotonic() + 120
-            while "epoch 2/200 done" not in log.read_text() and time.monotonic() < deadline:
-                assert process.poll() is None, log.read_text()[-2000:]
-                time.sleep(0.2)
-            assert "epoch 2/200 done" in log.read_text(), "training did not get going"
-        finally:
-            process.send_signal(signal.SIGKILL)
-            process.wait(30)
+    out, log = tmp_path / "runs", tmp_path / "stderr.log"
+    with long_train_run(tiny_train_set, out, log, until="epoch 2/200 done") as process:
+        process.send_signal(signal.SIGKILL)
+        process.wait(30)
     assert process.returncode == -signal.SIGKILL
     assert find_bundles(out) == []
     visible = [p for p in out.rglob("*") if not p.name.startswith(".")] if out.exists() else []

@@ -7,9 +7,6 @@ from __future__ import annotations
 import multiprocessing
 import os
 import signal
-import subprocess
-import sys
-import time
 from pathlib import Path
 from typing import Any
 
@@ -19,9 +16,7 @@ from engine.errors import HilumError
 from engine.modeling.bundles import find_bundles
 from engine.modeling.train_config import TrainConfig
 from engine.modeling.training_process import train_in_process
-from tests.engine.tiny_bundles import tiny_train_args
-
-REPO = Path(__file__).resolve().parents[2]
+from tests.engine.train_runs import long_train_run
 
 
 def _config(data: Path, out: Path) -> TrainConfig:
@@ -35,12 +30,6 @@ def _training_child() -> Any:
     children = [c for c in multiprocessing.active_children() if c.name == "hilum-train-cnn"]
     assert len(children) <= 1, children
     return children[0] if children else None
-
-
-def _kill_training_child() -> None:
-    child = _training_child()
-    if child is not None:
-        child.kill()
 
 
 def test_an_interrupted_caller_terminates_the_child_at_once(
@@ -60,28 +49,26 @@ def test_an_interrupted_caller_terminates_the_child_at_once(
     assert not (tmp_path / "models").exists()
 
 
-def test_a_child_that_dies_after_a_stop_was_asked_for_is_a_cancelled_run(
-    tmp_path: Path, tiny_train_set: Path
+@pytest.mark.parametrize("stop_asked", [True, False])
+def test_a_child_that_dies_is_a_cancelled_run_after_a_stop_else_an_error(
+    tmp_path: Path, tiny_train_set: Path, stop_asked: bool
 ) -> None:
-    """E.g. stopped while it was still starting: cancelled, not "ended without a result"."""
+    """Dead after a stop (e.g. stopped while still starting): cancelled, no bundle. Dead unasked
+    (e.g. out of memory): an error naming the variant."""
 
-    def stop_and_die() -> bool:
-        _kill_training_child()
-        return True
+    def kill_then_answer() -> bool:
+        child = _training_child()
+        if child is not None:
+            child.kill()
+        return stop_asked
 
-    result = train_in_process(_config(tiny_train_set, tmp_path), should_stop=stop_and_die)
-    assert result.cancelled and result.bundle is None
-
-
-def test_a_child_that_dies_unasked_is_an_error_naming_the_variant(
-    tmp_path: Path, tiny_train_set: Path
-) -> None:
-    def die() -> bool:
-        _kill_training_child()
-        return False
-
-    with pytest.raises(HilumError, match="training process of 'cnn' ended without a result"):
-        train_in_process(_config(tiny_train_set, tmp_path), should_stop=die)
+    config = _config(tiny_train_set, tmp_path)
+    if stop_asked:
+        result = train_in_process(config, should_stop=kill_then_answer)
+        assert result.cancelled and result.bundle is None
+    else:
+        with pytest.raises(HilumError, match="training process of 'cnn' ended without a result"):
+            train_in_process(config, should_stop=kill_then_answer)
 
 
 def test_ctrl_c_in_the_terminal_cancels_hilum_train_with_status_130_and_no_bundle(
@@ -90,34 +77,10 @@ def test_ctrl_c_in_the_terminal_cancels_hilum_train_with_status_130_and_no_bundl
     """SIGINT to the command's whole process group, as a terminal sends it: the child, in its
     own session, does not get it; the command forwards it as should_stop and the run stops
     cooperatively ("cancelled", not "interrupted")."""
-    out = tmp_path / "runs"
-    args = [*tiny_train_args(tiny_train_set, epochs=200), "--out", str(out), "--patience", "200"]
-    command = [
-        sys.executable,
-        "-c",
-        "import sys; from engine.cli.main import main; sys.exit(main())",
-    ]
-    log = tmp_path / "stderr.log"
-    with open(log, "w") as stderr:
-        process = subprocess.Popen(
-            [*command, *args],
-            cwd=REPO,
-            stderr=stderr,
-            stdout=subprocess.DEVNULL,
-            start_new_session=True,  # its own process group, like a shell's foreground job
-        )
-        try:
-            deadline = time.monotonic() + 120
-            while "epoch 1/200" not in log.read_text() and time.monotonic() < deadline:
-                assert process.poll() is None, log.read_text()[-2000:]
-                time.sleep(0.1)
-            assert "epoch 1/200" in log.read_text(), "training did not get going"
-            os.killpg(process.pid, signal.SIGINT)
-            status = process.wait(120)  # a ceiling for a hung run, not a speed check
-        finally:
-            if process.poll() is None:
-                os.killpg(process.pid, signal.SIGKILL)
-                process.wait(30)
+    out, log = tmp_path / "runs", tmp_path / "stderr.log"
+    with long_train_run(tiny_train_set, out, log, until="epoch 1/200", new_session=True) as run:
+        os.killpg(run.pid, signal.SIGINT)
+        status = run.wait(120)  # a ceiling for a hung run, not a speed check
     text = log.read_text()
     assert status == 130, text[-2000:]
     assert "Training cancelled; no model was written." in text, text[-2000:]
