@@ -35,8 +35,8 @@ ReadingModel = Path | ShippedDefault
 #: The largest worst-change flip rate (share of one class's labels flipped by the robustness
 #: battery's worst change) accepted without a warning.
 MAX_WORST_FLIP_RATE = 0.10
-#: External figures compared with the active model's, with the words used in messages.
-_COMPARED = (("sensitivity", "sensitivity"), ("specificity", "specificity"))
+#: The expected figures on images from elsewhere that must not fall below the active model's.
+_COMPARED = ("sensitivity", "specificity")
 
 
 @dataclass(frozen=True)
@@ -141,11 +141,11 @@ def _external_warnings(card: ModelCard, name: str, active: ModelCard | None) -> 
     if reference is None or active is None:
         return []
     warnings = []
-    for key, words in _COMPARED:
+    for key in _COMPARED:
         mine, theirs = figures.get(key), reference.get(key)
         if mine is not None and theirs is not None and float(mine) < float(theirs):
             warnings.append(
-                f"{name}: its expected {words} on images from elsewhere, {float(mine):.3f}, is "
+                f"{name}: its expected {key} on images from elsewhere, {float(mine):.3f}, is "
                 f"below the active model's ({active.display_name}: {float(theirs):.3f}). "
                 "Promote it only if that trade is intended."
             )
