@@ -1,5 +1,5 @@
-"""Tiny, untrained model bundles for inference tests (built in a second, never committed), and
-the arguments of a tiny ``hilum train`` run."""
+"""Tiny, untrained model bundles for inference tests (built in a second, never committed), tiny
+trained ones (one epoch on a tiny set), and the arguments of a tiny ``hilum train`` run."""
 
 from __future__ import annotations
 
@@ -62,6 +62,20 @@ def make_bundle(folder: Path, preprocessing: Preprocessing | None = None, **opti
     spec = preprocessing or Preprocessing(64)
     model = tiny_model(spec, seed=options.pop("seed", 0), zero_cam=options.pop("zero_cam", False))
     return write_bundle(model, tiny_card(spec, **options), folder)
+
+
+def train_tiny(data_dir: Path, out_dir: Path, variant: str, **options: Any) -> Path:
+    """Train ``variant`` for one epoch on ``data_dir`` (a tiny set); return its bundle folder.
+
+    ``options`` are further :class:`~engine.modeling.train_config.TrainConfig` fields.
+    """
+    from engine.modeling.train_config import TrainConfig
+    from engine.modeling.training import train
+
+    config = TrainConfig(variant=variant, data_dir=data_dir, out_dir=out_dir, epochs=1, **options)
+    result = train(config)
+    assert result.bundle is not None
+    return result.bundle
 
 
 def tiny_train_args(data: Path, *, epochs: int) -> list[str]:
