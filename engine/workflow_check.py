@@ -123,6 +123,7 @@ def run_workflow_checks(folder: Path) -> list[Check]:
             prediction,
             read_card(bundle),
             file_name=image.source.name,
+            heatmap_kind=prediction.heatmap_kind,
         )
         if not path.read_bytes().startswith(b"%PDF-"):
             raise RuntimeError(f"{path} is not a PDF")

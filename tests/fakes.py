@@ -17,3 +17,4 @@ class FakePrediction:
     model_id: str
     warnings: tuple[str, ...] = ()
     path: Path | None = None
+    heatmap_kind: str = "Grad-CAM"

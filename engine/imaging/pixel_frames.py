@@ -93,10 +93,19 @@ def describe_pixels(file: Path, ds: Dataset, warnings_: list[str]) -> PixelDescr
     Representation or Planar Configuration uses 0 (unsigned, colour-by-pixel).
 
     Raises:
-        ImageReadError: no pixel data, no or invalid image size, an image over the pixel limit,
+        ImageReadError: no pixel data (a file cut short, or an object that is no image), no or
+            invalid image size, an image over the pixel limit,
             or Samples per Pixel / Bits Allocated values no decoder can use.
     """
     keyword = next((k for k in PIXEL_KEYWORDS if k in ds), None)
+    if keyword is None and _describes_an_image(ds):
+        raise ImageReadError(
+            file,
+            f"The file ends before its pixel data: the header of {_object_kind(ds)} is there "
+            "but the image is missing, so the file was probably cut short while it was copied "
+            "or received.",
+            REMEDY_DAMAGED,
+        )
     if keyword is None:
         raise ImageReadError(
             file,
@@ -205,9 +214,27 @@ def decoding_error(file: Path, transfer_syntax: str, kind: str, message: str) ->
     return ImageReadError(file, problem, REMEDY_DAMAGED)
 
 
+def _describes_an_image(ds: Dataset) -> bool:
+    """Whether ``ds`` is meant to hold an image though it has no pixel data: its SOP class is an
+    image storage class; or, for a class pydicom does not name (or an unreadable one), it has the
+    Image Pixel module's size attributes; or it does not even say what it is (cut short)."""
+    sop = _sop_class(ds)
+    if sop.is_valid and sop.name != sop:
+        return "Image Storage" in sop.name
+    image_module = any(keyword in ds for keyword in ("Rows", "Columns", "BitsAllocated"))
+    return image_module or not sop
+
+
+def _sop_class(ds: Dataset) -> UID:
+    """The SOP class of ``ds``, from the file meta information when the data set lacks it."""
+    own = text(ds, "SOPClassUID")
+    meta = getattr(ds, "file_meta", None)
+    return UID(own or (text(meta, "MediaStorageSOPClassUID") if meta is not None else ""))
+
+
 def _object_kind(ds: Dataset) -> str:
     """What the file is, e.g. "a Basic Text SR Storage" (never the raw bytes of a bad UID)."""
-    sop = UID(text(ds, "SOPClassUID"))
+    sop = _sop_class(ds)
     if sop.is_valid and sop.name != sop:
         return f"a {sop.name}"
     return f"an object of SOP class {sop}" if sop.is_valid else "an object of unknown type"

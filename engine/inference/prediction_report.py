@@ -24,7 +24,13 @@ import numpy.typing as npt
 from matplotlib.figure import Figure
 
 from engine.atomic_files import replacing
-from engine.inference.caveats import DISCLAIMER, HEATMAP_NOTE
+from engine.inference.caveats import (
+    DISCLAIMER,
+    GRAD_CAM,
+    HEATMAP_NOTE,
+    heatmap_kind_note,
+    heatmap_scale_label,
+)
 from engine.inference.heatmap_strength import scaled_heatmap, strength_legend
 from engine.modeling.card import ModelCard
 
@@ -137,13 +143,14 @@ def write_pdf_report(
     study_date: str = "",
     created: datetime | None = None,
     disclaimer: str = DISCLAIMER,
+    heatmap_kind: str = GRAD_CAM,
 ) -> Path:
     """Write a one-page A4 PDF report of one prediction, atomically.
 
     Args:
         path: the PDF to create or replace; its folder must exist.
         pixels: the display image, float in [0, 1], shape (rows, columns).
-        heatmap: the Grad-CAM map in [0, 1] (any 2-D size: it is stretched over the image), or
+        heatmap: the heatmap in [0, 1] (any 2-D size: it is stretched over the image), or
             ``None`` when there is none (the overlay panel then says so).
         prediction: probability, label, threshold, model id and warnings to show.
         card: the model's card.
@@ -152,6 +159,7 @@ def write_pdf_report(
         study_date: DICOM Study Date (YYYYMMDD) or any date text, "" when not known.
         created: the report's time; now by default.
         disclaimer: the statement printed at the foot of the page.
+        heatmap_kind: what the heatmap shows (``Prediction.heatmap_kind``), named on its scale.
 
     Returns:
         ``path`` as a :class:`Path`.
@@ -188,10 +196,15 @@ def write_pdf_report(
         bar = figure.add_axes((0.52, 0.525, 0.42, 0.01))
         figure.colorbar(layer, cax=bar, orientation="horizontal")
         bar.tick_params(labelsize=7)
-        bar.set_xlabel(
-            "Grad-CAM weight relative to this image's maximum, x strength (below)", fontsize=7
+        bar.set_xlabel(f"{heatmap_scale_label(heatmap_kind)} (below)", fontsize=7)
+    legend = " ".join(
+        part
+        for part in (
+            heatmap_kind_note(heatmap_kind),
+            strength_legend(prediction.probability, prediction.threshold),
         )
-    legend = strength_legend(prediction.probability, prediction.threshold)
+        if part
+    )
     figure.text(
         0.06,
         0.50,

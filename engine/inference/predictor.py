@@ -35,6 +35,7 @@ from engine.errors import ImageReadError
 from engine.evaluation.metrics import FloatArray
 from engine.imaging.images import load_image
 from engine.imaging.radiograph import FloatImage, Radiograph
+from engine.inference.caveats import GRAD_CAM
 from engine.inference.gradcam import ZERO_MAP_NOTE, Method, upsample
 from engine.inference.ood import OodCheck, OodReference, check_radiograph, load_ood_reference
 from engine.inference.scorer import Scorer
@@ -65,6 +66,8 @@ class Prediction:
         path: the file read, or ``None`` for a radiograph without a source.
         out_of_distribution: True when :mod:`engine.inference.ood` flagged the image.
         ood_score: the content score (> 1 is flagged) or ``None`` when not computed.
+        heatmap_kind: what the heatmap shows, named for the user ("Grad-CAM", or "gradient ×
+            input" for a model without a convolutional layer).
     """
 
     probability: float
@@ -79,6 +82,7 @@ class Prediction:
     path: Path | None = None
     out_of_distribution: bool = False
     ood_score: float | None = None
+    heatmap_kind: str = GRAD_CAM
 
     def label_at(self, threshold: float) -> str:
         """The label at another threshold (the viewer's adjustable operating point)."""
@@ -321,6 +325,7 @@ class Predictor:
             path=prepared.path,
             out_of_distribution=prepared.ood.out_of_distribution,
             ood_score=prepared.ood.score,
+            heatmap_kind=self.scorer.heatmap_kind,
         )
 
 

@@ -20,6 +20,7 @@ import numpy as np
 import numpy.typing as npt
 
 from engine.imaging.radiograph import FloatImage
+from engine.inference.caveats import HEATMAP_NAMES
 from engine.inference.gradcam import GradCam, Method, upsample
 from engine.modeling.bundles import Member
 from engine.modeling.preprocessing import Preprocessing, preprocess
@@ -58,6 +59,13 @@ class Scorer:
         self._cams = [GradCam(m.model, m.gradcam_layer, method) for m in self.members]
         for member, cam in zip(self.members, self._cams, strict=True):
             cam.run(np.zeros((1, *member.preprocessing.input_shape), np.float32))  # warm up
+
+    @property
+    def heatmap_kind(self) -> str:
+        """What the heatmap shows, named for the user: e.g. "Grad-CAM", or "gradient × input" for
+        a member without a convolutional layer (an ensemble of both names both)."""
+        kinds = dict.fromkeys(HEATMAP_NAMES[cam.explains] for cam in self._cams)
+        return " + ".join(kinds)
 
     @property
     def views(self) -> int:

@@ -136,3 +136,23 @@ def test_the_dense_baselines_heatmap_is_evidence_not_the_image():
         logit = tf.math.log(probability) - tf.math.log1p(-probability)
     contribution = np.maximum(np.asarray(tape.gradient(logit, inputs))[0, ..., 0] * image, 0)
     np.testing.assert_allclose(heat, contribution / contribution.max(), atol=1e-3)
+
+
+def test_the_user_is_told_which_kind_of_map_a_scorer_draws():
+    """The dense baseline's map is gradient x input, not Grad-CAM: the name shown says so, and an
+    ensemble that mixes both kinds names both."""
+    from engine.inference.caveats import heatmap_kind_note
+    from engine.inference.scorer import Scorer
+    from engine.modeling.bundles import Member
+    from engine.modeling.variants import get_variant
+
+    dense = get_variant("dense")
+    flat = Member(build_model(dense, 64), dense.preprocessing_for(64), dense.gradcam_layer)
+    conv = Member(tiny_model(Preprocessing(64)), Preprocessing(64), "last_conv")
+
+    assert Scorer([conv]).heatmap_kind == "Grad-CAM"
+    assert Scorer([conv], method="gradcam++").heatmap_kind == "Grad-CAM++"
+    assert Scorer([flat]).heatmap_kind == "gradient × input"
+    assert Scorer([conv, flat]).heatmap_kind == "Grad-CAM + gradient × input"
+    assert "no convolutional layer" in heatmap_kind_note(Scorer([flat]).heatmap_kind)
+    assert heatmap_kind_note("Grad-CAM") == ""

@@ -43,6 +43,7 @@ def fake_prediction(
     threshold: float = 0.4,
     shape: tuple[int, int] = (64, 64),
     warnings: tuple[str, ...] = (),
+    heatmap_kind: str = "Grad-CAM",
 ) -> Prediction:
     """A Prediction with a centred blob as heatmap, for tests that need no model."""
     yy, xx = np.mgrid[0 : shape[0], 0 : shape[1]]
@@ -57,4 +58,5 @@ def fake_prediction(
         model_id="fake-model",
         device="CPU",
         warnings=warnings,
+        heatmap_kind=heatmap_kind,
     )

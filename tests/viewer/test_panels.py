@@ -50,6 +50,21 @@ def test_prediction_panel_shows_warnings_the_note_and_the_disclaimer(qtbot: QtBo
     assert panel.label_text == "" and panel.warnings_text == ""
 
 
+def test_prediction_panel_names_the_kind_of_heatmap(qtbot: QtBot) -> None:
+    """The dense baseline's map is gradient x input: the panel's title and legend say so, and a
+    Grad-CAM model's prediction afterwards puts the name back."""
+    panel = PredictionPanel()
+    qtbot.addWidget(panel)
+    panel.show_prediction(fake_prediction(heatmap_kind="gradient × input"))
+    assert panel.heatmap_title == "Heatmap: gradient × input"
+    assert "no convolutional layer" in panel.strength_text
+    panel.set_threshold(0.9)  # relabelled at another threshold: the note stays
+    assert "no convolutional layer" in panel.strength_text
+    panel.show_prediction(fake_prediction())
+    assert panel.heatmap_title == "Heatmap: Grad-CAM"
+    assert "no convolutional layer" not in panel.strength_text
+
+
 def test_prediction_panel_heatmap_controls_emit(qtbot: QtBot) -> None:
     panel = PredictionPanel()
     qtbot.addWidget(panel)

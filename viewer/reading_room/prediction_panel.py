@@ -29,7 +29,13 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from engine.inference.caveats import DISCLAIMER, HEATMAP_NOTE
+from engine.inference.caveats import (
+    DISCLAIMER,
+    GRAD_CAM,
+    HEATMAP_NOTE,
+    heatmap_kind_note,
+    heatmap_scale_label,
+)
 from engine.inference.heatmap_strength import strength_legend
 from viewer.widgets.rendering import COLORMAPS, heatmap_rgba, rgba_qimage
 
@@ -43,6 +49,7 @@ class PredictionLike(Protocol):
     threshold: float
     warnings: Sequence[str]
     model_id: str
+    heatmap_kind: str
 
 
 class MarkedSlider(QSlider):
@@ -156,16 +163,14 @@ class PredictionPanel(QWidget):
             lambda name: self._draw_scale(name) if not self._scale.pixmap().isNull() else None
         )
         self._scale = QLabel()
-        self._scale.setToolTip(
-            "Colour and opacity grow with the Grad-CAM weight (1 = this image's strongest region) "
-            "times the strength below."
-        )
+        self._heat_box = QGroupBox()
+        self._set_heatmap_kind(GRAD_CAM)
         self._strength = QLabel("")
         self._strength.setWordWrap(True)
         note = QLabel(HEATMAP_NOTE)
         note.setWordWrap(True)
         note.setStyleSheet("color: palette(mid); font-style: italic;")
-        heat = QGroupBox("Heatmap")
+        heat = self._heat_box
         heat_form = QFormLayout(heat)
         heat_form.addRow(self._heat_toggle)
         heat_form.addRow("Opacity", self._opacity)
@@ -224,7 +229,19 @@ class PredictionPanel(QWidget):
         self._warnings.setText("\n".join(f"⚠ {w}" for w in warnings))
         self._warnings.setVisible(bool(warnings))
         self._set_threshold_enabled(True)
+        self._set_heatmap_kind(prediction.heatmap_kind)
         self._relabel()
+
+    def _set_heatmap_kind(self, kind: str) -> None:
+        """Name what the heatmap shows (Grad-CAM, or gradient × input for the dense baseline)."""
+        self._heatmap_kind = kind
+        self._heat_box.setTitle(f"Heatmap: {kind}")
+        self._scale.setToolTip(f"Colour and opacity grow with the {heatmap_scale_label(kind)}.")
+
+    @property
+    def heatmap_title(self) -> str:
+        """The heatmap box's title, naming what the map shows."""
+        return self._heat_box.title()
 
     def clear_prediction(self, status: str = "") -> None:
         """Forget the prediction shown (a new image is being read)."""
@@ -288,7 +305,9 @@ class PredictionPanel(QWidget):
         if prediction is None:
             self._strength.setText("")
             return
-        self._strength.setText(strength_legend(prediction.probability, self.threshold))
+        legend = strength_legend(prediction.probability, self.threshold)
+        note = heatmap_kind_note(self._heatmap_kind)
+        self._strength.setText(f"{note} {legend}" if note else legend)
         if self._scale.pixmap().isNull():  # drawn with the first heatmap: matplotlib loads late
             self._draw_scale(self._colormap.currentText())
         positive = prediction.probability >= self.threshold

@@ -85,6 +85,7 @@ def write_report(
         file_name=radiograph.source.name,
         patient_id=radiograph.patient_id,
         study_date=radiograph.study_date,
+        heatmap_kind=prediction.heatmap_kind,
     )
 
 
