@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Any
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "1")
@@ -45,34 +46,26 @@ def _require(relative: str) -> Path:
     return path
 
 
-@pytest.fixture(scope="session")
-def shared_data() -> Path:
-    """Root of the real data (../shared/data)."""
-    return _require("")
+def _real_data(relative: str, doc: str) -> Any:
+    """A session fixture (named by the variable it is assigned to): the real data at
+    ``relative``, skipping (or failing, see :data:`REQUIRE_DATA`) the test when it is absent."""
+
+    def fixture() -> Path:
+        return _require(relative)
+
+    fixture.__doc__ = doc
+    return pytest.fixture(scope="session")(fixture)
 
 
-@pytest.fixture(scope="session")
-def dicom_dir() -> Path:
-    """The 27 real DICOM files."""
-    return _require("dicom")
-
-
-@pytest.fixture(scope="session")
-def fullres_dir() -> Path:
-    """60 original-resolution chest radiographs (NORMAL/ and PNEUMONIA/)."""
-    return _require("fullres")
-
-
-@pytest.fixture(scope="session")
-def train_dir() -> Path:
-    """The 5,216 training images (NORMAL/ and PNEUMONIA/, 224x224 JPEG)."""
-    return _require("chest_xray/train")
-
-
-@pytest.fixture(scope="session")
-def chest_xray_dir() -> Path:
-    """The chest_xray root (holds train/ only)."""
-    return _require("chest_xray")
+shared_data = _real_data("", "Root of the real data (../shared/data).")
+dicom_dir = _real_data("dicom", "The 27 real DICOM files.")
+fullres_dir = _real_data("fullres", "60 original-resolution radiographs (NORMAL/, PNEUMONIA/).")
+train_dir = _real_data("chest_xray/train", "The 5,216 training images (224x224 JPEG, two classes).")
+chest_xray_dir = _real_data("chest_xray", "The chest_xray root (holds train/ only).")
+mobilenet_weights = _real_data(
+    "weights/mobilenet_2_5_224_tf_no_top.h5",
+    "Genuine ImageNet weights of MobileNet v1 alpha 0.25, no top.",
+)
 
 
 @pytest.fixture(scope="session")
@@ -84,12 +77,6 @@ def pydicom_test_files() -> Path:
     if not path.is_dir():
         pytest.skip(f"this pydicom installation has no test files at {path}")
     return path
-
-
-@pytest.fixture(scope="session")
-def mobilenet_weights() -> Path:
-    """Genuine ImageNet weights of MobileNet v1 alpha 0.25, no top."""
-    return _require("weights/mobilenet_2_5_224_tf_no_top.h5")
 
 
 @pytest.fixture(scope="session")

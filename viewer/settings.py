@@ -14,7 +14,9 @@ before the last promotion (so that it can be restored; the transitions are
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
+from typing import Generic, Protocol, TypeVar, overload
 
 from PySide6.QtCore import QByteArray, QSettings
 
@@ -24,6 +26,58 @@ from viewer.widgets.rendering import COLORMAPS
 MAX_RECENT = 10
 DEFAULT_OPACITY = 0.45
 DEFAULT_COLORMAP = "jet"
+
+T = TypeVar("T")
+
+
+class HasStore(Protocol):
+    """An owner of :class:`Stored` properties: it keeps them in its ``store``."""
+
+    store: QSettings
+
+
+class Stored(Generic[T]):
+    """A settings property kept under ``key`` in its owner's ``store`` (a QSettings).
+
+    ``read`` turns what QSettings returns (``None`` when the key is missing) into the declared
+    type, falling back to a default when the value is unreadable; ``write`` turns a value into
+    what is stored. The property's docstring is ``doc``.
+    """
+
+    def __init__(
+        self,
+        key: str,
+        read: Callable[[object], T],
+        write: Callable[[T], object] = lambda value: value,
+        *,
+        doc: str,
+    ) -> None:
+        self.key = key
+        self._read = read
+        self._write = write
+        self.__doc__ = doc
+
+    @overload
+    def __get__(self, instance: None, owner: type) -> Stored[T]: ...
+    @overload
+    def __get__(self, instance: HasStore, owner: type) -> T: ...
+    def __get__(self, instance: HasStore | None, owner: type) -> Stored[T] | T:
+        if instance is None:
+            return self
+        return self._read(instance.store.value(self.key))
+
+    def __set__(self, instance: HasStore, value: T) -> None:
+        instance.store.setValue(self.key, self._write(value))
+
+
+def read_flag(default: bool) -> Callable[[object], bool]:
+    """Read a stored boolean (QSettings' INI back-end returns ``"true"``/``"false"`` text)."""
+    return lambda value: default if value is None else value in (True, "true", "1", 1)
+
+
+def read_bytes(value: object) -> QByteArray:
+    """Read stored bytes (a saved geometry or layout); empty when missing or not bytes."""
+    return value if isinstance(value, QByteArray) else QByteArray()
 
 
 class Settings:
@@ -37,10 +91,6 @@ class Settings:
     def __init__(self, store: QSettings | None = None) -> None:
         self.store = store if store is not None else QSettings()
 
-    def _bytes(self, key: str) -> QByteArray:
-        value = self.store.value(key)
-        return value if isinstance(value, QByteArray) else QByteArray()
-
     def _float(self, key: str, default: float, low: float, high: float) -> float:
         try:
             value = float(self.store.value(key, default))  # type: ignore[arg-type]
@@ -52,23 +102,14 @@ class Settings:
         value = self.store.value(key, "")
         return value if isinstance(value, str) else ""
 
-    @property
-    def geometry(self) -> QByteArray:
-        """The main window's geometry (``QWidget.saveGeometry``)."""
-        return self._bytes("window/geometry")
-
-    @geometry.setter
-    def geometry(self, value: QByteArray) -> None:
-        self.store.setValue("window/geometry", value)
-
-    @property
-    def layout_state(self) -> QByteArray:
-        """The reading room's splitter layout (``QSplitter.saveState``)."""
-        return self._bytes("window/layout")
-
-    @layout_state.setter
-    def layout_state(self, value: QByteArray) -> None:
-        self.store.setValue("window/layout", value)
+    geometry = Stored(
+        "window/geometry", read_bytes, doc="The main window's geometry (``QWidget.saveGeometry``)."
+    )
+    layout_state = Stored(
+        "window/layout",
+        read_bytes,
+        doc="The reading room's splitter layout (``QSplitter.saveState``).",
+    )
 
     @property
     def last_folder(self) -> Path | None:
@@ -116,15 +157,9 @@ class Settings:
     def colormap(self, value: str) -> None:
         self.store.setValue("heatmap/colormap", value)
 
-    @property
-    def heatmap_visible(self) -> bool:
-        """Whether the heatmap overlay is shown."""
-        value = self.store.value("heatmap/visible", True)
-        return value in (True, "true", "1", 1)
-
-    @heatmap_visible.setter
-    def heatmap_visible(self, value: bool) -> None:
-        self.store.setValue("heatmap/visible", bool(value))
+    heatmap_visible = Stored(
+        "heatmap/visible", read_flag(True), bool, doc="Whether the heatmap overlay is shown."
+    )
 
     @property
     def model_path(self) -> Path | None:

@@ -13,33 +13,40 @@ import sys
 from dataclasses import replace
 from pathlib import Path
 
+from engine.cli.arguments import (
+    Commands,
+    add_calibration_option,
+    add_command,
+    add_external_option,
+    add_fit_on_option,
+    add_out_option,
+    add_target_sensitivity_option,
+    add_tta_option,
+    views,
+)
 from engine.cli.context import CliContext
 from engine.progress import Progress
 
 
-def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+def register(commands: Commands) -> None:
     """Add the ``ensemble`` sub-command."""
-    parser = commands.add_parser(
+    parser = add_command(
+        commands,
         "ensemble",
-        help="assemble trained bundles into one (ensemble and/or test-time augmentation)",
+        run_ensemble,
+        summary="assemble trained bundles into one (ensemble and/or test-time augmentation)",
         description="Average trained bundles' probabilities over test-time views, fit one "
         "calibration and operating point, measure on validation (and external) images, run the "
         "robustness battery, and write the result as one bundle.",
     )
     parser.add_argument("members", nargs="+", type=Path, metavar="MEMBER_DIR")
-    parser.add_argument("--out", type=Path, required=True, metavar="DIR", help="new bundle folder")
-    parser.add_argument(
-        "--tta",
-        default="identity",
-        help="test-time views, comma-separated, starting with identity "
-        "(identity, hflip, zoom_in, zoom_out)",
-    )
-    parser.add_argument("--external", type=Path, metavar="DIR", help="images from elsewhere")
-    parser.add_argument("--fit-on", choices=("validation", "external"), default="validation")
-    parser.add_argument("--calibration", choices=("none", "temperature", "platt"), default="platt")
-    parser.add_argument("--target-sensitivity", type=float, default=0.97)
+    add_out_option(parser, "new bundle folder")
+    add_tta_option(parser, "test-time views")
+    add_external_option(parser, "images from elsewhere")
+    add_fit_on_option(parser, "validation")
+    add_calibration_option(parser, "platt")
+    add_target_sensitivity_option(parser, 0.97)
     parser.add_argument("--name", default=None, help="display name of the bundle")
-    parser.set_defaults(handler=run_ensemble)
 
 
 def run_ensemble(args: argparse.Namespace, context: CliContext) -> int:
@@ -56,7 +63,7 @@ def run_ensemble(args: argparse.Namespace, context: CliContext) -> int:
     bundle = build_ensemble(
         args.members,
         args.out,
-        tta=[view.strip() for view in args.tta.split(",") if view.strip()],
+        tta=list(views(args.tta)),
         external_dir=args.external,
         assessment=AssessmentConfig(
             fit_on=args.fit_on,

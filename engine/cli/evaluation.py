@@ -14,35 +14,46 @@ import json
 import sys
 from pathlib import Path
 
+from engine.cli.arguments import (
+    LABELLED_FOLDER,
+    Commands,
+    add_bundle_argument,
+    add_command,
+    add_data_argument,
+    add_json_flag,
+)
 from engine.errors import ConfigError
 from engine.evaluation.bundle_evaluation import EvaluationReport, evaluate_bundle
 from engine.evaluation.comparison import comparison_table, format_table, write_csv, write_plots
 from engine.progress import Progress
 
 _DATA_HELP = (
-    "a folder with NORMAL/ and PNEUMONIA/, or a chest_xray root (its test/ split is "
+    f"{LABELLED_FOLDER}, or a chest_xray root (its test/ split is "
     "used when present, else val/, else train/)"
 )
 
 
-def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+def register(commands: Commands) -> None:
     """Add the ``evaluate`` and ``compare`` sub-commands."""
-    evaluate = commands.add_parser(
+    evaluate = add_command(
+        commands,
         "evaluate",
-        help="measure a model bundle on labelled images",
+        run_evaluate,
+        summary="measure a model bundle on labelled images",
         description="Accuracy, sensitivity, specificity, AUC, calibration and the confusion "
         "matrix of a model bundle at its card's threshold. Exit status 1 when some images could "
         "not be read (they are left out).",
     )
-    evaluate.add_argument("model", type=Path, metavar="MODEL_DIR", help="model bundle folder")
-    evaluate.add_argument("data", type=Path, metavar="DATA", help=_DATA_HELP)
+    add_bundle_argument(evaluate)
+    add_data_argument(evaluate, _DATA_HELP)
     _add_common(evaluate)
-    evaluate.add_argument("--json", action="store_true", help="print one JSON object")
-    evaluate.set_defaults(handler=run_evaluate)
+    add_json_flag(evaluate, "one JSON object")
 
-    compare = commands.add_parser(
+    compare = add_command(
+        commands,
         "compare",
-        help="compare model bundles on the same labelled images",
+        run_compare,
+        summary="compare model bundles on the same labelled images",
         description="Evaluate several model bundles on the same images and print one table; "
         "optionally write it as CSV and draw ROC curves, confusion matrices and training curves.",
     )
@@ -53,7 +64,6 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
     _add_common(compare)
     compare.add_argument("--csv", type=Path, metavar="FILE", help="also write the table as CSV")
     compare.add_argument("--plots", type=Path, metavar="DIR", help="write PNG figures here")
-    compare.set_defaults(handler=run_compare)
 
 
 def _add_common(parser: argparse.ArgumentParser) -> None:

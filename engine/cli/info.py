@@ -7,27 +7,27 @@ import json
 import sys
 from typing import Any
 
+from engine.cli.arguments import Commands, add_command, add_json_flag, add_paths_argument
 from engine.errors import ImageReadError
 from engine.imaging.files import walk_images
 from engine.imaging.images import load_image
 
 
-def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+def register(commands: Commands) -> None:
     """Add the ``info`` sub-command."""
-    parser = commands.add_parser(
+    parser = add_command(
+        commands,
         "info",
-        help="describe image files (format, size, windows, ...) or say why they fail",
+        run,
+        summary="describe image files (format, size, windows, ...) or say why they fail",
         description="Read each file as Hilum would and print what was found. Folders are walked. "
         "Exit status 1 when any file could not be read.",
     )
-    parser.add_argument("paths", nargs="+", metavar="PATH", help="image files or folders")
-    parser.add_argument("--json", action="store_true", help="print one JSON list")
-    parser.set_defaults(handler=run)
+    add_paths_argument(parser)
+    add_json_flag(parser)
 
 
-def register_view_placeholder(
-    commands: argparse._SubParsersAction[argparse.ArgumentParser],
-) -> None:
+def register_view_placeholder(commands: Commands) -> None:
     """List ``view`` in the help; the viewer's entry point handles it before the engine parses."""
     commands.add_parser("view", help="open the viewer (the default without a sub-command)")
 

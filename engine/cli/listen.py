@@ -13,6 +13,7 @@ import argparse
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from engine.cli.arguments import Commands, add_command, add_model_option, add_out_option
 from engine.cli.context import CliContext
 from engine.errors import ModelFileError
 from engine.pacs.nodes import (
@@ -28,16 +29,18 @@ if TYPE_CHECKING:  # TensorFlow is imported only with --predict
     from engine.inference.predictor import Predictor
 
 
-def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+def register(commands: Commands) -> None:
     """Add the ``listen`` sub-command."""
-    parser = commands.add_parser(
+    parser = add_command(
+        commands,
         "listen",
-        help="receive images from X-ray units and PACSs (DICOM Storage SCP)",
+        run,
+        summary="receive images from X-ray units and PACSs (DICOM Storage SCP)",
         description="Receive DICOM images (CR, DX, Secondary Capture) sent with C-STORE, and "
         "answer C-ECHO, until Ctrl-C. Only the AE titles given with --allow may connect. Each "
         "image is written to DIR/<StudyInstanceUID>/<SOPInstanceUID>.dcm.",
     )
-    parser.add_argument("--out", type=Path, required=True, metavar="DIR", help="receive folder")
+    add_out_option(parser, "receive folder")
     parser.add_argument(
         "--allow",
         nargs="+",
@@ -60,10 +63,7 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
     parser.add_argument(
         "--predict", action="store_true", help="predict each arriving image and print the result"
     )
-    parser.add_argument(
-        "--model", type=Path, metavar="DIR", help="model bundle (default: the shipped model)"
-    )
-    parser.set_defaults(handler=run)
+    add_model_option(parser, "model bundle (default: the shipped model)")
 
 
 def run(args: argparse.Namespace, context: CliContext) -> int:

@@ -19,6 +19,7 @@ import json
 import sys
 from pathlib import Path
 
+from engine.cli.arguments import Commands, add_command, add_json_flag, add_model_option
 from engine.cli.context import CliContext, Handler
 from engine.errors import ConfigError
 from engine.pacs.nodes import (
@@ -46,7 +47,7 @@ _FIND_COLUMNS = (
 )
 
 
-def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+def register(commands: Commands) -> None:
     """Add the ``pacs`` sub-command and its own sub-commands."""
     parser = commands.add_parser(
         "pacs",
@@ -62,7 +63,7 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
     find.add_argument("--date", default="", help="YYYYMMDD or YYYYMMDD-YYYYMMDD (either open)")
     find.add_argument("--modality", default="", help="e.g. CR or DX")
     find.add_argument("--accession", default="", help="accession number")
-    find.add_argument("--json", action="store_true", help="print one JSON list")
+    add_json_flag(find)
     get = _action(actions, "get", "retrieve studies into a folder (C-GET or C-MOVE)", _run_get)
     get.add_argument("studies", nargs="+", metavar="STUDY_UID")
     get.add_argument("--out", type=Path, required=True, metavar="DIR")
@@ -72,17 +73,17 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
     )
     send = _action(actions, "send", "predict DICOM images and send their results", _run_send)
     send.add_argument("images", nargs="+", type=Path, metavar="IMAGE", help="DICOM images")
-    send.add_argument("--model", type=Path, metavar="DIR", help="model bundle (default: shipped)")
+    add_model_option(send, "model bundle (default: shipped)")
     send.add_argument("--export", type=Path, metavar="DIR", help="also write the results here")
 
 
 def _action(
-    actions: argparse._SubParsersAction[argparse.ArgumentParser],
+    actions: Commands,
     name: str,
     help_text: str,
     handler: Handler,
 ) -> argparse.ArgumentParser:
-    parser = actions.add_parser(name, help=help_text, description=help_text)
+    parser = add_command(actions, name, handler, summary=help_text, description=help_text)
     parser.add_argument(
         "--node",
         required=name != "send",
@@ -92,7 +93,6 @@ def _action(
     parser.add_argument(
         "--aet", default=DEFAULT_AE_TITLE, help=f"Hilum's AE title (default {DEFAULT_AE_TITLE})"
     )
-    parser.set_defaults(handler=handler)
     return parser
 
 

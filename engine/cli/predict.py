@@ -15,6 +15,13 @@ from pathlib import Path
 from typing import Any
 
 from engine.atomic_files import write_text
+from engine.cli.arguments import (
+    Commands,
+    add_command,
+    add_json_flag,
+    add_model_option,
+    add_paths_argument,
+)
 from engine.cli.context import CliContext
 from engine.errors import ImageReadError, ModelFileError
 from engine.imaging.files import walk_images
@@ -26,23 +33,20 @@ from engine.inference.predictor import FileResult, Predictor
 from engine.inference.triage import TriageRow, csv_text, study_context, triage_row
 
 
-def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+def register(commands: Commands) -> None:
     """Add the ``predict`` sub-command."""
-    parser = commands.add_parser(
+    parser = add_command(
+        commands,
         "predict",
-        help="pneumonia probability (and heatmaps) for image files or folders",
+        run,
+        summary="pneumonia probability (and heatmaps) for image files or folders",
         description="Predict with a model bundle. Folders are walked. Exit status 1 when any file "
         "could not be read. Supports a clinician's reading; it is not a diagnosis.",
     )
-    parser.add_argument("paths", nargs="+", metavar="PATH", help="image files or folders")
-    parser.add_argument(
-        "--model",
-        type=Path,
-        metavar="DIR",
-        help="model bundle folder (default: the shipped default model)",
-    )
+    add_paths_argument(parser)
+    add_model_option(parser, "model bundle folder (default: the shipped default model)")
     output = parser.add_mutually_exclusive_group()
-    output.add_argument("--json", action="store_true", help="print one JSON list")
+    add_json_flag(output)
     output.add_argument("--csv", type=Path, metavar="FILE", help="write a CSV file")
     parser.add_argument(
         "--heatmaps",
@@ -64,7 +68,6 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
         metavar="N",
         help="images per model call (default: 32)",
     )
-    parser.set_defaults(handler=run)
 
 
 def run(args: argparse.Namespace, context: CliContext) -> int:

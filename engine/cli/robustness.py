@@ -16,33 +16,40 @@ import sys
 from dataclasses import replace
 from pathlib import Path
 
+from engine.cli.arguments import (
+    Commands,
+    add_bundle_argument,
+    add_command,
+    add_data_argument,
+    add_json_flag,
+)
 from engine.errors import DatasetError
 from engine.modeling.labelled_folders import find_data_folders
 from engine.progress import Progress
 
 
-def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+def register(commands: Commands) -> None:
     """Add the ``robustness`` sub-command."""
-    parser = commands.add_parser(
+    parser = add_command(
+        commands,
         "robustness",
-        help="how often harmless changes (crop, rotation, exposure, text...) flip a model's label",
+        run_robustness,
+        summary="how often harmless changes (crop, rotation, exposure, text...) flip a model's "
+        "label",
         description="Run a fixed, seeded battery of changes over labelled images and print, per "
         "change, the share of labels that flip at the card's threshold (overall, NORMAL, "
         "PNEUMONIA) and the mean change of the probability.",
     )
-    parser.add_argument("model", type=Path, metavar="MODEL_DIR", help="model bundle folder")
-    parser.add_argument(
-        "data", type=Path, metavar="DATA", help="a folder with NORMAL/ and PNEUMONIA/"
-    )
+    add_bundle_argument(parser)
+    add_data_argument(parser)
     parser.add_argument(
         "--per-class", type=int, default=100, metavar="N", help="images per class (default 100)"
     )
     parser.add_argument("--seed", type=int, default=0, help="seed of the sample and the changes")
-    parser.add_argument("--json", action="store_true", help="print one JSON object")
+    add_json_flag(parser, "one JSON object")
     parser.add_argument(
         "--write-card", action="store_true", help="record the result in the bundle's card"
     )
-    parser.set_defaults(handler=run_robustness)
 
 
 def run_robustness(args: argparse.Namespace, _context: object) -> int:

@@ -20,6 +20,17 @@ from pathlib import Path
 from types import FrameType
 from typing import Any, TextIO
 
+from engine.cli.arguments import (
+    Commands,
+    add_calibration_option,
+    add_command,
+    add_data_argument,
+    add_external_option,
+    add_fit_on_option,
+    add_target_sensitivity_option,
+    add_tta_option,
+    views,
+)
 from engine.cli.context import CliContext
 from engine.errors import HilumError
 from engine.evaluation.metrics import SCORES
@@ -30,20 +41,33 @@ _BAR_WIDTH = 24
 _SHOWN_METRICS = ("loss", "auc", "val_loss", "val_auc", "val_accuracy")
 
 
-def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+def register(commands: Commands) -> None:
     """Add the ``train`` and ``variants`` sub-commands."""
+    from engine.evaluation.operating_point import OPERATING_POINT_METHODS
     from engine.modeling.train_config import DEFAULT_OUT_DIR, TrainConfig
 
     defaults = TrainConfig.__dataclass_fields__
     names = [spec.name for spec in list_variants()]
-    train = commands.add_parser(
+    train = add_command(
+        commands,
         "train",
-        help="train a model variant and write its bundle",
+        run_train,
+        summary="train a model variant and write its bundle",
         description="Train a variant on a folder with NORMAL/ and PNEUMONIA/ (or a chest_xray "
         "root with train/), choose its operating point and calibration on a patient-grouped "
         "validation split, and write the model bundle to OUT/<model_id>.",
     )
-    train.add_argument("data", type=Path, metavar="DATA", help="the labelled image folder")
+
+    def default(field: str) -> Any:
+        return defaults[field].default
+
+    def config_option(flag: str, field: str = "", **options: Any) -> None:
+        """An option defaulting to the :class:`TrainConfig` field named like it (or ``field``)."""
+        train.add_argument(
+            flag, default=default(field or flag.removeprefix("--").replace("-", "_")), **options
+        )
+
+    add_data_argument(train, "the labelled image folder")
     train.add_argument(
         "--variant",
         required=True,
@@ -51,91 +75,57 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
         metavar="NAME",
         help=f"one of: {', '.join(names)}",
     )
-    train.add_argument("--epochs", type=int, default=defaults["epochs"].default)
+    config_option("--epochs", type=int)
     train.add_argument(
-        "--image-size",
-        type=int,
-        default=None,
-        metavar="N",
-        help="input side in pixels (default: the variant's)",
+        "--image-size", type=int, metavar="N", help="input side in pixels (default: the variant's)"
     )
-    train.add_argument("--batch-size", type=int, default=defaults["batch_size"].default)
-    train.add_argument("--learning-rate", type=float, default=defaults["learning_rate"].default)
+    config_option("--batch-size", type=int)
+    config_option("--learning-rate", type=float)
     train.add_argument(
         "--weights",
-        default=None,
         metavar="FILE",
         help="ImageNet weights file for a transfer variant, or 'imagenet' to "
         "download them (default: random init)",
     )
-    train.add_argument(
+    config_option(
         "--out",
+        "out_dir",
         type=Path,
-        default=DEFAULT_OUT_DIR,
         metavar="DIR",
         help=f"parent folder of the bundle (default: {DEFAULT_OUT_DIR})",
     )
-    train.add_argument("--seed", type=int, default=defaults["seed"].default)
+    config_option("--seed", type=int)
     train.add_argument(
         "--limit",
         type=int,
-        default=None,
         metavar="N",
         help="use N training-folder images, stratified (quick runs)",
     )
-    train.add_argument(
+    config_option(
         "--patience",
+        "early_stopping_patience",
         type=int,
-        default=defaults["early_stopping_patience"].default,
         help="early-stopping patience in epochs (validation AUC)",
     )
-    train.add_argument(
-        "--fine-tune-epochs",
-        type=int,
-        default=defaults["fine_tune_epochs"].default,
-        help="fine-tuning epochs of transfer variants",
-    )
+    config_option("--fine-tune-epochs", type=int, help="fine-tuning epochs of transfer variants")
     train.add_argument(
         "--fine-tune-from",
-        default=None,
         help="first backbone layer opened for fine-tuning (default: the variant's own)",
     )
-    train.add_argument(
-        "--validation-fraction", type=float, default=defaults["validation_fraction"].default
+    config_option("--validation-fraction", type=float)
+    config_option("--operating-point", choices=OPERATING_POINT_METHODS)
+    add_target_sensitivity_option(train, default("target_sensitivity"))
+    add_calibration_option(train, default("calibration"))
+    add_external_option(
+        train,
+        "images from elsewhere (NORMAL/ and PNEUMONIA/) to measure the model on; never trained on",
     )
-    train.add_argument(
-        "--operating-point",
-        choices=("target_sensitivity", "youden"),
-        default=defaults["operating_point"].default,
+    add_fit_on_option(
+        train,
+        default("fit_on"),
+        "the set that fits the calibration and chooses the threshold",
     )
-    train.add_argument(
-        "--target-sensitivity", type=float, default=defaults["target_sensitivity"].default
-    )
-    train.add_argument(
-        "--calibration",
-        choices=("none", "temperature", "platt"),
-        default=defaults["calibration"].default,
-    )
-    train.add_argument(
-        "--external",
-        type=Path,
-        default=None,
-        metavar="DIR",
-        help="images from elsewhere (NORMAL/ and PNEUMONIA/) to measure the model on; never "
-        "trained on",
-    )
-    train.add_argument(
-        "--fit-on",
-        choices=("validation", "external"),
-        default=defaults["fit_on"].default,
-        help="the set that fits the calibration and chooses the threshold",
-    )
-    train.add_argument(
-        "--tta",
-        default="identity",
-        help="test-time views averaged by the bundle, comma-separated, starting with identity "
-        "(identity, hflip, zoom_in, zoom_out)",
-    )
+    add_tta_option(train, "test-time views averaged by the bundle")
     train.add_argument("--no-augmentation", action="store_true", help="turn augmentation off")
     train.add_argument(
         "--no-class-weighting", action="store_true", help="do not balance the classes in the loss"
@@ -144,14 +134,13 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
         "--nondeterministic", action="store_true", help="skip TensorFlow op determinism"
     )
     train.add_argument("--name", default=None, help="display name of the model")
-    train.set_defaults(handler=run_train)
-
-    variants = commands.add_parser(
+    add_command(
+        commands,
         "variants",
-        help="list the model variants",
+        run_variants,
+        summary="list the model variants",
         description="List every variant with its parameter count, input size and Grad-CAM layer.",
     )
-    variants.set_defaults(handler=run_variants)
 
 
 def config_from_args(args: argparse.Namespace) -> Any:
@@ -187,7 +176,7 @@ def config_from_args(args: argparse.Namespace) -> Any:
         calibration=args.calibration,
         external_dir=args.external,
         fit_on=args.fit_on,
-        tta=tuple(view.strip() for view in args.tta.split(",") if view.strip()),
+        tta=views(args.tta),
         deterministic=not args.nondeterministic,
         name=args.name,
     )

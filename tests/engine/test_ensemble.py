@@ -21,8 +21,8 @@ from engine.modeling.card_summary import describe_card
 from engine.modeling.ensemble import build_ensemble
 from engine.modeling.preprocessing import preprocess
 from engine.modeling.train_config import TrainConfig
-from engine.modeling.training import train
 from engine.modeling.tta import VIEWS, TtaRecipe, make_views
+from tests.engine.tiny_bundles import train_tiny
 
 pytestmark = pytest.mark.data
 
@@ -46,21 +46,10 @@ def test_a_bad_tta_recipe_is_refused(views: tuple[str, ...]) -> None:
 def members(tmp_path_factory: pytest.TempPathFactory, tiny_train_set: Path) -> list[Path]:
     """Two tiny models trained on the same split (a CNN and a dense net, one epoch, 32 px)."""
     out = tmp_path_factory.mktemp("members")
-    bundles = []
-    for variant in ("cnn", "dense"):
-        config = TrainConfig(
-            variant=variant,
-            data_dir=tiny_train_set,
-            out_dir=out,
-            image_size=32,
-            epochs=1,
-            batch_size=8,
-            name=variant,
-        )
-        result = train(config)
-        assert result.bundle is not None
-        bundles.append(result.bundle)
-    return bundles
+    return [
+        train_tiny(tiny_train_set, out, variant, image_size=32, batch_size=8, name=variant)
+        for variant in ("cnn", "dense")
+    ]
 
 
 @pytest.fixture(scope="module")

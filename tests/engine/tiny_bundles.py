@@ -1,6 +1,7 @@
-"""Tiny, untrained model bundles for inference tests (built in a second, never committed),
-bundles whose ``model.keras`` is a stand-in (for checks that read and verify cards, never load
-a network), and the arguments of a tiny ``hilum train`` run."""
+"""Tiny, untrained model bundles for inference tests (built in a second, never committed), tiny
+trained ones (one epoch on a tiny set), bundles whose ``model.keras`` is a stand-in (for checks
+that read and verify cards, never load a network), and the arguments of a tiny ``hilum train``
+run."""
 
 from __future__ import annotations
 
@@ -103,6 +104,20 @@ def write_card_bundle(folder: Path, card: ModelCard) -> Path:
     card = replace(card, model_sha256=sha256_of(model))
     (folder / CARD_FILE).write_text(card.to_json(), encoding="utf-8")
     return folder
+
+
+def train_tiny(data_dir: Path, out_dir: Path, variant: str, **options: Any) -> Path:
+    """Train ``variant`` for one epoch on ``data_dir`` (a tiny set); return its bundle folder.
+
+    ``options`` are further :class:`~engine.modeling.train_config.TrainConfig` fields.
+    """
+    from engine.modeling.train_config import TrainConfig
+    from engine.modeling.training import train
+
+    config = TrainConfig(variant=variant, data_dir=data_dir, out_dir=out_dir, epochs=1, **options)
+    result = train(config)
+    assert result.bundle is not None
+    return result.bundle
 
 
 def tiny_train_args(data: Path, *, epochs: int) -> list[str]:

@@ -6,8 +6,6 @@ its time budget. Needs the shipped default model, which the self-test loads.
 
 from __future__ import annotations
 
-import os
-import subprocess
 import sys
 import tarfile
 from pathlib import Path
@@ -15,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import REPO
+from tests.packaging.support import run_in_repo
 
 pytestmark = pytest.mark.slow
 
@@ -23,15 +22,8 @@ pytestmark = pytest.mark.slow
 def test_bundle_builds_and_passes_its_self_test() -> None:
     if not (REPO / "resources" / "models" / "default" / "card.json").is_file():
         pytest.skip("needs the shipped default model in resources/models/default")
-    env = {**os.environ, "PYTHON_BIN": sys.executable, "QT_QPA_PLATFORM": "offscreen"}
-    result = subprocess.run(
-        ["bash", str(REPO / "packaging" / "build.sh")],
-        cwd=REPO,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=3500,
-        check=False,
+    result = run_in_repo(
+        ["bash", str(REPO / "packaging" / "build.sh")], timeout=3500, PYTHON_BIN=sys.executable
     )
     assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-4000:]
     assert "0 failed" in result.stdout

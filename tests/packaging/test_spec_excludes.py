@@ -15,13 +15,12 @@ from __future__ import annotations
 
 import ast
 import json
-import os
-import subprocess
 import sys
 from collections.abc import Iterable
 from pathlib import Path
 
 from tests.conftest import REPO
+from tests.packaging.support import run_in_repo
 
 SPEC = REPO / "packaging" / "hilum.spec"
 PACKAGES = ("engine", "viewer")
@@ -88,15 +87,11 @@ def test_nothing_the_app_loads_in_turn_is_excluded() -> None:
         "        pass  # 'from x import function' names a function, not a module\n"
         "print(json.dumps(sorted(sys.modules)))\n"
     )
-    env = {**os.environ, "QT_QPA_PLATFORM": "offscreen", "PYTHONPATH": str(REPO)}
-    done = subprocess.run(
+    done = run_in_repo(
         [sys.executable, "-c", probe, *sorted(ours), *sorted(lazy)],
-        cwd=REPO,
-        env=env,
-        capture_output=True,
-        text=True,
         timeout=600,
         check=True,
+        PYTHONPATH=str(REPO),
     )
     loaded = json.loads(done.stdout.strip().splitlines()[-1])
     assert "engine.modeling.datasets" in loaded and "viewer.main_window" in loaded  # probe worked

@@ -22,10 +22,11 @@ from engine.evaluation.comparison import COLUMNS
 from engine.modeling.bundles import find_bundles, read_card
 from engine.modeling.promotion import SHIPPED_DEFAULT, PromotionCheck
 from engine.modeling.train_config import TrainConfig
-from engine.modeling.training import TrainingResult, train
+from engine.modeling.training import TrainingResult
 from engine.modeling.training_process import train_in_process
 from engine.modeling.variants import build_model, get_variant, list_variants
 from engine.progress import Progress
+from tests.engine.tiny_bundles import train_tiny
 from tests.viewer.helpers import show_widget
 from viewer.main_window import MainWindow
 from viewer.settings import Settings, TrainingSettings
@@ -66,18 +67,9 @@ def trained_models(tmp_path_factory: pytest.TempPathFactory, tiny_train_set: Pat
     """A model folder holding ``dense`` and ``cnn`` bundles trained by the engine directly."""
     folder = tmp_path_factory.mktemp("models")
     for variant in ("dense", "cnn"):
-        result = train(
-            TrainConfig(
-                variant=variant,
-                data_dir=tiny_train_set,
-                out_dir=folder,
-                image_size=64,
-                epochs=1,
-                batch_size=16,
-                augmentation=False,
-            )
+        train_tiny(
+            tiny_train_set, folder, variant, image_size=64, batch_size=16, augmentation=False
         )
-        assert result.bundle is not None
     return folder
 
 

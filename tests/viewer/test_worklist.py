@@ -279,31 +279,22 @@ def triage_real_images_with(
     assert history.count() == 6
 
 
-def test_the_real_default_model_triages_real_images(
+@pytest.mark.parametrize("model", ["shipped default", "tiny"])
+def test_the_engine_predict_many_of_a_bundle_triages_real_images(
+    model: str,
     qtbot: QtBot,
     make_worklist: Callable[..., Worklist],
     fullres_dir: Path,
     history: History,
     tmp_path: Path,
 ) -> None:
-    bundle = default_model_dir()
-    if bundle is None:
-        pytest.skip("no default model bundle in resources/models/default in this checkout")
-    worklist = make_worklist(history)
-    triage_real_images_with(bundle, qtbot, worklist, fullres_dir, history, tmp_path / "few")
-
-
-def test_the_engine_predict_many_of_a_tiny_bundle_triages_real_images(
-    qtbot: QtBot,
-    make_worklist: Callable[..., Worklist],
-    fullres_dir: Path,
-    history: History,
-    tmp_path: Path,
-) -> None:
-    """The real engine path (Predictor, predict_many, FileResult) without the shipped model."""
+    """The real engine path (Predictor, predict_many, FileResult), with the shipped model when
+    this checkout has one and with a tiny untrained bundle in any case."""
     from tests.engine.tiny_bundles import make_bundle
 
-    bundle = make_bundle(tmp_path / "tiny")
+    bundle = default_model_dir() if model == "shipped default" else make_bundle(tmp_path / "tiny")
+    if bundle is None:
+        pytest.skip("no default model bundle in resources/models/default in this checkout")
     worklist = make_worklist(history)
     triage_real_images_with(bundle, qtbot, worklist, fullres_dir, history, tmp_path / "few")
 

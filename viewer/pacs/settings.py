@@ -14,7 +14,7 @@ from typing import Any
 
 from engine.errors import ConfigError
 from engine.pacs.nodes import AllowedCaller, ListenerSettings, PacsNode
-from viewer.settings import Settings
+from viewer.settings import Settings, Stored, read_flag
 
 
 class PacsSettings:
@@ -25,10 +25,10 @@ class PacsSettings:
     """
 
     def __init__(self, settings: Settings) -> None:
-        self._store = settings.store
+        self.store = settings.store
 
     def _json(self, key: str) -> Any:
-        value = self._store.value(key, "")
+        value = self.store.value(key, "")
         try:
             return json.loads(value) if isinstance(value, str) and value else None
         except json.JSONDecodeError:
@@ -47,16 +47,14 @@ class PacsSettings:
 
     @nodes.setter
     def nodes(self, value: list[PacsNode]) -> None:
-        self._store.setValue("pacs/nodes", json.dumps([asdict(node) for node in value]))
+        self.store.setValue("pacs/nodes", json.dumps([asdict(node) for node in value]))
 
-    @property
-    def listener_enabled(self) -> bool:
-        """Whether the listener runs while the viewer is open (off until the user turns it on)."""
-        return self._store.value("pacs/listener_enabled", False) in (True, "true", "1", 1)
-
-    @listener_enabled.setter
-    def listener_enabled(self, value: bool) -> None:
-        self._store.setValue("pacs/listener_enabled", bool(value))
+    listener_enabled = Stored(
+        "pacs/listener_enabled",
+        read_flag(False),
+        bool,
+        doc="Whether the listener runs while the viewer is open (off until the user turns it on).",
+    )
 
     @property
     def listener(self) -> ListenerSettings:
@@ -84,4 +82,4 @@ class PacsSettings:
             "allowed": [str(entry) for entry in value.allowed],
             "host": value.host,
         }
-        self._store.setValue("pacs/listener", json.dumps(stored))
+        self.store.setValue("pacs/listener", json.dumps(stored))
