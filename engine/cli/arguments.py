@@ -7,6 +7,7 @@ Each helper adds one argument (or a group that always goes together) to a parser
 from __future__ import annotations
 
 import argparse
+import inspect
 from pathlib import Path
 from typing import TypeAlias
 
@@ -24,9 +25,34 @@ TTA_VIEWS = "comma-separated, starting with identity (identity, hflip, zoom_in, 
 
 
 def add_command(
-    commands: Commands, name: str, handler: Handler, *, summary: str, description: str
+    commands: Commands,
+    name: str,
+    handler: Handler,
+    *,
+    summary: str | None = None,
+    description: str | None = None,
 ) -> argparse.ArgumentParser:
-    """Add sub-command ``name`` run by ``handler``; ``summary`` is its line in ``hilum --help``."""
+    """Add sub-command ``name`` run by ``handler``.
+
+    The handler's docstring is the user's help unless ``summary``/``description`` are given (as
+    click does): its first line, without the full stop and with a lower-case first letter, is
+    the command's line in ``hilum --help``; its second paragraph is the command's own
+    ``--help`` description. Later paragraphs are for developers and never shown.
+
+    Raises:
+        ValueError: the handler has no docstring and no help was given (a command without help
+            is a bug, caught by the CLI tests).
+    """
+    paragraphs = [
+        " ".join(part.split()) for part in inspect.cleandoc(handler.__doc__ or "").split("\n\n")
+    ]
+    if summary is None:
+        if not paragraphs[0]:
+            raise ValueError(f"The handler of 'hilum {name}' has no docstring to show as help.")
+        first = paragraphs[0].removesuffix(".")
+        summary = first[:1].lower() + first[1:]
+    if description is None:
+        description = paragraphs[1] if len(paragraphs) > 1 else summary
     parser = commands.add_parser(name, help=summary, description=description)
     parser.set_defaults(handler=handler)
     return parser

@@ -30,15 +30,7 @@ from engine.progress import Progress
 
 def register(commands: Commands) -> None:
     """Add the ``ensemble`` sub-command."""
-    parser = add_command(
-        commands,
-        "ensemble",
-        run_ensemble,
-        summary="assemble trained bundles into one (ensemble and/or test-time augmentation)",
-        description="Average trained bundles' probabilities over test-time views, fit one "
-        "calibration and operating point, measure on validation (and external) images, run the "
-        "robustness battery, and write the result as one bundle.",
-    )
+    parser = add_command(commands, "ensemble", run_ensemble)
     parser.add_argument("members", nargs="+", type=Path, metavar="MEMBER_DIR")
     add_out_option(parser, "new bundle folder")
     add_tta_option(parser, "test-time views")
@@ -50,7 +42,12 @@ def register(commands: Commands) -> None:
 
 
 def run_ensemble(args: argparse.Namespace, context: CliContext) -> int:
-    """Build, print the card summary; see the module docstring."""
+    """Assemble trained bundles into one (ensemble and/or test-time augmentation).
+
+    Average trained bundles' probabilities over test-time views, fit one calibration and
+    operating point, measure on validation (and external) images, run the robustness battery,
+    and write the result as one bundle.
+    """
     from engine.evaluation.assessment import AssessmentConfig
     from engine.modeling.bundles import read_card, update_card
     from engine.modeling.card_summary import describe_card

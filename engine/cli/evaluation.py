@@ -35,28 +35,13 @@ _DATA_HELP = (
 
 def register(commands: Commands) -> None:
     """Add the ``evaluate`` and ``compare`` sub-commands."""
-    evaluate = add_command(
-        commands,
-        "evaluate",
-        run_evaluate,
-        summary="measure a model bundle on labelled images",
-        description="Accuracy, sensitivity, specificity, AUC, calibration and the confusion "
-        "matrix of a model bundle at its card's threshold. Exit status 1 when some images could "
-        "not be read (they are left out).",
-    )
+    evaluate = add_command(commands, "evaluate", run_evaluate)
     add_bundle_argument(evaluate)
     add_data_argument(evaluate, _DATA_HELP)
     _add_common(evaluate)
     add_json_flag(evaluate, "one JSON object")
 
-    compare = add_command(
-        commands,
-        "compare",
-        run_compare,
-        summary="compare model bundles on the same labelled images",
-        description="Evaluate several model bundles on the same images and print one table; "
-        "optionally write it as CSV and draw ROC curves, confusion matrices and training curves.",
-    )
+    compare = add_command(commands, "compare", run_compare)
     compare.add_argument(
         "models", nargs="+", type=Path, metavar="MODEL_DIR", help="model bundle folders"
     )
@@ -103,7 +88,12 @@ def _evaluate(model: Path, args: argparse.Namespace) -> EvaluationReport:
 
 
 def run_evaluate(args: argparse.Namespace, _context: object) -> int:
-    """Evaluate one bundle; print JSON or a readable summary."""
+    """Measure a model bundle on labelled images.
+
+    Accuracy, sensitivity, specificity, AUC, calibration and the confusion matrix of a model
+    bundle at its card's threshold. Exit status 1 when some images could not be read (they are
+    left out).
+    """
     report = _evaluate(args.model, args)
     if args.json:
         json.dump(report.to_dict(), sys.stdout, indent=2)
@@ -114,7 +104,11 @@ def run_evaluate(args: argparse.Namespace, _context: object) -> int:
 
 
 def run_compare(args: argparse.Namespace, _context: object) -> int:
-    """Evaluate every bundle, print the table, write the CSV and plots when asked."""
+    """Compare model bundles on the same labelled images.
+
+    Evaluate several model bundles on the same images and print one table; optionally write it
+    as CSV and draw ROC curves, confusion matrices and training curves.
+    """
     reports = [_evaluate(model, args) for model in args.models]
     rows = comparison_table(reports)
     print(format_table(rows))

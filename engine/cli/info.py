@@ -15,14 +15,7 @@ from engine.imaging.images import load_image
 
 def register(commands: Commands) -> None:
     """Add the ``info`` sub-command."""
-    parser = add_command(
-        commands,
-        "info",
-        run,
-        summary="describe image files (format, size, windows, ...) or say why they fail",
-        description="Read each file as Hilum would and print what was found. Folders are walked. "
-        "Exit status 1 when any file could not be read.",
-    )
+    parser = add_command(commands, "info", run)
     add_paths_argument(parser)
     add_json_flag(parser)
 
@@ -33,7 +26,11 @@ def register_view_placeholder(commands: Commands) -> None:
 
 
 def run(args: argparse.Namespace, _context: object) -> int:
-    """Describe every file; return 1 when any failed."""
+    """Describe image files (format, size, windows, ...) or say why they fail.
+
+    Read each file as Hilum would and print what was found. Folders are walked. Exit status 1
+    when any file could not be read.
+    """
     walk = walk_images(args.paths)
     reports: list[dict[str, Any]] = []
     for path in walk.files:

@@ -31,15 +31,7 @@ if TYPE_CHECKING:  # TensorFlow is imported only with --predict
 
 def register(commands: Commands) -> None:
     """Add the ``listen`` sub-command."""
-    parser = add_command(
-        commands,
-        "listen",
-        run,
-        summary="receive images from X-ray units and PACSs (DICOM Storage SCP)",
-        description="Receive DICOM images (CR, DX, Secondary Capture) sent with C-STORE, and "
-        "answer C-ECHO, until Ctrl-C. Only the AE titles given with --allow may connect. Each "
-        "image is written to DIR/<StudyInstanceUID>/<SOPInstanceUID>.dcm.",
-    )
+    parser = add_command(commands, "listen", run)
     add_out_option(parser, "receive folder")
     parser.add_argument(
         "--allow",
@@ -67,7 +59,12 @@ def register(commands: Commands) -> None:
 
 
 def run(args: argparse.Namespace, context: CliContext) -> int:
-    """Listen until interrupted; return 0."""
+    """Receive images from X-ray units and PACSs (DICOM Storage SCP).
+
+    Receive DICOM images (CR, DX, Secondary Capture) sent with C-STORE, and answer C-ECHO, until
+    Ctrl-C. Only the AE titles given with --allow may connect. Each image is written to
+    DIR/<StudyInstanceUID>/<SOPInstanceUID>.dcm.
+    """
     settings = ListenerSettings(
         ae_title=args.aet,
         port=args.port,

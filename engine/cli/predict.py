@@ -35,14 +35,7 @@ from engine.inference.triage import TriageRow, csv_text, study_context, triage_r
 
 def register(commands: Commands) -> None:
     """Add the ``predict`` sub-command."""
-    parser = add_command(
-        commands,
-        "predict",
-        run,
-        summary="pneumonia probability (and heatmaps) for image files or folders",
-        description="Predict with a model bundle. Folders are walked. Exit status 1 when any file "
-        "could not be read. Supports a clinician's reading; it is not a diagnosis.",
-    )
+    parser = add_command(commands, "predict", run)
     add_paths_argument(parser)
     add_model_option(parser, "model bundle folder (default: the shipped default model)")
     output = parser.add_mutually_exclusive_group()
@@ -71,7 +64,11 @@ def register(commands: Commands) -> None:
 
 
 def run(args: argparse.Namespace, context: CliContext) -> int:
-    """Predict every file; return 1 when any failed."""
+    """Pneumonia probability (and heatmaps) for image files or folders.
+
+    Predict with a model bundle. Folders are walked. Exit status 1 when any file could not be
+    read. Supports a clinician's reading; it is not a diagnosis.
+    """
     model = args.model or context.default_model
     if model is None:
         raise ModelFileError(

@@ -30,16 +30,7 @@ from engine.progress import Progress
 
 def register(commands: Commands) -> None:
     """Add the ``robustness`` sub-command."""
-    parser = add_command(
-        commands,
-        "robustness",
-        run_robustness,
-        summary="how often harmless changes (crop, rotation, exposure, text...) flip a model's "
-        "label",
-        description="Run a fixed, seeded battery of changes over labelled images and print, per "
-        "change, the share of labels that flip at the card's threshold (overall, NORMAL, "
-        "PNEUMONIA) and the mean change of the probability.",
-    )
+    parser = add_command(commands, "robustness", run_robustness)
     add_bundle_argument(parser)
     add_data_argument(parser)
     parser.add_argument(
@@ -53,7 +44,12 @@ def register(commands: Commands) -> None:
 
 
 def run_robustness(args: argparse.Namespace, _context: object) -> int:
-    """Measure, print, optionally record; see the module docstring."""
+    """How often harmless changes (crop, rotation, exposure, text...) flip a model's label.
+
+    Run a fixed, seeded battery of changes over labelled images and print, per change, the share
+    of labels that flip at the card's threshold (overall, NORMAL, PNEUMONIA) and the mean change
+    of the probability.
+    """
     from engine.evaluation.robustness import format_report, measure_robustness, sample_images
     from engine.inference.predictor import Predictor
     from engine.modeling.bundles import read_card, update_card

@@ -48,15 +48,7 @@ def register(commands: Commands) -> None:
 
     defaults = TrainConfig.__dataclass_fields__
     names = [spec.name for spec in list_variants()]
-    train = add_command(
-        commands,
-        "train",
-        run_train,
-        summary="train a model variant and write its bundle",
-        description="Train a variant on a folder with NORMAL/ and PNEUMONIA/ (or a chest_xray "
-        "root with train/), choose its operating point and calibration on a patient-grouped "
-        "validation split, and write the model bundle to OUT/<model_id>.",
-    )
+    train = add_command(commands, "train", run_train)
 
     def default(field: str) -> Any:
         return defaults[field].default
@@ -134,13 +126,7 @@ def register(commands: Commands) -> None:
         "--nondeterministic", action="store_true", help="skip TensorFlow op determinism"
     )
     train.add_argument("--name", default=None, help="display name of the model")
-    add_command(
-        commands,
-        "variants",
-        run_variants,
-        summary="list the model variants",
-        description="List every variant with its parameter count, input size and Grad-CAM layer.",
-    )
+    add_command(commands, "variants", run_variants)
 
 
 def config_from_args(args: argparse.Namespace) -> Any:
@@ -239,8 +225,14 @@ class _CancelOnInterrupt:
 
 
 def run_train(args: argparse.Namespace, context: CliContext) -> int:
-    """Train in a child process, then print the bundle path and the validation metrics; 130 when
-    cancelled.
+    """Train a model variant and write its bundle.
+
+    Train a variant on a folder with NORMAL/ and PNEUMONIA/ (or a chest_xray root with train/),
+    choose its operating point and calibration on a patient-grouped validation split, and write
+    the model bundle to OUT/<model_id>.
+
+    Runs in a child process (the Training tab's runner, :mod:`engine.modeling.training_process`),
+    then prints the bundle path and the validation metrics; 130 when cancelled.
 
     The command line is stored in the card (``command``) so that the run can be repeated.
 
@@ -286,7 +278,12 @@ def run_train(args: argparse.Namespace, context: CliContext) -> int:
 
 
 def run_variants(_args: argparse.Namespace, _context: object) -> int:
-    """Print one row per variant (models are built without weights to count parameters)."""
+    """List the model variants.
+
+    List every variant with its parameter count, input size and Grad-CAM layer.
+
+    Models are built without weights to count parameters.
+    """
     from engine.modeling.variants import build_model
 
     header = f"{'name':<13}{'parameters':>12}  {'input':<12}{'Grad-CAM layer':<22}description"
