@@ -13,31 +13,21 @@ import sys
 from dataclasses import replace
 from pathlib import Path
 
-from engine.cli.arguments import (
-    Commands,
-    add_calibration_option,
-    add_command,
-    add_external_option,
-    add_fit_on_option,
-    add_out_option,
-    add_target_sensitivity_option,
-    add_tta_option,
-    views,
-)
+from engine.cli import arguments as cli
 from engine.cli.context import CliContext
 from engine.progress import Progress
 
 
-def register(commands: Commands) -> None:
+def register(commands: cli.Commands) -> None:
     """Add the ``ensemble`` sub-command."""
-    parser = add_command(commands, "ensemble", run_ensemble)
+    parser = cli.add_command(commands, "ensemble", run_ensemble)
     parser.add_argument("members", nargs="+", type=Path, metavar="MEMBER_DIR")
-    add_out_option(parser, "new bundle folder")
-    add_tta_option(parser, "test-time views")
-    add_external_option(parser, "images from elsewhere")
-    add_fit_on_option(parser, "validation")
-    add_calibration_option(parser, "platt")
-    add_target_sensitivity_option(parser, 0.97)
+    cli.add_out_option(parser, "new bundle folder")
+    cli.add_tta_option(parser, "test-time views")
+    cli.add_external_option(parser, "images from elsewhere")
+    cli.add_fit_on_option(parser, "validation")
+    cli.add_calibration_option(parser, "platt")
+    cli.add_target_sensitivity_option(parser, 0.97)
     parser.add_argument("--name", default=None, help="display name of the bundle")
 
 
@@ -60,7 +50,7 @@ def run_ensemble(args: argparse.Namespace, context: CliContext) -> int:
     bundle = build_ensemble(
         args.members,
         args.out,
-        tta=list(views(args.tta)),
+        tta=list(cli.views(args.tta)),
         external_dir=args.external,
         assessment=AssessmentConfig(
             fit_on=args.fit_on,

@@ -14,34 +14,27 @@ import json
 import sys
 from pathlib import Path
 
-from engine.cli.arguments import (
-    LABELLED_FOLDER,
-    Commands,
-    add_bundle_argument,
-    add_command,
-    add_data_argument,
-    add_json_flag,
-)
+from engine.cli import arguments as cli
 from engine.errors import ConfigError
 from engine.evaluation.bundle_evaluation import EvaluationReport, evaluate_bundle
 from engine.evaluation.comparison import comparison_table, format_table, write_csv, write_plots
 from engine.progress import Progress
 
 _DATA_HELP = (
-    f"{LABELLED_FOLDER}, or a chest_xray root (its test/ split is "
+    f"{cli.LABELLED_FOLDER}, or a chest_xray root (its test/ split is "
     "used when present, else val/, else train/)"
 )
 
 
-def register(commands: Commands) -> None:
+def register(commands: cli.Commands) -> None:
     """Add the ``evaluate`` and ``compare`` sub-commands."""
-    evaluate = add_command(commands, "evaluate", run_evaluate)
-    add_bundle_argument(evaluate)
-    add_data_argument(evaluate, _DATA_HELP)
+    evaluate = cli.add_command(commands, "evaluate", run_evaluate)
+    cli.add_bundle_argument(evaluate)
+    cli.add_data_argument(evaluate, _DATA_HELP)
     _add_common(evaluate)
-    add_json_flag(evaluate, "one JSON object")
+    cli.add_json_flag(evaluate, "one JSON object")
 
-    compare = add_command(commands, "compare", run_compare)
+    compare = cli.add_command(commands, "compare", run_compare)
     compare.add_argument(
         "models", nargs="+", type=Path, metavar="MODEL_DIR", help="model bundle folders"
     )

@@ -15,13 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from engine.atomic_files import write_text
-from engine.cli.arguments import (
-    Commands,
-    add_command,
-    add_json_flag,
-    add_model_option,
-    add_paths_argument,
-)
+from engine.cli import arguments as cli
 from engine.cli.context import CliContext
 from engine.errors import ImageReadError, ModelFileError
 from engine.imaging.files import walk_images
@@ -33,13 +27,13 @@ from engine.inference.predictor import FileResult, Predictor
 from engine.inference.triage import TriageRow, csv_text, study_context, triage_row
 
 
-def register(commands: Commands) -> None:
+def register(commands: cli.Commands) -> None:
     """Add the ``predict`` sub-command."""
-    parser = add_command(commands, "predict", run)
-    add_paths_argument(parser)
-    add_model_option(parser, "model bundle folder (default: the shipped default model)")
+    parser = cli.add_command(commands, "predict", run)
+    cli.add_paths_argument(parser)
+    cli.add_model_option(parser, "model bundle folder (default: the shipped default model)")
     output = parser.add_mutually_exclusive_group()
-    add_json_flag(output)
+    cli.add_json_flag(output)
     output.add_argument("--csv", type=Path, metavar="FILE", help="write a CSV file")
     parser.add_argument(
         "--heatmaps",

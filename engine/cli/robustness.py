@@ -16,28 +16,22 @@ import sys
 from dataclasses import replace
 from pathlib import Path
 
-from engine.cli.arguments import (
-    Commands,
-    add_bundle_argument,
-    add_command,
-    add_data_argument,
-    add_json_flag,
-)
+from engine.cli import arguments as cli
 from engine.errors import DatasetError
 from engine.modeling.labelled_folders import find_data_folders
 from engine.progress import Progress
 
 
-def register(commands: Commands) -> None:
+def register(commands: cli.Commands) -> None:
     """Add the ``robustness`` sub-command."""
-    parser = add_command(commands, "robustness", run_robustness)
-    add_bundle_argument(parser)
-    add_data_argument(parser)
+    parser = cli.add_command(commands, "robustness", run_robustness)
+    cli.add_bundle_argument(parser)
+    cli.add_data_argument(parser)
     parser.add_argument(
         "--per-class", type=int, default=100, metavar="N", help="images per class (default 100)"
     )
     parser.add_argument("--seed", type=int, default=0, help="seed of the sample and the changes")
-    add_json_flag(parser, "one JSON object")
+    cli.add_json_flag(parser, "one JSON object")
     parser.add_argument(
         "--write-card", action="store_true", help="record the result in the bundle's card"
     )

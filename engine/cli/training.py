@@ -20,17 +20,7 @@ from pathlib import Path
 from types import FrameType
 from typing import Any, TextIO
 
-from engine.cli.arguments import (
-    Commands,
-    add_calibration_option,
-    add_command,
-    add_data_argument,
-    add_external_option,
-    add_fit_on_option,
-    add_target_sensitivity_option,
-    add_tta_option,
-    views,
-)
+from engine.cli import arguments as cli
 from engine.cli.context import CliContext
 from engine.errors import HilumError
 from engine.evaluation.metrics import SCORES
@@ -41,14 +31,14 @@ _BAR_WIDTH = 24
 _SHOWN_METRICS = ("loss", "auc", "val_loss", "val_auc", "val_accuracy")
 
 
-def register(commands: Commands) -> None:
+def register(commands: cli.Commands) -> None:
     """Add the ``train`` and ``variants`` sub-commands."""
     from engine.evaluation.operating_point import OPERATING_POINT_METHODS
     from engine.modeling.train_config import DEFAULT_OUT_DIR, TrainConfig
 
     defaults = TrainConfig.__dataclass_fields__
     names = [spec.name for spec in list_variants()]
-    train = add_command(commands, "train", run_train)
+    train = cli.add_command(commands, "train", run_train)
 
     def default(field: str) -> Any:
         return defaults[field].default
@@ -59,7 +49,7 @@ def register(commands: Commands) -> None:
             flag, default=default(field or flag.removeprefix("--").replace("-", "_")), **options
         )
 
-    add_data_argument(train, "the labelled image folder")
+    cli.add_data_argument(train, "the labelled image folder")
     train.add_argument(
         "--variant",
         required=True,
@@ -106,18 +96,18 @@ def register(commands: Commands) -> None:
     )
     config_option("--validation-fraction", type=float)
     config_option("--operating-point", choices=OPERATING_POINT_METHODS)
-    add_target_sensitivity_option(train, default("target_sensitivity"))
-    add_calibration_option(train, default("calibration"))
-    add_external_option(
+    cli.add_target_sensitivity_option(train, default("target_sensitivity"))
+    cli.add_calibration_option(train, default("calibration"))
+    cli.add_external_option(
         train,
         "images from elsewhere (NORMAL/ and PNEUMONIA/) to measure the model on; never trained on",
     )
-    add_fit_on_option(
+    cli.add_fit_on_option(
         train,
         default("fit_on"),
         "the set that fits the calibration and chooses the threshold",
     )
-    add_tta_option(train, "test-time views averaged by the bundle")
+    cli.add_tta_option(train, "test-time views averaged by the bundle")
     train.add_argument("--no-augmentation", action="store_true", help="turn augmentation off")
     train.add_argument(
         "--no-class-weighting", action="store_true", help="do not balance the classes in the loss"
@@ -126,7 +116,7 @@ def register(commands: Commands) -> None:
         "--nondeterministic", action="store_true", help="skip TensorFlow op determinism"
     )
     train.add_argument("--name", default=None, help="display name of the model")
-    add_command(commands, "variants", run_variants)
+    cli.add_command(commands, "variants", run_variants)
 
 
 def config_from_args(args: argparse.Namespace) -> Any:
@@ -162,7 +152,7 @@ def config_from_args(args: argparse.Namespace) -> Any:
         calibration=args.calibration,
         external_dir=args.external,
         fit_on=args.fit_on,
-        tta=views(args.tta),
+        tta=cli.views(args.tta),
         deterministic=not args.nondeterministic,
         name=args.name,
     )
