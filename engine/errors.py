@@ -7,6 +7,8 @@ they can do about it. The viewer shows ``str(error)`` as is; the CLI prints it a
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 
@@ -57,6 +59,17 @@ class ConfigError(HilumError, ValueError):
 
     The message names the setting, the value received and the values accepted.
     """
+
+
+@contextmanager
+def reading_card_section(section: str, value: object) -> Iterator[None]:
+    """Turn a missing field or a bad value met while reading a model card's ``section`` (a
+    ``KeyError``, ``TypeError`` or ``ValueError`` in the ``with`` block) into a
+    :class:`ConfigError` that names the section and shows what the card holds."""
+    try:
+        yield
+    except (KeyError, TypeError, ValueError) as error:
+        raise ConfigError(f"The model card's {section} is invalid ({error!r}): {value}") from None
 
 
 class PacsError(HilumError):

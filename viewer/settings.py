@@ -80,6 +80,14 @@ def read_bytes(value: object) -> QByteArray:
     return value if isinstance(value, QByteArray) else QByteArray()
 
 
+def _set_or_remove(store: QSettings, key: str, value: object | None) -> None:
+    """Store ``value`` as text under ``key``; ``None`` removes the key (back to the default)."""
+    if value is None:
+        store.remove(key)
+    else:
+        store.setValue(key, str(value))
+
+
 class Settings:
     """The viewer's persisted preferences.
 
@@ -169,10 +177,7 @@ class Settings:
 
     @model_path.setter
     def model_path(self, value: Path | None) -> None:
-        if value is None:
-            self.store.remove("model/path")
-        else:
-            self.store.setValue("model/path", str(value))
+        _set_or_remove(self.store, "model/path", value)
 
     def sync(self) -> None:
         """Write pending changes to disk now."""
@@ -195,10 +200,7 @@ class TrainingSettings:
         return Path(value) if isinstance(value, str) and value else None
 
     def _set_path(self, key: str, value: Path | None) -> None:
-        if value is None:
-            self._store.remove(key)
-        else:
-            self._store.setValue(key, str(value))
+        _set_or_remove(self._store, key, value)
 
     @property
     def data_folder(self) -> Path | None:
@@ -230,10 +232,7 @@ class TrainingSettings:
 
     @previous_model.setter
     def previous_model(self, value: ReadingModel | None) -> None:
-        if value is None:
-            self._store.remove("training/previous_model")
-        else:
-            self._store.setValue("training/previous_model", str(value))
+        _set_or_remove(self._store, "training/previous_model", value)
 
     @property
     def reading_models(self) -> ReadingRoomModels:

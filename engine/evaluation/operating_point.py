@@ -29,7 +29,7 @@ from typing import Any
 
 import numpy as np
 
-from engine.errors import ConfigError
+from engine.errors import ConfigError, reading_card_section
 from engine.evaluation.metrics import (
     Metrics,
     as_labels_and_probabilities,
@@ -79,7 +79,7 @@ class OperatingPoint:
         Raises:
             ConfigError: a field is missing or invalid.
         """
-        try:
+        with reading_card_section("operating point", card):
             target = card["target"]
             return cls(
                 check_threshold(card["threshold"]),
@@ -88,10 +88,6 @@ class OperatingPoint:
                 float(card["sensitivity"]),
                 float(card["specificity"]),
             )
-        except (KeyError, TypeError, ValueError) as error:
-            raise ConfigError(
-                f"The model card's operating point is invalid ({error!r}): {card}"
-            ) from None
 
 
 def choose_operating_point(

@@ -35,7 +35,7 @@ from typing import Any
 import numpy as np
 from PIL import Image
 
-from engine.errors import ConfigError
+from engine.errors import ConfigError, reading_card_section
 from engine.imaging.images import load_image
 from engine.imaging.radiograph import FloatImage
 
@@ -88,17 +88,13 @@ class Preprocessing:
         Raises:
             ConfigError: the card's preprocessing is missing a field or has an invalid value.
         """
-        try:
+        with reading_card_section("preprocessing", card):
             return cls(
                 int(card["image_size"]),
                 int(card["channels"]),
                 bool(card["stretch"]),
                 str(card["scaling"]),
             )
-        except (KeyError, TypeError, ValueError) as error:
-            raise ConfigError(
-                f"The model card's preprocessing is invalid ({error!r}): {card}"
-            ) from None
 
 
 def resize(pixels: FloatImage, size: int) -> FloatImage:

@@ -140,29 +140,16 @@ def test_a_user_threshold_is_shown_beside_the_cards(tmp_path: Path) -> None:
 
 def test_the_report_names_a_map_that_is_not_grad_cam(tmp_path: Path) -> None:
     """The dense baseline's heatmap is gradient x input; the PDF says so beside the map."""
-    text = pdf_text(
-        write_pdf_report(
-            tmp_path / "dense.pdf",
-            synthetic_image(),
-            synthetic_image(30, 24),
-            FakePrediction(),
-            CARD,
-            file_name="a.png",
-            heatmap_kind="gradient × input",
+
+    def text_of(name: str, **kind: str) -> str:
+        image, heatmap = synthetic_image(), synthetic_image(30, 24)
+        path = write_pdf_report(
+            tmp_path / name, image, heatmap, FakePrediction(), CARD, file_name="a.png", **kind
         )
-    )
-    assert "no convolutional layer" in " ".join(text.split())
-    grad_cam = pdf_text(
-        write_pdf_report(
-            tmp_path / "cnn.pdf",
-            synthetic_image(),
-            synthetic_image(30, 24),
-            FakePrediction(),
-            CARD,
-            file_name="a.png",
-        )
-    )
-    assert "no convolutional layer" not in " ".join(grad_cam.split())
+        return " ".join(pdf_text(path).split())
+
+    assert "no convolutional layer" in text_of("dense.pdf", heatmap_kind="gradient × input")
+    assert "no convolutional layer" not in text_of("cnn.pdf")
 
 
 def test_report_of_a_real_radiograph_renders(tmp_path: Path, fullres_dir: Path) -> None:

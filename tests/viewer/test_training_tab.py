@@ -391,16 +391,21 @@ def test_a_failed_run_raises_the_engine_error_and_leaves_no_bundle(
     assert not (tmp_path / "models").exists() or not list((tmp_path / "models").iterdir())
 
 
+def training_tab_of(window: MainWindow) -> tuple[MainWindow, TrainingTab]:
+    """``window`` showing its Training tab, with parameter counts stored (so that opening the
+    tab builds no model to count them)."""
+    TrainingSettings(window.settings).parameter_counts = {s.name: 1 for s in list_variants()}
+    window.tabs.setCurrentWidget(window.training_tab)
+    return window, window.training_tab
+
+
 def test_promote_switches_the_reading_room_model_and_can_revert(
     qtbot: QtBot,
     make_window: Callable[..., MainWindow],
     trained_models: Path,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    window = make_window()
-    tab = window.training_tab
-    TrainingSettings(window.settings).parameter_counts = {s.name: 1 for s in list_variants()}
-    window.tabs.setCurrentWidget(tab)
+    window, tab = training_tab_of(make_window())
     view: ComparisonView = tab.comparison
     view.set_model_folder(trained_models)
     qtbot.waitUntil(lambda: len(view.entries) == 2, timeout=20_000)
@@ -437,11 +442,8 @@ def test_closing_during_training_asks_then_cancels_cleanly(
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    window = make_window()
-    tab = window.training_tab
-    TrainingSettings(window.settings).parameter_counts = {s.name: 1 for s in list_variants()}
+    window, tab = training_tab_of(make_window())
     tab.settings.model_folder = tmp_path / "models"
-    window.tabs.setCurrentWidget(tab)
     scan(qtbot, tab, tiny_train_set)
     tab.variants.set_checked(["cnn"])
     set_quick_settings(tab, epochs=50)
