@@ -34,10 +34,11 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from types import TracebackType
-from typing import Any, Protocol
+from typing import Any
 
 from engine.errors import HilumError
 from engine.modeling.bundles import sha256_of
+from engine.prediction_fields import FilePrediction
 
 #: Where an entry came from: the image viewer, the worklist (batch triage) or the command line.
 SOURCES = ("viewer", "worklist", "cli")
@@ -74,24 +75,6 @@ class HistoryError(HilumError):
     its folder is not writable. The message names the file; the user can move it aside (a new
     history is started) or restore a backup.
     """
-
-
-class PredictionLike(Protocol):
-    """What :meth:`HistoryEntry.from_prediction` reads (``engine.inference.predictor.Prediction``
-    fits)."""
-
-    @property
-    def probability(self) -> float: ...
-    @property
-    def threshold(self) -> float: ...
-    @property
-    def label(self) -> str: ...
-    @property
-    def model_id(self) -> str: ...
-    @property
-    def warnings(self) -> tuple[str, ...]: ...
-    @property
-    def path(self) -> Path | None: ...
 
 
 def utc_now() -> str:
@@ -147,7 +130,7 @@ class HistoryEntry:
     @classmethod
     def from_prediction(
         cls,
-        prediction: PredictionLike,
+        prediction: FilePrediction,
         source: str,
         path: str | os.PathLike[str] | None = None,
     ) -> HistoryEntry:

@@ -17,7 +17,6 @@ import os
 import textwrap
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Protocol
 
 import numpy as np
 import numpy.typing as npt
@@ -33,6 +32,7 @@ from engine.inference.caveats import (
 )
 from engine.inference.heatmap_strength import scaled_heatmap, strength_legend
 from engine.modeling.card import ModelCard
+from engine.prediction_fields import PredictionFields
 
 #: A4 portrait, in inches.
 PAGE_SIZE = (8.27, 11.69)
@@ -43,21 +43,6 @@ MAX_IMAGE_SIDE = 1200
 #: Opacity of the heatmap overlay where its (strength-scaled) weight is 1.
 OVERLAY_OPACITY = 0.6
 _TEXT_WIDTH = 100  # characters per line of body text at 9 pt on A4
-
-
-class PredictionFields(Protocol):
-    """What the report shows of a prediction (``engine.inference.predictor.Prediction`` fits)."""
-
-    @property
-    def probability(self) -> float: ...
-    @property
-    def label(self) -> str: ...
-    @property
-    def threshold(self) -> float: ...
-    @property
-    def model_id(self) -> str: ...
-    @property
-    def warnings(self) -> tuple[str, ...]: ...
 
 
 def validation_figures(card: ModelCard) -> tuple[float | None, float | None, float | None]:

@@ -17,9 +17,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
-from engine.history import History, HistoryEntry, HistoryError, PredictionLike
+from engine.history import History, HistoryEntry, HistoryError
 from engine.imaging.files import walk_images
 from engine.imaging.studies import UNKNOWN_PATIENT, find_studies
+from engine.prediction_fields import FilePrediction
 from engine.progress import OnProgress, Progress, ShouldStop
 
 CSV_FIELDS = (
@@ -42,7 +43,7 @@ class FileResultLike(Protocol):
     @property
     def path(self) -> Path: ...
     @property
-    def prediction(self) -> PredictionLike | None: ...
+    def prediction(self) -> FilePrediction | None: ...
     @property
     def error(self) -> str | None: ...
 
