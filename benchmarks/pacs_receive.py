@@ -18,9 +18,15 @@ Measures, with DCMTK's ``storescu`` as the sending X-ray unit, over loopback:
    of storescu to the image's row (probability) appearing in the worklist, median of ``--runs``;
    split into transfer (storescu's run) and arrival-to-row.
 
+With ``--diagnose``, every stall over 100 ms of the burst is listed, split into the GUI thread's
+own work, its time runnable but waiting for a CPU and its time blocked (on Python's lock or
+another), and a watchdog thread (:mod:`benchmarks.stall_sampling`) prints where the GUI thread and
+the other threads were while it stalled. ``--skip-headless`` leaves out measurement 1.
+
 Usage::
 
     .venv/bin/python benchmarks/pacs_receive.py [--count 200] [--runs 5] [--model DIR]
+        [--diagnose] [--skip-headless]
 
 (``HILUM_SHARED_DATA`` points at the real data when it is not in ../shared/data.)
 
@@ -33,6 +39,7 @@ from __future__ import annotations
 import argparse
 import hashlib
 import os
+import resource
 import shutil
 import statistics
 import subprocess
@@ -52,6 +59,7 @@ sys.path.insert(0, str(REPO))
 import pydicom  # noqa: E402
 from pydicom.uid import generate_uid  # noqa: E402
 
+from benchmarks.stall_sampling import StallSampler, scheduling  # noqa: E402
 from engine.atomic_files import is_partial  # noqa: E402
 from engine.pacs.nodes import AllowedCaller, ListenerSettings  # noqa: E402
 from engine.pacs.scp import StorageListener  # noqa: E402
@@ -114,7 +122,9 @@ def burst_headless(instances: list[Path], out: Path) -> None:
     )
 
 
-def viewer_runs(instances: list[Path], out: Path, model: Path, runs: int) -> None:
+def viewer_runs(
+    instances: list[Path], out: Path, model: Path, runs: int, diagnose: bool = False
+) -> None:
     from PySide6.QtCore import QSettings
     from PySide6.QtWidgets import QApplication
 
@@ -158,18 +168,26 @@ def viewer_runs(instances: list[Path], out: Path, model: Path, runs: int) -> Non
     rest = instances[runs + 1 :]
     before = len(worklist.rows())
     started = time.perf_counter()
+    cpu_before = process_cpu()
     sender = BackgroundSend(port, rest)
-    busy = loop_gaps(app, lambda: len(worklist.rows()) >= before + len(rest))
+    busy = loop_gaps(app, lambda: len(worklist.rows()) >= before + len(rest), diagnose)
     all_rows = time.perf_counter() - started
+    used = process_cpu() - cpu_before
     print(
         f"2. burst into the viewer: {len(rest)} instances, storescu {sender.join():.1f} s, "
         f"all rows in the worklist after {all_rows:.1f} s; GUI event loop (10 ms timer) during "
         f"the burst: longest stall {busy[-1]:.0f} ms, 99th percentile "
         f"{busy[int(0.99 * len(busy))]:.0f} ms; idle before it: {idle[-1]:.0f} / "
-        f"{idle[int(0.99 * len(idle))]:.0f} ms"
+        f"{idle[int(0.99 * len(idle))]:.0f} ms; CPU used by the viewer meanwhile {used:.1f} s"
     )
     window.close()
     window.shutdown()
+
+
+def process_cpu() -> float:
+    """CPU seconds this process has used so far, all its threads (ended ones too)."""
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
 
 
 class BackgroundSend:
@@ -195,27 +213,43 @@ class BackgroundSend:
         return self.seconds
 
 
-def loop_gaps(app: Any, condition: Callable[[], bool]) -> list[float]:
+def loop_gaps(app: Any, condition: Callable[[], bool], diagnose: bool = False) -> list[float]:
     """Milliseconds between the ticks of a 10 ms timer until ``condition()``, sorted: how long
-    the GUI event loop was kept from running."""
-    from PySide6.QtCore import QElapsedTimer, QTimer
+    the GUI event loop was kept from running. With ``diagnose``, prints where the GUI thread and
+    the others were during the stalls."""
+    from PySide6.QtCore import QTimer
 
     gaps: list[float] = []
-    clock = QElapsedTimer()
-    clock.start()
-    last = [clock.elapsed()]
+    last = [time.perf_counter()]
+    sched = [scheduling()]
+    sampler = StallSampler(last, all_threads=True) if diagnose else None
 
     def tick() -> None:
-        now = clock.elapsed()
-        gaps.append(now - last[0])
+        now = time.perf_counter()
+        gaps.append((now - last[0]) * 1000)
+        ran, waited = scheduling()
+        if diagnose and gaps[-1] > 100:
+            on_cpu, queued = ran - sched[0][0], waited - sched[0][1]
+            print(
+                f"  {gaps[-1]:.0f} ms gap ending at {time.time():.3f} (epoch s): GUI thread ran "
+                f"{on_cpu:.0f} ms, waited for a CPU {queued:.0f} ms, blocked (a lock, Python's "
+                f"included) {gaps[-1] - on_cpu - queued:.0f} ms"
+            )
+        sched[0] = (ran, waited)
         last[0] = now
 
     timer = QTimer()
     timer.setInterval(10)
     timer.timeout.connect(tick)
     timer.start()
+    last[0] = time.perf_counter()
+    if sampler is not None:
+        sampler.start()
     wait_until(app, condition, 1800)
     timer.stop()
+    if sampler is not None:
+        sampler.stop()
+        print(sampler.report())
     return sorted(gaps)
 
 
@@ -233,6 +267,10 @@ def main() -> int:
     parser.add_argument("--count", type=int, default=200)
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--model", type=Path, default=DEFAULT_MODEL)
+    parser.add_argument(
+        "--diagnose", action="store_true", help="sample the threads' stacks during GUI stalls"
+    )
+    parser.add_argument("--skip-headless", action="store_true", help="only the viewer's runs")
     args = parser.parse_args()
     if shutil.which("storescu") is None:
         print("needs DCMTK's storescu (apt-get install dcmtk)")
@@ -241,8 +279,9 @@ def main() -> int:
         folder = Path(temp)
         (folder / "source").mkdir()
         instances = make_instances(SOURCE, args.count, folder / "source")
-        burst_headless(instances, folder / "headless")
-        viewer_runs(instances, folder / "viewer", args.model, args.runs)
+        if not args.skip_headless:
+            burst_headless(instances, folder / "headless")
+        viewer_runs(instances, folder / "viewer", args.model, args.runs, args.diagnose)
     return 0
 
 

@@ -27,19 +27,18 @@ Usage::
 from __future__ import annotations
 
 import argparse
-import collections
 import multiprocessing
 import os
 import sys
 import tempfile
-import threading
 import time
-import traceback
 from collections.abc import Callable
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
+from benchmarks.stall_sampling import StallSampler, scheduling, thread_cpu  # noqa: E402
+
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "1")
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
@@ -65,46 +64,6 @@ def _spin() -> None:
         pass
 
 
-class StallSampler:
-    """A watchdog thread: while the GUI thread has not ticked for ``after_ms``, record its stack."""
-
-    def __init__(self, last_tick: list[float], after_ms: float = 40.0) -> None:
-        self._last = last_tick
-        self._after = after_ms / 1000
-        self._main = threading.main_thread().ident
-        self._stop = threading.Event()
-        self.samples: collections.Counter[str] = collections.Counter()
-        self._thread = threading.Thread(target=self._run, daemon=True)
-
-    def start(self) -> None:
-        self._thread.start()
-
-    def stop(self) -> None:
-        self._stop.set()
-        self._thread.join()
-
-    def _run(self) -> None:
-        while not self._stop.wait(0.01):
-            if time.perf_counter() - self._last[0] < self._after:
-                continue
-            frame = sys._current_frames().get(self._main or 0)
-            if frame is not None:
-                stack = traceback.extract_stack(frame)
-                ours = [f for f in stack if str(REPO) in f.filename][-3:]
-                shown = [*ours, *(f for f in stack[-3:] if f not in ours)]
-                self.samples["\n".join(f"    {f.filename}:{f.lineno} {f.name}" for f in shown)] += 1
-
-
-def _scheduling() -> tuple[float, float]:
-    """The calling thread's time on a CPU and time runnable but waiting for one, in ms (Linux
-    schedstat; zeros elsewhere)."""
-    try:
-        ran, waited, _ = Path("/proc/thread-self/schedstat").read_text().split()
-    except (OSError, ValueError):
-        return 0.0, 0.0
-    return int(ran) / 1e6, int(waited) / 1e6
-
-
 class GapMeter:
     """A GUI-thread ``QTimer`` ticking every ``interval_ms``; records the gaps between ticks."""
 
@@ -114,7 +73,7 @@ class GapMeter:
         self.gaps: list[float] = []
         self.ends: list[float] = []
         self.split: list[tuple[float, float]] = []
-        self._sched = _scheduling()
+        self._sched = scheduling()
         self.last = [time.perf_counter()]
         self._timer = QTimer()
         self._timer.setInterval(interval_ms)
@@ -122,7 +81,7 @@ class GapMeter:
 
     def _tick(self) -> None:
         now = time.perf_counter()
-        ran, waited = _scheduling()
+        ran, waited = scheduling()
         self.gaps.append((now - self.last[0]) * 1000)
         self.ends.append(now)
         self.split.append((ran - self._sched[0], waited - self._sched[1]))
@@ -141,7 +100,7 @@ class GapMeter:
     def start(self) -> None:
         self._timer.start()
         self.last[0] = time.perf_counter()
-        self._sched = _scheduling()
+        self._sched = scheduling()
 
     def stop(self) -> list[float]:
         self._timer.stop()
@@ -165,20 +124,6 @@ def run_for(seconds: float) -> None:
     """Run the Qt event loop for ``seconds``."""
     ends = time.perf_counter() + seconds
     run_loop(lambda: time.perf_counter() > ends)
-
-
-def thread_cpu() -> dict[str, float]:
-    """CPU seconds used so far by each thread of this process, by thread name (Linux)."""
-    ticks = os.sysconf("SC_CLK_TCK")
-    used: dict[str, float] = collections.Counter()
-    for task in Path("/proc/self/task").iterdir():
-        try:
-            name = (task / "comm").read_text().strip()
-            fields = (task / "stat").read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        used[name] += (int(fields[11]) + int(fields[12])) / ticks
-    return used
 
 
 def one_run(options: argparse.Namespace) -> tuple[GapMeter, GapMeter]:
@@ -259,8 +204,7 @@ def one_run(options: argparse.Namespace) -> tuple[GapMeter, GapMeter]:
         )
         if sampler is not None:
             sampler.stop()
-            for stack, count in sampler.samples.most_common(6):
-                print(f"  stalled GUI thread seen {count}x at:\n{stack}")
+            print(sampler.report())
         tab.shutdown()
         tab.close()
         if done != [False]:
