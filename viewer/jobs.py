@@ -15,6 +15,7 @@ on the worker, see ../shared/GUIDE.md section 5).
 
 from __future__ import annotations
 
+import ctypes
 import threading
 import warnings
 from collections.abc import Callable
@@ -36,6 +37,30 @@ class _Relay(QObject):
         super().__init__(parent)
 
 
+#: Pool threads whose Python thread state is kept (see :func:`_keep_python_thread_state`).
+_KEPT_THREADS: set[int] = set()
+
+
+def _keep_python_thread_state() -> None:
+    """Keep the calling pool thread's Python thread state until the thread ends.
+
+    Why: a QThreadPool thread is not created by Python, so PySide makes a fresh Python thread
+    state for every runnable and deletes it afterwards, together with the thread's
+    ``threading.local`` data. TensorFlow caches per-thread Python state in C++ thread-locals,
+    so a model loaded by one job and traced further by the next job on the same OS thread
+    (the reading room's first prediction of a model with test-time views) read freed memory
+    and the viewer died with a segmentation fault (reproduced with a bare QThreadPool; a Python
+    thread, whose state lives as long as the thread, never crashed). One unmatched
+    ``PyGILState_Ensure`` per thread keeps the state: PySide's own release after each runnable
+    then only drops the interpreter lock. Pool threads never expire (see :class:`JobRunner`),
+    so the kept states are one per thread of a runner.
+    """
+    ident = threading.get_ident()
+    if ident not in _KEPT_THREADS:
+        _KEPT_THREADS.add(ident)
+        ctypes.pythonapi.PyGILState_Ensure()
+
+
 class _Runnable(QRunnable):
     def __init__(self, call: Callable[[], Any], relay: _Relay) -> None:
         super().__init__()
@@ -43,6 +68,7 @@ class _Runnable(QRunnable):
         self._relay = relay
 
     def run(self) -> None:
+        _keep_python_thread_state()
         try:
             result = self._call()
         except BaseException as error:
@@ -192,6 +218,7 @@ class JobRunner(QObject):
         super().__init__(parent)
         self._pool = QThreadPool(self)
         self._pool.setMaxThreadCount(max_threads or QThread.idealThreadCount())
+        self._pool.setExpiryTimeout(-1)  # threads live as long as the runner: see _Runnable
         self._active: set[Job] = set()
 
     def submit(

@@ -357,13 +357,10 @@ class MainWindow(QMainWindow):
         """Show the active model's card: a readable summary, then the full JSON."""
         try:
             card = self.models.card()
+            if card is None:
+                raise HilumError("No model is loaded: choose a model bundle first.")
         except (HilumError, ImportError) as error:
             self.reading_room.show_error(error)
-            return
-        if card is None:
-            self.reading_room.show_error(
-                HilumError("No model is loaded: choose a model bundle first.")
-            )
             return
         text_dialog(self, "Model card", model_card_text(card)).open()
 

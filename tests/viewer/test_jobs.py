@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import threading
 import time
 from collections.abc import Iterator
@@ -101,3 +102,71 @@ def test_a_standalone_job_runs_on_the_global_pool(qtbot: QtBot) -> None:
     with qtbot.waitSignal(job.succeeded, timeout=5_000) as blocker:
         job.start()
     assert blocker.args == [6]
+
+
+#: Loads the shipped model in one job and predicts in the next, on a one-thread runner, in a
+#: fresh process whose TensorFlow is first imported on the pool thread (as in the viewer).
+_MODEL_IN_TWO_JOBS = r"""
+import sys, time
+from pathlib import Path
+from PySide6.QtCore import QCoreApplication
+from viewer.jobs import JobRunner
+
+app = QCoreApplication([])
+runner = JobRunner(max_threads=1)
+
+def run(fn):
+    results = []
+    job = runner.submit(fn, callbacks=False)
+    job.succeeded.connect(results.append)
+    job.failed.connect(results.append)
+    job.start()
+    while not results:
+        app.processEvents()
+        time.sleep(0.01)
+    if isinstance(results[0], BaseException):
+        raise results[0]
+    return results[0]
+
+def load():
+    from engine.inference.predictor import Predictor
+    return Predictor.load(Path(sys.argv[1]))
+
+predictor = run(load)
+print("probability", run(lambda: predictor.predict(Path(sys.argv[2])).probability))
+"""
+
+
+def test_a_model_loaded_by_one_job_predicts_in_the_next_without_crashing(
+    tmp_path: Path,
+) -> None:
+    """Regression: the viewer died (segmentation fault) at its first prediction with the
+    shipped model, because each pool job got a fresh Python thread state and TensorFlow's
+    per-thread state of the loading job dangled. Run in a child process: a crash must fail
+    this test, not end the test session."""
+    import subprocess
+    import sys
+
+    import numpy as np
+    from PIL import Image
+
+    from tests.conftest import REPO
+    from viewer.resource_paths import default_model_dir
+
+    bundle = default_model_dir()
+    if bundle is None:
+        pytest.skip("needs the shipped default model in resources/models/default")
+    image = tmp_path / "gradient.png"
+    Image.fromarray(np.tile(np.arange(256, dtype=np.uint8), (256, 1))).save(image)
+    result = subprocess.run(
+        [sys.executable, "-c", _MODEL_IN_TWO_JOBS, str(bundle), str(image)],
+        cwd=REPO,
+        env={**os.environ, "QT_QPA_PLATFORM": "offscreen", "PYTHONPATH": str(REPO)},
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
+    assert result.returncode == 0, f"exit {result.returncode}: {result.stderr[-3000:]}"
+    probability = float(result.stdout.split("probability")[-1])
+    assert 0.0 <= probability <= 1.0
