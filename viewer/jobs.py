@@ -37,8 +37,9 @@ class _Relay(QObject):
         super().__init__(parent)
 
 
-#: Pool threads whose Python thread state is kept (see :func:`_keep_python_thread_state`).
-_KEPT_THREADS: set[int] = set()
+#: Set in a pool thread once its Python thread state is kept. Per thread state, not per thread
+#: id: a thread of a runner that was destroyed can come back with the same id and a new state.
+_kept = threading.local()
 
 
 def _keep_python_thread_state() -> None:
@@ -55,10 +56,9 @@ def _keep_python_thread_state() -> None:
     then only drops the interpreter lock. Pool threads never expire (see :class:`JobRunner`),
     so the kept states are one per thread of a runner.
     """
-    ident = threading.get_ident()
-    if ident not in _KEPT_THREADS:
-        _KEPT_THREADS.add(ident)
+    if not getattr(_kept, "state", False):
         ctypes.pythonapi.PyGILState_Ensure()
+        _kept.state = True
 
 
 class _Runnable(QRunnable):
