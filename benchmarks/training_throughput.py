@@ -52,8 +52,8 @@ def measure(
     from engine.modeling import datasets, variants
     from engine.modeling.labelled_folders import DataFolders, find_data_folders
     from engine.modeling.train_config import TrainConfig
-    from engine.modeling.training import compile_model
     from engine.runtime import device, tensorflow
+    from engine.workflows.training import compile_model
 
     tensorflow()
     import keras

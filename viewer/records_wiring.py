@@ -23,7 +23,7 @@ from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QMenu, QMenuBar, QStatusBar, QTabWidget, QWidget
 
 from engine.errors import HilumError
-from engine.history import History, HistoryEntry, HistoryError
+from engine.workflows.history import History, HistoryEntry, HistoryError
 from viewer.history.history_view import HistoryView
 from viewer.jobs import JobRunner
 from viewer.reading_room.report_export import ReportExporter

@@ -2,7 +2,7 @@
 
 Runs the engine's checks (default model, every DICOM decoder, a JPEG, prediction with heatmap),
 the workflow a user runs (``train`` for one epoch on generated images, ``evaluate``,
-``predict --json``, a PDF report: :mod:`engine.workflow_check`), the Training tab's way of
+``predict --json``, a PDF report: :mod:`engine.cli.workflow_check`), the Training tab's way of
 training (a spawned child process, which a frozen app only manages with
 ``multiprocessing.freeze_support``), then opens and closes the main window offscreen, and prints
 a short report: versions, device, timings. The same command runs from source and inside the
@@ -16,8 +16,8 @@ import tempfile
 import time
 from pathlib import Path
 
-from engine.self_check import Check, run_checks, timed, versions
-from engine.workflow_check import IMAGE_SIZE, run_workflow_checks
+from engine.cli.workflow_check import IMAGE_SIZE, run_workflow_checks
+from engine.workflows.self_check import Check, run_checks, timed, versions
 from viewer.resource_paths import default_model_dir
 
 
@@ -26,7 +26,7 @@ def _training_tab_check(data: Path, out: Path) -> Check:
 
     def train() -> str:
         from engine.modeling.train_config import TrainConfig
-        from engine.modeling.training_process import train_in_process
+        from engine.workflows.training_process import train_in_process
 
         config = TrainConfig(
             variant="dense",

@@ -7,7 +7,7 @@ to a default when a stored value is missing or unreadable.
 :class:`Settings` holds the reading room's values; :class:`TrainingSettings` the Training tab's
 (same store, own ``training/`` keys): the data and model folders, the model that was active
 before the last promotion (so that it can be restored; the transitions are
-:class:`engine.modeling.promotion.ReadingRoomModels`), and the variants' parameter counts
+:class:`engine.workflows.promotion.ReadingRoomModels`), and the variants' parameter counts
 (building nine models to count them takes seconds, so it is done once).
 """
 
@@ -20,7 +20,7 @@ from typing import Generic, Protocol, TypeVar, overload
 
 from PySide6.QtCore import QByteArray, QSettings
 
-from engine.modeling.promotion import SHIPPED_DEFAULT, ReadingModel, ReadingRoomModels
+from engine.workflows.promotion import SHIPPED_DEFAULT, ReadingModel, ReadingRoomModels
 from viewer.widgets.rendering import COLORMAPS
 
 MAX_RECENT = 10
@@ -223,7 +223,7 @@ class TrainingSettings:
     @property
     def previous_model(self) -> ReadingModel | None:
         """The model active before the last promotion: a bundle path,
-        :data:`~engine.modeling.promotion.SHIPPED_DEFAULT`, or ``None`` when nothing was
+        :data:`~engine.workflows.promotion.SHIPPED_DEFAULT`, or ``None`` when nothing was
         promoted yet."""
         value = self._store.value("training/previous_model", "")
         if not isinstance(value, str) or not value:

@@ -2,7 +2,7 @@
 
 Assembles trained bundles into one bundle (an ensemble and/or a test-time augmentation recipe),
 fits its calibration and operating point, measures it and runs the robustness battery; see
-:mod:`engine.modeling.ensemble`. Prints the new bundle's figures; exit status 0.
+:mod:`engine.workflows.ensemble`. Prints the new bundle's figures; exit status 0.
 """
 
 from __future__ import annotations
@@ -41,7 +41,7 @@ def run_ensemble(args: argparse.Namespace, context: CliContext) -> int:
     from engine.evaluation.assessment import AssessmentConfig
     from engine.modeling.bundles import read_card, update_card
     from engine.modeling.card_summary import describe_card
-    from engine.modeling.ensemble import build_ensemble
+    from engine.workflows.ensemble import build_ensemble
 
     def show(progress: Progress) -> None:
         if progress.done == progress.total:

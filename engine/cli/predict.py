@@ -3,7 +3,7 @@
 Runs :meth:`engine.inference.predictor.Predictor.predict_many` over files and folders: one line (or
 JSON object, or CSV row) per file, an error for each file that cannot be read, and exit status 1
 when any file failed. Without ``--model`` the shipped default model is used. The CSV is the
-Worklist's (:func:`engine.inference.triage.csv_text`), with each file's patient and study date.
+Worklist's (:func:`engine.workflows.triage.csv_text`), with each file's patient and study date.
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ from engine.imaging.radiograph import FloatImage
 from engine.inference.gradcam import HEATMAP_METHODS, overlay_rgb
 from engine.inference.heatmap_strength import scaled_heatmap
 from engine.inference.predictor import FileResult, Predictor
-from engine.inference.triage import TriageRow, csv_text, study_context, triage_row
+from engine.workflows.triage import TriageRow, csv_text, study_context, triage_row
 
 
 def register(commands: cli.Commands) -> None:

@@ -1,7 +1,7 @@
 """``hilum train`` and ``hilum variants``: train a model variant headless, list the variants.
 
 TensorFlow is imported only when a command runs, so building the parser stays fast. ``train``
-trains in a child process through :func:`engine.modeling.training_process.train_in_process`,
+trains in a child process through :func:`engine.workflows.training_process.train_in_process`,
 the runner the viewer's Training tab uses, so both train the same way. The child has its own
 session and never sees the terminal's Ctrl-C: the first one is caught here and forwarded as
 ``should_stop`` (the run stops within one batch, no bundle is written, exit status 130); a
@@ -120,7 +120,7 @@ def register(commands: cli.Commands) -> None:
 
 
 def config_from_args(args: argparse.Namespace) -> Any:
-    """The :class:`~engine.modeling.training.TrainConfig` the ``train`` arguments describe.
+    """The :class:`~engine.workflows.training.TrainConfig` the ``train`` arguments describe.
 
     Raises:
         ConfigError: a value is out of range (the message names the setting).
@@ -221,7 +221,7 @@ def run_train(args: argparse.Namespace, context: CliContext) -> int:
     choose its operating point and calibration on a patient-grouped validation split, and write
     the model bundle to OUT/<model_id>.
 
-    Runs in a child process (the Training tab's runner, :mod:`engine.modeling.training_process`),
+    Runs in a child process (the Training tab's runner, :mod:`engine.workflows.training_process`),
     then prints the bundle path and the validation metrics; 130 when cancelled.
 
     The command line is stored in the card (``command``) so that the run can be repeated.
@@ -230,7 +230,7 @@ def run_train(args: argparse.Namespace, context: CliContext) -> int:
         HilumError: what training raised in the child (same type and message).
     """
     from engine.modeling.bundles import update_card
-    from engine.modeling.training_process import train_in_process
+    from engine.workflows.training_process import train_in_process
 
     config = config_from_args(args)
     with _CancelOnInterrupt() as cancel:

@@ -1,5 +1,5 @@
-"""Using a model: the predictor with Grad-CAM, the out-of-distribution check, batch triage and
-the PDF report of a prediction. Exports resolve on first use (TensorFlow loads when predicting).
+"""Using a model on an image: the predictor with Grad-CAM, the out-of-distribution check, the
+fields of a prediction, its PDF report. Exports resolve on first use (TensorFlow on predicting).
 """
 
 from typing import TYPE_CHECKING
@@ -12,7 +12,6 @@ if TYPE_CHECKING:
     from engine.inference.ood import OodCheck, OodReference, check_radiograph
     from engine.inference.prediction_report import write_pdf_report
     from engine.inference.predictor import FileResult, Prediction, Predictor, predict, predict_many
-    from engine.inference.triage import TriageRow, TriageSummary, csv_text, triage
 
 __all__ = [
     "DISCLAIMER",
@@ -23,14 +22,10 @@ __all__ = [
     "OodReference",
     "Prediction",
     "Predictor",
-    "TriageRow",
-    "TriageSummary",
     "check_radiograph",
-    "csv_text",
     "overlay_rgb",
     "predict",
     "predict_many",
-    "triage",
     "write_pdf_report",
 ]
 
@@ -50,9 +45,5 @@ __getattr__ = lazy_exports(
         "DISCLAIMER": "caveats",
         "HEATMAP_NOTE": "caveats",
         "write_pdf_report": "prediction_report",
-        "TriageRow": "triage",
-        "TriageSummary": "triage",
-        "csv_text": "triage",
-        "triage": "triage",
     },
 )

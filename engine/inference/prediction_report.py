@@ -31,8 +31,8 @@ from engine.inference.caveats import (
     heatmap_scale_label,
 )
 from engine.inference.heatmap_strength import scaled_heatmap, strength_legend
+from engine.inference.prediction_fields import PredictionFields
 from engine.modeling.card import ModelCard
-from engine.prediction_fields import PredictionFields
 
 #: A4 portrait, in inches.
 PAGE_SIZE = (8.27, 11.69)

@@ -1,4 +1,4 @@
-"""The models: variants, card, bundles, preprocessing, datasets, training and promotion.
+"""Describing a model: variants, the card and its value types, bundles, preprocessing, datasets.
 Exports resolve on first use (see engine.lazy_exports): importing this imports no TensorFlow.
 """
 
@@ -25,9 +25,7 @@ if TYPE_CHECKING:
         find_data_folders,
     )
     from engine.modeling.preprocessing import Preprocessing, load_and_preprocess, preprocess
-    from engine.modeling.promotion import PromotionCheck, ReadingRoomModels, check_promotion
     from engine.modeling.train_config import TrainConfig
-    from engine.modeling.training import TrainingResult, train
     from engine.modeling.variants import VariantSpec, build_model, get_variant, list_variants
 
 __all__ = [
@@ -38,13 +36,9 @@ __all__ = [
     "LabelledSet",
     "ModelCard",
     "Preprocessing",
-    "PromotionCheck",
-    "ReadingRoomModels",
     "TrainConfig",
-    "TrainingResult",
     "VariantSpec",
     "build_model",
-    "check_promotion",
     "describe_card",
     "find_bundles",
     "find_data_folders",
@@ -55,7 +49,6 @@ __all__ = [
     "preprocess",
     "read_card",
     "scan_dataset",
-    "train",
     "update_card",
     "write_bundle",
 ]
@@ -78,9 +71,6 @@ __getattr__ = lazy_exports(
         "Preprocessing": "preprocessing",
         "load_and_preprocess": "preprocessing",
         "preprocess": "preprocessing",
-        "PromotionCheck": "promotion",
-        "ReadingRoomModels": "promotion",
-        "check_promotion": "promotion",
         "CLASS_NAMES": "labelled_folders",
         "DataFolders": "labelled_folders",
         "LabelledSet": "labelled_folders",
@@ -88,7 +78,5 @@ __getattr__ = lazy_exports(
         "DatasetSummary": "dataset_summary",
         "scan_dataset": "dataset_summary",
         "TrainConfig": "train_config",
-        "TrainingResult": "training",
-        "train": "training",
     },
 )

@@ -1,6 +1,6 @@
 """The settings of a training run: :class:`TrainConfig`, validated when created.
 
-Shared by :func:`engine.modeling.training.train`, ``hilum train`` and the viewer's training form
+Shared by :func:`engine.workflows.training.train`, ``hilum train`` and the viewer's training form
 (which shows a refused value's message as it is). Stored in the model card as
 ``training.config`` so that a run can be repeated.
 """

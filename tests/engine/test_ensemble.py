@@ -18,10 +18,10 @@ from engine.imaging.images import load_image
 from engine.inference.predictor import Predictor
 from engine.modeling.bundles import load_bundle
 from engine.modeling.card_summary import describe_card
-from engine.modeling.ensemble import build_ensemble
 from engine.modeling.preprocessing import preprocess
 from engine.modeling.train_config import TrainConfig
 from engine.modeling.tta import VIEWS, TtaRecipe, make_views
+from engine.workflows.ensemble import build_ensemble
 from tests.engine.tiny_bundles import train_tiny
 
 pytestmark = pytest.mark.data

@@ -14,8 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from engine import history as history_module
-from engine.history import History, HistoryEntry, HistoryError
+from engine.workflows import history as history_module
+from engine.workflows.history import History, HistoryEntry, HistoryError
 from tests.fakes import FakePrediction
 
 
@@ -123,7 +123,7 @@ def test_a_crash_keeps_every_committed_entry(db: Path) -> None:
     script = textwrap.dedent(
         f"""
         import os
-        from engine.history import History, HistoryEntry
+        from engine.workflows.history import History, HistoryEntry
         history = History({str(db)!r})
         for index in range(5):
             history.add(HistoryEntry(f"/x/{{index}}.png", "", "cnn-1", 0.5, 0.4, "PNEUMONIA"))

@@ -15,7 +15,7 @@ import pytest
 from engine.evaluation.calibration import Calibration
 from engine.modeling.bundles import MODEL_FILE
 from engine.modeling.card import CARD_FILE
-from engine.modeling.promotion import SHIPPED_DEFAULT, ReadingRoomModels, check_promotion
+from engine.workflows.promotion import SHIPPED_DEFAULT, ReadingRoomModels, check_promotion
 from tests.engine.tiny_bundles import (
     external_figures,
     promotable_card,

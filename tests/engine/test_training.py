@@ -13,8 +13,8 @@ from engine.cli.main import main
 from engine.errors import ConfigError
 from engine.modeling.bundles import load_bundle
 from engine.modeling.train_config import TrainConfig
-from engine.modeling.training import train
 from engine.progress import Progress
+from engine.workflows.training import train
 from tests.engine.tiny_bundles import tiny_train_args
 from tests.engine.train_runs import long_train_run
 
@@ -194,7 +194,7 @@ def test_cli_trains_in_a_child_process_and_prints_the_bundle_and_metrics(
     def not_here(*_: object, **__: object) -> None:
         raise AssertionError("hilum train trained in the calling process")
 
-    monkeypatch.setattr("engine.modeling.training.train", not_here)
+    monkeypatch.setattr("engine.workflows.training.train", not_here)
     status = main(
         [
             *tiny_train_args(tiny_train_set, epochs=1),

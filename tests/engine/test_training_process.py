@@ -15,7 +15,7 @@ import pytest
 from engine.errors import HilumError
 from engine.modeling.bundles import find_bundles
 from engine.modeling.train_config import TrainConfig
-from engine.modeling.training_process import train_in_process
+from engine.workflows.training_process import train_in_process
 from tests.engine.train_runs import long_train_run
 
 

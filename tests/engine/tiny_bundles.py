@@ -112,7 +112,7 @@ def train_tiny(data_dir: Path, out_dir: Path, variant: str, **options: Any) -> P
     ``options`` are further :class:`~engine.modeling.train_config.TrainConfig` fields.
     """
     from engine.modeling.train_config import TrainConfig
-    from engine.modeling.training import train
+    from engine.workflows.training import train
 
     config = TrainConfig(variant=variant, data_dir=data_dir, out_dir=out_dir, epochs=1, **options)
     result = train(config)

@@ -9,7 +9,7 @@ import pytest
 from PySide6.QtCore import Qt
 from pytestqt.qtbot import QtBot
 
-from engine.history import History, HistoryEntry
+from engine.workflows.history import History, HistoryEntry
 from tests.viewer.helpers import show_widget
 from viewer.history.history_view import ANY, POLL_MS, HistoryView
 

@@ -16,7 +16,7 @@ from PySide6.QtWidgets import QMessageBox
 from pytestqt.qtbot import QtBot
 
 from engine.evaluation.calibration import Calibration
-from engine.modeling.promotion import SHIPPED_DEFAULT, PromotionCheck
+from engine.workflows.promotion import SHIPPED_DEFAULT, PromotionCheck
 from tests.engine.tiny_bundles import external_figures, promotable_card, write_card_bundle
 from tests.viewer.helpers import show_widget
 from viewer.jobs import JobRunner

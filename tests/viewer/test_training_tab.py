@@ -20,12 +20,12 @@ from engine.errors import DatasetError
 from engine.evaluation.bundle_evaluation import evaluate_bundle
 from engine.evaluation.comparison import COLUMNS
 from engine.modeling.bundles import find_bundles, read_card
-from engine.modeling.promotion import SHIPPED_DEFAULT, PromotionCheck
 from engine.modeling.train_config import TrainConfig
-from engine.modeling.training import TrainingResult
-from engine.modeling.training_process import train_in_process
 from engine.modeling.variants import build_model, get_variant, list_variants
 from engine.progress import Progress
+from engine.workflows.promotion import SHIPPED_DEFAULT, PromotionCheck
+from engine.workflows.training import TrainingResult
+from engine.workflows.training_process import train_in_process
 from tests.engine.tiny_bundles import train_tiny
 from tests.viewer.helpers import show_widget
 from viewer.main_window import MainWindow

@@ -16,9 +16,9 @@ from PIL import Image
 from PySide6.QtCore import Qt
 from pytestqt.qtbot import QtBot
 
-from engine.history import History
-from engine.inference.triage import TriageRow, TriageSummary
 from engine.progress import ShouldStop
+from engine.workflows.history import History
+from engine.workflows.triage import TriageRow, TriageSummary
 from tests.fakes import FakePrediction
 from viewer.resource_paths import default_model_dir
 from viewer.worklist.worklist_view import Worklist

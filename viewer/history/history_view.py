@@ -1,10 +1,10 @@
 """The History tab: every prediction shown or batch-run, newest first, filterable.
 
-Filtering is done by the database (:meth:`engine.history.History.query`), so the view stays quick
-with years of entries; it shows the newest :data:`ROW_LIMIT` matches. The view refreshes itself
-when entries are added, by whichever part of Hilum or another process (the CLI): a timer asks the
-database for its newest id once a second (one indexed query) and reloads when it changed and the
-tab is visible.
+Filtering is done by the database (:meth:`engine.workflows.history.History.query`), so the
+view stays quick with years of entries; it shows the newest :data:`ROW_LIMIT` matches. The view
+refreshes itself when entries are added, by whichever part of Hilum or another process (the
+CLI): a timer asks the database for its newest id once a second (one indexed query) and reloads
+when it changed and the tab is visible.
 """
 
 from __future__ import annotations
@@ -24,8 +24,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from engine.history import History, HistoryEntry, HistoryError
 from engine.modeling.labelled_folders import CLASS_NAMES
+from engine.workflows.history import History, HistoryEntry, HistoryError
 from viewer.errors import ErrorBanner
 from viewer.widgets.record_table import Column, RecordTable, RecordTableModel
 

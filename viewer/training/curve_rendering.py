@@ -19,7 +19,7 @@ import numpy as np
 import numpy.typing as npt
 
 from engine.evaluation.plots import CURVES, Histories, draw_training_curves
-from engine.modeling.training_process import become_background_process
+from engine.workflows.training_process import become_background_process
 
 _DPI = 100
 
@@ -55,7 +55,7 @@ def render_curves(histories: Histories, width: int, height: int) -> npt.NDArray[
 
 class CurveRenderer:
     """One helper process that runs :func:`render_curves` (started on first use), as background
-    work (:func:`engine.modeling.training_process.become_background_process`)."""
+    work (:func:`engine.workflows.training_process.become_background_process`)."""
 
     def __init__(self) -> None:
         self._pool: ProcessPoolExecutor | None = None

@@ -1,7 +1,7 @@
 """The comparison's promotion buttons: promote a model to the reading room, revert, use the
 shipped default.
 
-The transitions and the checks are the engine's (:mod:`engine.modeling.promotion`); this widget
+The transitions and the checks are the engine's (:mod:`engine.workflows.promotion`); this widget
 runs the check in the background (it hashes the model files), refuses a bundle with a blocking
 error, asks before promoting over warnings, persists the new state in the settings
 (:attr:`TrainingSettings.previous_model`) and asks the window, by signal, to load the model.
@@ -14,7 +14,7 @@ from pathlib import Path
 from PySide6.QtCore import Qt, Signal, Slot
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QMessageBox, QPushButton, QWidget
 
-from engine.modeling.promotion import PromotionCheck, ReadingRoomModels, check_promotion
+from engine.workflows.promotion import PromotionCheck, ReadingRoomModels, check_promotion
 from viewer.errors import describe
 from viewer.jobs import JobRunner
 from viewer.resource_paths import default_model_dir

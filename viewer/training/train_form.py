@@ -1,4 +1,4 @@
-"""The training settings form: its values are a :class:`engine.modeling.training.TrainConfig`.
+"""The training settings form: its values are a :class:`engine.workflows.training.TrainConfig`.
 
 Validation is the engine's: the form builds a ``TrainConfig`` for every checked variant after each
 edit and shows the first :class:`~engine.errors.ConfigError` message beside the fields, marking

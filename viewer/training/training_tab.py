@@ -2,8 +2,8 @@
 
 Composition of small widgets (dataset, variant checklist, settings form, progress, live curves,
 comparison) around one queue: the checked variants train one after another, each as one
-:class:`viewer.jobs.Job` around :func:`engine.modeling.training.train`, run in a child process by
-:func:`engine.modeling.training_process.train_in_process` (in-process training froze the window for
+:class:`viewer.jobs.Job` around :func:`engine.workflows.training.train`, run in a child process by
+:func:`engine.workflows.training_process.train_in_process` (in-process training froze the window for
 up to 0.7 s while TensorFlow traced each new model). Jobs run on the tab's single TensorFlow thread,
 with parameter counting and re-evaluation, so that TensorFlow work never runs twice at once. Cancel
 sets the job's stop flag, which the engine turns into ``model.stop_training`` within one batch; the
@@ -33,10 +33,10 @@ from PySide6.QtWidgets import (
 )
 
 from engine.modeling.train_config import TrainConfig
-from engine.modeling.training import TrainingResult
-from engine.modeling.training_process import train_in_process
 from engine.modeling.variants import list_variants
 from engine.progress import Progress
+from engine.workflows.training import TrainingResult
+from engine.workflows.training_process import train_in_process
 from viewer.errors import describe
 from viewer.jobs import Job, JobRunner
 from viewer.settings import Settings, TrainingSettings

@@ -1,14 +1,15 @@
 """The Worklist tab: batch triage of a folder or of the study list, most suspicious first.
 
-The model runs over every image through :func:`engine.inference.triage.triage` (which calls
+The model runs over every image through :func:`engine.workflows.triage.triage` (which calls
 :func:`engine.inference.predictor.predict_many`), in one :class:`viewer.jobs.Job` (progress bar,
 Cancel), off the GUI thread. Results stream into a
 sortable table (probability sorts as a number) while the batch runs: the worker puts each row in
 a thread-safe queue and reports progress; the progress slot, on the GUI thread, moves the queued
 rows into the table. Each prediction is recorded in the history on the worker thread as soon as
-it is made (:class:`engine.history.History` is thread-safe), so a crash loses none of them.
+it is made (:class:`engine.workflows.history.History` is thread-safe), so a crash loses none
+of them.
 Double-clicking a row asks the main window to open the image (``open_requested``); the table can
-be exported as CSV (:func:`engine.inference.triage.csv_text`, the format of ``hilum predict
+be exported as CSV (:func:`engine.workflows.triage.csv_text`, the format of ``hilum predict
 --csv``, written atomically).
 """
 
@@ -31,9 +32,9 @@ from PySide6.QtWidgets import (
 )
 
 from engine.atomic_files import write_text
-from engine.history import History, HistoryError
-from engine.inference.triage import BatchPredict, TriageRow, TriageSummary, csv_text, triage
 from engine.progress import Progress
+from engine.workflows.history import History, HistoryError
+from engine.workflows.triage import BatchPredict, TriageRow, TriageSummary, csv_text, triage
 from viewer.errors import ErrorBanner, describe
 from viewer.jobs import Job, JobRunner
 from viewer.widgets.record_table import MISSING, Column, RecordTable, RecordTableModel

@@ -29,9 +29,9 @@ from engine.modeling.bundles import Bundle, load_bundle, write_bundle
 from engine.modeling.card import MemberSpec, ModelCard
 from engine.modeling.labelled_folders import read_labelled_set
 from engine.modeling.train_config import TrainConfig
-from engine.modeling.training import split_of
 from engine.modeling.tta import TtaRecipe
 from engine.progress import OnProgress, ShouldStop, ignore_progress, never_stop
+from engine.workflows.training import split_of
 
 #: Training settings that decide the validation split; members must agree on all of them.
 SPLIT_KEYS = ("data_dir", "seed", "validation_fraction", "limit")

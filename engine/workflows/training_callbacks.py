@@ -1,4 +1,4 @@
-"""Keras callbacks private to :func:`engine.modeling.training.train`: progress, cancel, best
+"""Keras callbacks private to :func:`engine.workflows.training.train`: progress, cancel, best
 weights.
 
 Built lazily (:func:`progress_callback`, :func:`best_weights_callback`) because their base class

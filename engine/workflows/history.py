@@ -37,8 +37,8 @@ from types import TracebackType
 from typing import Any
 
 from engine.errors import HilumError
+from engine.inference.prediction_fields import FilePrediction
 from engine.modeling.bundles import sha256_of
-from engine.prediction_fields import FilePrediction
 
 #: Where an entry came from: the image viewer, the worklist (batch triage) or the command line.
 SOURCES = ("viewer", "worklist", "cli")

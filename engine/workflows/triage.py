@@ -17,11 +17,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
-from engine.history import History, HistoryEntry, HistoryError
 from engine.imaging.files import walk_images
 from engine.imaging.studies import UNKNOWN_PATIENT, find_studies
-from engine.prediction_fields import FilePrediction
+from engine.inference.prediction_fields import FilePrediction
 from engine.progress import OnProgress, Progress, ShouldStop
+from engine.workflows.history import History, HistoryEntry, HistoryError
 
 CSV_FIELDS = (
     "file",

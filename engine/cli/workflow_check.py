@@ -5,8 +5,9 @@ train (issue 11: the first bundle had no ``train`` command, and no scikit-learn)
 run the CLI's own commands (:func:`engine.cli.main`, in this process, so that the modules the
 installation really holds are used) on a small generated data set: ``train`` for one epoch,
 ``evaluate`` and ``predict --json`` with the model just trained, then a PDF report of one of its
-predictions. The images are synthetic chest-like phantoms (:func:`engine.self_check.phantom`),
-so the figures say nothing about accuracy, only that every step runs and produces its output.
+predictions. The images are synthetic chest-like phantoms
+(:func:`engine.workflows.self_check.phantom`), so the figures say nothing about accuracy, only
+that every step runs and produces its output.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from PIL import Image
 
 from engine.cli.context import CliContext
 from engine.cli.main import main
-from engine.self_check import Check, phantom, timed
+from engine.workflows.self_check import Check, phantom, timed
 
 #: Images per class of the generated data set (enough for a patient-grouped validation split).
 IMAGES_PER_CLASS = 24

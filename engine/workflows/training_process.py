@@ -1,4 +1,4 @@
-"""Run :func:`engine.modeling.training.train` in a child process, with the same plain callables.
+"""Run :func:`engine.workflows.training.train` in a child process, with the same plain callables.
 
 Why a process: training in a thread of the viewer shares one interpreter lock with the GUI
 thread, and while TensorFlow traces a new model's training and validation functions (pure
@@ -7,7 +7,7 @@ machine. In a child process the GUI thread competes for nothing but CPU time (an
 with the viewer's own scheduling group, see :func:`become_background_process`). The price is the
 child's start-up (importing TensorFlow, a few seconds per variant), small beside a training run.
 
-:func:`train_in_process` has :func:`engine.modeling.training.train`'s signature, so it runs as an
+:func:`train_in_process` has :func:`engine.workflows.training.train`'s signature, so it runs as an
 ordinary job of the viewer's Training tab and under ``hilum train`` (one runner for both):
 progress reports come back through a queue and go to ``on_progress``; ``should_stop()`` is
 forwarded to the child as an event, which the engine polls after every batch. The child is in
@@ -31,8 +31,8 @@ from typing import Any
 
 from engine.errors import HilumError
 from engine.modeling.train_config import TrainConfig
-from engine.modeling.training import TrainingResult
 from engine.progress import OnProgress, ShouldStop, ignore_progress, never_stop
+from engine.workflows.training import TrainingResult
 
 #: Seconds between two looks at ``should_stop`` and the child's messages.
 POLL_SECONDS = 0.05
@@ -132,7 +132,7 @@ def _child(config: TrainConfig, messages: Any, stop: Any) -> None:
     throughput work, the window is latency work.
     """
     become_background_process()
-    from engine.modeling.training import train
+    from engine.workflows.training import train
 
     def report(progress: object) -> None:
         messages.put(("progress", progress))
@@ -151,7 +151,7 @@ def train_in_process(
     on_progress: OnProgress | None = None,
     should_stop: ShouldStop | None = None,
 ) -> TrainingResult:
-    """:func:`engine.modeling.training.train` in a spawned child process: same arguments, same
+    """:func:`engine.workflows.training.train` in a spawned child process: same arguments, same
     result.
 
     The child's progress reports reach ``on_progress`` in order; ``should_stop`` is polled every

@@ -2,7 +2,7 @@
 
 :func:`train` runs the whole recipe the viewer's Training tab and ``hilum train`` share:
 
-1. pick the device and distribution strategy (:mod:`engine.modeling.distribution`: one or
+1. pick the device and distribution strategy (:mod:`engine.workflows.distribution`: one or
    several GPUs, the CPU, or a ``TF_CONFIG`` cluster of workers);
 2. seed everything (and, by default, enable TensorFlow's op determinism: same seed, same data ->
    same weights and metrics on the CPU; measured at no cost on this CPU for our variants);
@@ -38,13 +38,13 @@ from engine.modeling.architectures import unfreeze_top
 from engine.modeling.augmentation import RECIPE
 from engine.modeling.bundles import Member
 from engine.modeling.card import ModelCard
-from engine.modeling.distribution import Distribution, choose_strategy, multi_worker_keras_fixes
 from engine.modeling.labelled_folders import find_data_folders, read_labelled_set, stratified_limit
 from engine.modeling.train_config import TrainConfig
-from engine.modeling.training_callbacks import best_weights_callback, progress_callback
 from engine.modeling.tta import TtaRecipe
 from engine.progress import Cancelled, OnProgress, ShouldStop, ignore_progress, never_stop
 from engine.runtime import tensorflow
+from engine.workflows.distribution import Distribution, choose_strategy, multi_worker_keras_fixes
+from engine.workflows.training_callbacks import best_weights_callback, progress_callback
 
 if TYPE_CHECKING:
     from engine.evaluation.assessment import Assessment
