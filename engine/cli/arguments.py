@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import TypeAlias
 
 from engine.cli.context import Handler
-from engine.evaluation.calibration import CALIBRATION_METHODS
+from engine.modeling.calibration import CALIBRATION_METHODS
 
 Commands: TypeAlias = "argparse._SubParsersAction[argparse.ArgumentParser]"
 """What ``add_subparsers`` returns: where a module's ``register`` adds its sub-commands."""

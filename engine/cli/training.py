@@ -23,7 +23,7 @@ from typing import Any, TextIO
 from engine.cli import arguments as cli
 from engine.cli.context import CliContext
 from engine.errors import HilumError
-from engine.evaluation.metrics import SCORES
+from engine.modeling.metrics import SCORES
 from engine.modeling.variants import list_variants
 from engine.progress import Progress
 
@@ -33,7 +33,7 @@ _SHOWN_METRICS = ("loss", "auc", "val_loss", "val_auc", "val_accuracy")
 
 def register(commands: cli.Commands) -> None:
     """Add the ``train`` and ``variants`` sub-commands."""
-    from engine.evaluation.operating_point import OPERATING_POINT_METHODS
+    from engine.modeling.operating_point import OPERATING_POINT_METHODS
     from engine.modeling.train_config import DEFAULT_OUT_DIR, TrainConfig
 
     defaults = TrainConfig.__dataclass_fields__

@@ -1,5 +1,5 @@
-"""Measuring models: metrics, calibration, the operating point, bundle evaluation, comparison
-tables and plots. Exports resolve on first use (matplotlib is imported when a plot is drawn).
+"""Measuring models: metrics, calibration fitting, operating point choice, bundle evaluation,
+comparison tables and plots. Exports resolve on first use (matplotlib loads when a plot is drawn).
 """
 
 from typing import TYPE_CHECKING
@@ -12,17 +12,14 @@ if TYPE_CHECKING:
         EvaluationReport,
         evaluate_bundle,
     )
-    from engine.evaluation.calibration import Calibration, fit_calibration
+    from engine.evaluation.calibration import fit_calibration
     from engine.evaluation.comparison import comparison_table, format_table, write_csv, write_plots
-    from engine.evaluation.metrics import Metrics, compute_metrics
-    from engine.evaluation.operating_point import OperatingPoint, choose_operating_point
+    from engine.evaluation.metrics import compute_metrics
+    from engine.evaluation.operating_point import choose_operating_point
 
 __all__ = [
-    "Calibration",
     "EvaluationCancelled",
     "EvaluationReport",
-    "Metrics",
-    "OperatingPoint",
     "choose_operating_point",
     "comparison_table",
     "compute_metrics",
@@ -36,11 +33,8 @@ __all__ = [
 __getattr__ = lazy_exports(
     __name__,
     {
-        "Metrics": "metrics",
         "compute_metrics": "metrics",
-        "Calibration": "calibration",
         "fit_calibration": "calibration",
-        "OperatingPoint": "operating_point",
         "choose_operating_point": "operating_point",
         "EvaluationCancelled": "bundle_evaluation",
         "EvaluationReport": "bundle_evaluation",

@@ -27,12 +27,13 @@ import numpy as np
 import numpy.typing as npt
 
 from engine.errors import ConfigError, DatasetError, ImageReadError
-from engine.evaluation.metrics import FloatArray, Metrics, compute_metrics
+from engine.evaluation.metrics import compute_metrics
 from engine.imaging.images import load_image
 from engine.inference.predictor import Predictor
 from engine.inference.scorer import Scorer
 from engine.modeling.card import ModelCard
 from engine.modeling.labelled_folders import LabelledSet, find_data_folders, stratified_limit
+from engine.modeling.metrics import FloatArray, Metrics
 from engine.progress import (
     Cancelled,
     OnProgress,

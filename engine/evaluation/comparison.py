@@ -18,9 +18,9 @@ from typing import Any
 
 from engine.atomic_files import write_text
 from engine.evaluation.bundle_evaluation import EvaluationReport
-from engine.evaluation.metrics import Metrics
 from engine.modeling.card import ModelCard
 from engine.modeling.card_summary import expected_elsewhere, worst_flip
+from engine.modeling.metrics import Metrics
 
 #: Column keys, in order, with their headers for people.
 COLUMNS = {

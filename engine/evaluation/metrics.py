@@ -14,97 +14,28 @@ against scikit-learn. Conventions, used everywhere in Hilum:
   [0, 1] (the last bin includes 1.0): the sum over bins of (bin size / n) x |fraction of
   PNEUMONIA in the bin - mean probability in the bin|. It is the calibration of the probability
   shown to the user, not of the "confidence" max(p, 1 - p).
+
+The figures' type, :class:`~engine.modeling.metrics.Metrics`, is part of the model card and lives
+with it in :mod:`engine.modeling.metrics`; this module computes them.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import asdict, dataclass, fields
 from typing import Any
 
 import numpy as np
-import numpy.typing as npt
 
-from engine.errors import ConfigError
-
-EPSILON = 1e-7
-ECE_BINS = 10
-MAX_ROC_POINTS = 200
-#: The scores of :class:`Metrics` besides counts, threshold, loss and curves, in report order.
-SCORES = (
-    "accuracy",
-    "sensitivity",
-    "specificity",
-    "precision",
-    "f1",
-    "auc",
-    "pr_auc",
-    "brier",
-    "ece",
+from engine.modeling.metrics import (
+    EPSILON,
+    MAX_ROC_POINTS,
+    FloatArray,
+    IntArray,
+    Metrics,
+    check_threshold,
+    ratio,
 )
 
-FloatArray = npt.NDArray[np.float64]
-IntArray = npt.NDArray[np.int64]
-
-
-@dataclass(frozen=True)
-class Metrics:
-    """Every figure Hilum reports for one model on one labelled set. See the module conventions.
-
-    Attributes:
-        confusion_matrix: ``[[tn, fp], [fn, tp]]`` (rows: truth NORMAL, PNEUMONIA).
-        roc: ``{"fpr": [...], "tpr": [...], "thresholds": [...]}``, at most
-            :data:`MAX_ROC_POINTS` points from (0, 0) to (1, 1); empty lists when AUC is None.
-    """
-
-    n: int
-    n_positive: int
-    n_negative: int
-    threshold: float
-    loss: float
-    accuracy: float
-    sensitivity: float
-    specificity: float
-    precision: float
-    f1: float
-    auc: float | None
-    pr_auc: float | None
-    brier: float
-    ece: float
-    confusion_matrix: list[list[int]]
-    roc: dict[str, list[float]]
-
-    def to_dict(self) -> dict[str, Any]:
-        """JSON-ready dict (plain floats, ints, lists and None)."""
-        return asdict(self)
-
-    def to_card(self) -> dict[str, Any]:
-        """The model card's ``validation_metrics`` section (same as :meth:`to_dict`)."""
-        return self.to_dict()
-
-    @classmethod
-    def from_card(cls, card: Mapping[str, Any]) -> Metrics:
-        """Inverse of :meth:`to_card`; keys this version does not know are ignored.
-
-        Raises:
-            ConfigError: a field is missing.
-        """
-        names = [item.name for item in fields(cls)]
-        missing = [name for name in names if name not in card]
-        if missing:
-            raise ConfigError(
-                f"The model card's validation metrics lack {', '.join(missing)}: retrain the "
-                "model, or re-evaluate it with `hilum evaluate`."
-            )
-        return cls(**{name: card[name] for name in names})
-
-
-def check_threshold(threshold: float) -> float:
-    """Return ``threshold`` as a float, or raise :class:`ConfigError` unless it is in [0, 1]."""
-    value = float(threshold)
-    if not 0.0 <= value <= 1.0:
-        raise ConfigError(f"The threshold must be between 0 and 1, got {threshold!r}.")
-    return value
+ECE_BINS = 10
 
 
 def as_labels_and_probabilities(y_true: Any, y_prob: Any) -> tuple[IntArray, FloatArray]:
@@ -130,11 +61,6 @@ def as_labels_and_probabilities(y_true: Any, y_prob: Any) -> tuple[IntArray, Flo
             f"({int(np.isnan(probabilities).sum())} NaN). Drop unreadable images first."
         )
     return labels.astype(np.int64), probabilities
-
-
-def ratio(numerator: float, denominator: float) -> float:
-    """``numerator / denominator``, or 0 when the denominator is 0 (a metric without cases)."""
-    return float(numerator / denominator) if denominator else 0.0
 
 
 def _counts_by_threshold(

@@ -21,16 +21,12 @@ from typing import Any
 import numpy as np
 
 from engine.errors import ConfigError
-from engine.evaluation.calibration import Calibration, fit_calibration
-from engine.evaluation.metrics import (
-    FloatArray,
-    Metrics,
-    auc_score,
-    compute_metrics,
-    expected_calibration_error,
-    ratio,
-)
-from engine.evaluation.operating_point import OperatingPoint, choose_operating_point
+from engine.evaluation.calibration import fit_calibration
+from engine.evaluation.metrics import auc_score, compute_metrics, expected_calibration_error
+from engine.evaluation.operating_point import choose_operating_point
+from engine.modeling.calibration import Calibration
+from engine.modeling.metrics import FloatArray, Metrics, ratio
+from engine.modeling.operating_point import OperatingPoint
 
 #: Which labelled set chose the calibration and the threshold.
 FIT_ON = ("validation", "external")

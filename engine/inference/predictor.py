@@ -32,7 +32,6 @@ import numpy as np
 import numpy.typing as npt
 
 from engine.errors import ImageReadError
-from engine.evaluation.metrics import FloatArray
 from engine.imaging.images import load_image
 from engine.imaging.radiograph import FloatImage, Radiograph
 from engine.inference.caveats import GRAD_CAM
@@ -40,6 +39,7 @@ from engine.inference.gradcam import ZERO_MAP_NOTE, Method, upsample
 from engine.inference.ood import OodCheck, OodReference, check_radiograph, load_ood_reference
 from engine.inference.scorer import Scorer
 from engine.modeling.bundles import Bundle, load_bundle
+from engine.modeling.metrics import FloatArray
 from engine.progress import OnProgress, Progress, ShouldStop, ignore_progress, never_stop
 from engine.runtime import device
 

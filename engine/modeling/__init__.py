@@ -15,6 +15,7 @@ if TYPE_CHECKING:
         update_card,
         write_bundle,
     )
+    from engine.modeling.calibration import Calibration
     from engine.modeling.card import ModelCard
     from engine.modeling.card_summary import describe_card
     from engine.modeling.dataset_summary import DatasetSummary, scan_dataset
@@ -24,6 +25,8 @@ if TYPE_CHECKING:
         LabelledSet,
         find_data_folders,
     )
+    from engine.modeling.metrics import Metrics
+    from engine.modeling.operating_point import OperatingPoint
     from engine.modeling.preprocessing import Preprocessing, load_and_preprocess, preprocess
     from engine.modeling.train_config import TrainConfig
     from engine.modeling.variants import VariantSpec, build_model, get_variant, list_variants
@@ -31,10 +34,13 @@ if TYPE_CHECKING:
 __all__ = [
     "CLASS_NAMES",
     "Bundle",
+    "Calibration",
     "DataFolders",
     "DatasetSummary",
     "LabelledSet",
+    "Metrics",
     "ModelCard",
+    "OperatingPoint",
     "Preprocessing",
     "TrainConfig",
     "VariantSpec",
@@ -67,6 +73,9 @@ __getattr__ = lazy_exports(
         "update_card": "bundles",
         "write_bundle": "bundles",
         "ModelCard": "card",
+        "Calibration": "calibration",
+        "Metrics": "metrics",
+        "OperatingPoint": "operating_point",
         "describe_card": "card_summary",
         "Preprocessing": "preprocessing",
         "load_and_preprocess": "preprocessing",

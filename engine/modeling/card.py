@@ -33,10 +33,10 @@ from pathlib import Path
 from typing import Any
 
 from engine.errors import ConfigError, ModelFileError
-from engine.evaluation.calibration import Calibration
-from engine.evaluation.metrics import Metrics
-from engine.evaluation.operating_point import MANUAL, OperatingPoint, move_operating_point
+from engine.modeling.calibration import Calibration
 from engine.modeling.labelled_folders import CLASS_NAMES
+from engine.modeling.metrics import Metrics
+from engine.modeling.operating_point import MANUAL, OperatingPoint, move_operating_point
 from engine.modeling.preprocessing import Preprocessing
 from engine.modeling.tta import TtaRecipe
 
@@ -217,7 +217,7 @@ class ModelCard:
         """This card with its threshold moved to validation ROC point ``index``.
 
         The validation figures are recomputed at the new threshold (see
-        :func:`engine.evaluation.operating_point.move_operating_point`).
+        :func:`engine.modeling.operating_point.move_operating_point`).
 
         Raises:
             ValueError: the card has no validation ROC curve.

@@ -12,10 +12,10 @@ from pathlib import Path
 from typing import Any
 
 from engine.errors import ConfigError
-from engine.evaluation.calibration import CALIBRATION_METHODS
-from engine.evaluation.operating_point import OPERATING_POINT_METHODS
 from engine.modeling import variants
 from engine.modeling.architectures import IMAGENET
+from engine.modeling.calibration import CALIBRATION_METHODS
+from engine.modeling.operating_point import OPERATING_POINT_METHODS
 from engine.modeling.tta import TtaRecipe
 
 DEFAULT_OUT_DIR = Path("runs")

@@ -13,10 +13,10 @@ import pytest
 
 from engine import atomic_files
 from engine.errors import ConfigError, ModelFileError
-from engine.evaluation.calibration import Calibration
-from engine.evaluation.operating_point import OperatingPoint
 from engine.modeling import bundles
 from engine.modeling.bundles import find_bundles, load_bundle, read_card, update_card, write_bundle
+from engine.modeling.calibration import Calibration
+from engine.modeling.operating_point import OperatingPoint
 from engine.modeling.preprocessing import Preprocessing
 from tests.engine.tiny_bundles import make_bundle, tiny_card, tiny_model
 

@@ -18,10 +18,10 @@ from engine.evaluation.bundle_evaluation import (
     predict_probabilities,
     select_evaluation_set,
 )
-from engine.evaluation.calibration import Calibration
-from engine.evaluation.metrics import SCORES
 from engine.inference.predictor import Predictor
 from engine.modeling.bundles import load_bundle, read_card, update_card
+from engine.modeling.calibration import Calibration
+from engine.modeling.metrics import SCORES
 from engine.modeling.preprocessing import Preprocessing, load_and_preprocess
 from tests.engine.tiny_bundles import make_bundle
 

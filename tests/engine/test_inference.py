@@ -11,12 +11,12 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from engine.evaluation.calibration import Calibration
 from engine.imaging.dicom_samples import LOSSLESS, write_sample
 from engine.imaging.images import load_image
 from engine.inference.gradcam import ZERO_MAP_NOTE
 from engine.inference.ood import fit_ood_reference, save_ood_reference
 from engine.inference.predictor import Predictor, predict, predict_many
+from engine.modeling.calibration import Calibration
 from engine.modeling.preprocessing import preprocess
 from engine.progress import Progress
 from tests.engine.tiny_bundles import make_bundle

@@ -7,9 +7,12 @@ import pytest
 from sklearn import metrics as sk
 
 from engine.errors import ConfigError
-from engine.evaluation.calibration import Calibration, fit_calibration
-from engine.evaluation.metrics import MAX_ROC_POINTS, SCORES, compute_metrics
-from engine.evaluation.operating_point import OperatingPoint, choose_operating_point
+from engine.evaluation.calibration import fit_calibration
+from engine.evaluation.metrics import compute_metrics
+from engine.evaluation.operating_point import choose_operating_point
+from engine.modeling.calibration import Calibration
+from engine.modeling.metrics import MAX_ROC_POINTS, SCORES
+from engine.modeling.operating_point import OperatingPoint
 
 
 def _random_case(seed: int, n: int, positives: float = 0.7) -> tuple[np.ndarray, np.ndarray]:

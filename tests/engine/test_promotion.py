@@ -12,8 +12,8 @@ from typing import Any
 
 import pytest
 
-from engine.evaluation.calibration import Calibration
 from engine.modeling.bundles import MODEL_FILE
+from engine.modeling.calibration import Calibration
 from engine.modeling.card import CARD_FILE
 from engine.workflows.promotion import SHIPPED_DEFAULT, ReadingRoomModels, check_promotion
 from tests.engine.tiny_bundles import (

@@ -13,10 +13,10 @@ import pytest
 from matplotlib.figure import Figure
 
 from engine import load_image
-from engine.evaluation.metrics import Metrics
-from engine.evaluation.operating_point import OperatingPoint
 from engine.inference.prediction_report import DISCLAIMER, validation_figures, write_pdf_report
 from engine.modeling.card import ModelCard
+from engine.modeling.metrics import Metrics
+from engine.modeling.operating_point import OperatingPoint
 from engine.modeling.preprocessing import Preprocessing
 
 METRIC_FIELDS = [field.name for field in fields(Metrics)]

@@ -9,10 +9,10 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from engine.evaluation.calibration import Calibration
-from engine.evaluation.operating_point import OperatingPoint
 from engine.modeling.bundles import MODEL_FILE, sha256_of, write_bundle
+from engine.modeling.calibration import Calibration
 from engine.modeling.card import CARD_FILE, ModelCard
+from engine.modeling.operating_point import OperatingPoint
 from engine.modeling.preprocessing import Preprocessing
 from engine.runtime import tensorflow
 

@@ -15,7 +15,7 @@ import pytest
 from PySide6.QtWidgets import QMessageBox
 from pytestqt.qtbot import QtBot
 
-from engine.evaluation.calibration import Calibration
+from engine.modeling.calibration import Calibration
 from engine.workflows.promotion import SHIPPED_DEFAULT, PromotionCheck
 from tests.engine.tiny_bundles import external_figures, promotable_card, write_card_bundle
 from tests.viewer.helpers import show_widget

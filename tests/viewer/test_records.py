@@ -11,9 +11,9 @@ from PySide6.QtGui import QPixmap
 from PySide6.QtWidgets import QLabel
 from pytestqt.qtbot import QtBot
 
-from engine.evaluation.operating_point import OperatingPoint
 from engine.inference.predictor import Prediction
 from engine.modeling.card import ModelCard
+from engine.modeling.operating_point import OperatingPoint
 from engine.modeling.preprocessing import Preprocessing
 from tests.viewer.helpers import LOAD_TIMEOUT_MS, fake_prediction, open_and_wait
 from viewer import records_wiring as records_module

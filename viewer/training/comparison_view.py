@@ -26,9 +26,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from engine.evaluation import operating_point
 from engine.evaluation.bundle_evaluation import EvaluationReport, evaluate_bundle
 from engine.evaluation.comparison import write_csv
+from engine.modeling import operating_point
 from engine.modeling.bundles import update_card
 from engine.modeling.card import ModelCard
 from viewer.errors import describe
