@@ -128,8 +128,8 @@ def viewer_runs(
     from PySide6.QtCore import QSettings
     from PySide6.QtWidgets import QApplication
 
-    from viewer.main_window import MainWindow
     from viewer.settings import Settings
+    from viewer.window.main_window import MainWindow
 
     app = QApplication.instance() or QApplication([])
     settings = Settings(QSettings(str(out / "hilum.ini"), QSettings.Format.IniFormat))

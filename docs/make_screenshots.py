@@ -34,8 +34,8 @@ def _wait(signal: object, timeout_ms: int) -> None:
 def main() -> int:
     QStandardPaths.setTestModeEnabled(True)  # keep the history database out of the user's data
     _app = QApplication.instance() or QApplication(sys.argv[:1])  # kept alive until the end
-    from viewer.main_window import MainWindow
     from viewer.settings import Settings
+    from viewer.window.main_window import MainWindow
 
     folder = Path(tempfile.mkdtemp())
     window = MainWindow(Settings(QSettings(str(folder / "s.ini"), QSettings.Format.IniFormat)))

@@ -18,7 +18,7 @@ from PySide6.QtGui import QIcon
 from PySide6.QtWidgets import QApplication
 
 from viewer.errors import install_excepthooks
-from viewer.main_window import MainWindow
+from viewer.window.main_window import MainWindow
 
 ORGANIZATION = "Hilum"
 APPLICATION = "Hilum"

@@ -51,7 +51,7 @@ def _window_check() -> Check:
     try:
         from PySide6.QtWidgets import QApplication
 
-        from viewer.main_window import MainWindow
+        from viewer.window.main_window import MainWindow
 
         app = QApplication.instance() or QApplication([])
         window = MainWindow()

@@ -94,7 +94,9 @@ def test_nothing_the_app_loads_in_turn_is_excluded() -> None:
         PYTHONPATH=str(REPO),
     )
     loaded = json.loads(done.stdout.strip().splitlines()[-1])
-    assert "engine.modeling.datasets" in loaded and "viewer.main_window" in loaded  # probe worked
+    assert (
+        "engine.modeling.datasets" in loaded and "viewer.window.main_window" in loaded
+    )  # probe worked
     excludes = spec_excludes()
     clashes = sorted({e for name in loaded if (e := excluded_by(name, excludes))})
     assert not clashes, f"the app loads these packages, which {SPEC.name} excludes: {clashes}"

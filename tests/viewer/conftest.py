@@ -18,8 +18,8 @@ from pytestqt.qtbot import QtBot
 from engine.imaging.decoder_pool import PROCESS_NAME as DECODER_PROCESS_NAME
 from tests.viewer.helpers import show_widget
 from viewer.jobs import JobRunner
-from viewer.main_window import MainWindow
 from viewer.settings import Settings
+from viewer.window.main_window import MainWindow
 
 # The window's history database and any other per-user file go to Qt's test locations
 # (~/.qttest), never to the user's real data folder.

@@ -11,7 +11,7 @@ from pytestqt.qtbot import QtBot
 
 from engine import Radiograph
 from engine.inference.predictor import Prediction
-from viewer.main_window import MainWindow
+from viewer.window.main_window import MainWindow
 
 #: Generous timeouts: the CI machine has two cores shared with other work.
 LOAD_TIMEOUT_MS = 20_000

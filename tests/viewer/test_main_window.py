@@ -13,9 +13,9 @@ from pytestqt.qtbot import QtBot
 
 from engine import Radiograph
 from tests.viewer.helpers import LOAD_TIMEOUT_MS, fake_prediction, open_and_wait
-from viewer.main_window import MainWindow
 from viewer.settings import Settings
 from viewer.widgets.rendering import qimage_to_array, to_uint8
+from viewer.window.main_window import MainWindow
 
 MakeWindow = Callable[..., MainWindow]
 

@@ -15,10 +15,10 @@ from engine.pacs.nodes import AllowedCaller, ListenerSettings, PacsNode
 from tests.engine.tiny_bundles import make_bundle
 from tests.pacs_support import ORTHANC_AET, Orthanc, dcmtk
 from tests.viewer.helpers import LOAD_TIMEOUT_MS, MODEL_TIMEOUT_MS, open_and_wait
-from viewer.main_window import MainWindow
 from viewer.pacs.settings import PacsSettings
 from viewer.pacs.settings_dialog import PacsSettingsDialog
 from viewer.settings import Settings
+from viewer.window.main_window import MainWindow
 
 MakeWindow = Callable[..., MainWindow]
 SENDER = "XRAY1"

@@ -15,9 +15,9 @@ from pytestqt.qtbot import QtBot
 
 from tests.engine.tiny_bundles import make_bundle
 from tests.viewer.helpers import MODEL_TIMEOUT_MS, open_and_wait
-from viewer.main_window import MainWindow
 from viewer.resource_paths import default_model_dir
 from viewer.widgets.rendering import qimage_to_array
+from viewer.window.main_window import MainWindow
 
 MakeWindow = Callable[..., MainWindow]
 

@@ -16,11 +16,11 @@ from engine.modeling.card import ModelCard
 from engine.modeling.operating_point import OperatingPoint
 from engine.modeling.preprocessing import Preprocessing
 from tests.viewer.helpers import LOAD_TIMEOUT_MS, fake_prediction, open_and_wait
-from viewer import records_wiring as records_module
 from viewer.jobs import JobRunner
-from viewer.main_window import MainWindow
 from viewer.reading_room.report_export import ReportExporter, save_png, shown_prediction
-from viewer.records_wiring import Records
+from viewer.window import records_wiring as records_module
+from viewer.window.main_window import MainWindow
+from viewer.window.records_wiring import Records
 
 MakeWindow = Callable[..., MainWindow]
 CARD = ModelCard(

@@ -28,10 +28,10 @@ from engine.workflows.training import TrainingResult
 from engine.workflows.training_process import train_in_process
 from tests.engine.tiny_bundles import train_tiny
 from tests.viewer.helpers import show_widget
-from viewer.main_window import MainWindow
 from viewer.settings import Settings, TrainingSettings
 from viewer.training.comparison_view import ComparisonView
 from viewer.training.training_tab import TrainingTab
+from viewer.window.main_window import MainWindow
 
 pytestmark = pytest.mark.data
 

@@ -1,9 +1,9 @@
 """The PACS menu, the listener and its arrivals, and query/retrieve, wired into the main window.
 
-Like :mod:`viewer.records_wiring`, this plugs into the window through its public API only (the menu
-bar, the study browser, the Worklist tab, ``open_image``; see :class:`viewer.pacs.host.PacsHost`)
-with two lines on the window's side: create :class:`PacsIntegration` and call its
-:meth:`~PacsIntegration.shutdown`.
+Like :mod:`viewer.window.records_wiring`, this plugs into the window through its public API only
+(the menu bar, the study browser, the Worklist tab, ``open_image``; see
+:class:`viewer.pacs.host.PacsHost`) with two lines on the window's side: create
+:class:`PacsIntegration` and call its :meth:`~PacsIntegration.shutdown`.
 
 Arrivals: the listener writes each instance on its network thread and hands it to a relay
 signal; on the GUI thread, arrivals are gathered for :data:`FLUSH_MS` and then listed in the

@@ -4,7 +4,7 @@ The flow for one image (../shared/GUIDE.md, "The flows"):
 
 1. ``load_image`` runs as a job; on success the image view, tags and panel show the radiograph;
 2. when a model is loaded, ``engine.inference.predictor.predict`` runs as a job on the model's
-   own thread (:class:`viewer.model_lifecycle.ModelLifecycle`);
+   own thread (:class:`viewer.model.lifecycle.ModelLifecycle`);
 3. its ``Prediction`` (probability, heatmap, warnings) goes to the panel and the view.
 
 Only the newest request counts: results of an image the user already left are dropped. Images
@@ -25,7 +25,7 @@ from engine.imaging.dicom_tags import HeaderRow, header_rows
 from engine.inference.heatmap_strength import heatmap_strength, scaled_heatmap
 from viewer.errors import ErrorBanner, describe
 from viewer.jobs import Job, JobRunner
-from viewer.model_lifecycle import ModelLifecycle
+from viewer.model.lifecycle import ModelLifecycle
 from viewer.reading_room.dicom_tags import DicomTagsPanel
 from viewer.reading_room.image_view import ImageView
 from viewer.reading_room.prediction_panel import PredictionPanel

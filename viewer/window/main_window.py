@@ -2,9 +2,9 @@
 
 It owns the menus, the toolbar, the tabs, drag and drop and the status bar, and wires the parts
 together: the reading room (:class:`viewer.reading_room.reading_room.ReadingRoom`), the active
-model (:class:`viewer.model_lifecycle.ModelLifecycle`), the Training tab and the Worklist and
-History tabs (:class:`viewer.records_wiring.Records`). The model loads in the background after the
-window is shown, so images can be read before it is ready.
+model (:class:`viewer.model.lifecycle.ModelLifecycle`), the Training tab and the Worklist and
+History tabs (:class:`viewer.window.records_wiring.Records`). The model loads in the background
+after the window is shown, so images can be read before it is ready.
 """
 
 from __future__ import annotations
@@ -25,15 +25,15 @@ from PySide6.QtWidgets import (
 )
 
 from engine import HilumError, Radiograph
-from viewer.dialogs import ABOUT, model_card_text, text_dialog
 from viewer.jobs import Job
-from viewer.model_lifecycle import ModelLifecycle
-from viewer.model_status import ModelStatusLabel
+from viewer.model.lifecycle import ModelLifecycle
+from viewer.model.status import ModelStatusLabel
 from viewer.pacs.integration import PacsIntegration
 from viewer.reading_room.reading_room import ReadingRoom
-from viewer.records_wiring import Records
 from viewer.settings import Settings
 from viewer.training.training_tab import TrainingTab
+from viewer.window.dialogs import ABOUT, model_card_text, text_dialog
+from viewer.window.records_wiring import Records
 
 if TYPE_CHECKING:  # imported for real on a worker thread: keeps start-up fast
     from engine.inference.predictor import Prediction, Predictor

@@ -8,7 +8,7 @@ from typing import Any
 from PySide6.QtCore import Slot
 from PySide6.QtWidgets import QLabel, QWidget
 
-from viewer.model_lifecycle import ModelLifecycle
+from viewer.model.lifecycle import ModelLifecycle
 
 
 class ModelStatusLabel(QLabel):
