@@ -28,7 +28,17 @@ def build_parser() -> argparse.ArgumentParser:
     what the code imports, and a command that is missing from an installation is an
     ``ImportError`` at once, not a sub-command silently absent from ``--help``.
     """
-    from engine.cli import ensemble, evaluation, info, listen, pacs, predict, robustness, training
+    from engine.cli import (
+        domain,
+        ensemble,
+        evaluation,
+        info,
+        listen,
+        pacs,
+        predict,
+        robustness,
+        training,
+    )
 
     parser = argparse.ArgumentParser(
         prog="hilum",
@@ -37,7 +47,7 @@ def build_parser() -> argparse.ArgumentParser:
         "opens the viewer.",
     )
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
-    for module in (info, training, evaluation, predict, robustness, ensemble, listen, pacs):
+    for module in (info, training, evaluation, predict, robustness, ensemble, domain, listen, pacs):
         module.register(commands)
     info.register_view_placeholder(commands)
     return parser

@@ -35,10 +35,13 @@ from engine.errors import ImageReadError
 from engine.imaging.images import load_image
 from engine.imaging.radiograph import FloatImage, Radiograph
 from engine.inference.caveats import GRAD_CAM
+from engine.inference.domain_features import DomainCheck, canonical_image
+from engine.inference.domain_verdict import outside_sentence, validated_on
 from engine.inference.gradcam import ZERO_MAP_NOTE, Method, upsample
 from engine.inference.ood import OodCheck, OodReference, check_radiograph, load_ood_reference
 from engine.inference.scorer import Scorer
 from engine.modeling.bundles import Bundle, load_bundle
+from engine.modeling.domain_reference import LIMIT, load_domain_reference
 from engine.modeling.metrics import FloatArray
 from engine.progress import OnProgress, Progress, ShouldStop, ignore_progress, never_stop
 from engine.runtime import device
@@ -68,6 +71,13 @@ class Prediction:
         ood_score: the content score (> 1 is flagged) or ``None`` when not computed.
         heatmap_kind: what the heatmap shows, named for the user ("Grad-CAM", or "gradient ×
             input" for a model without a convolutional layer).
+        in_domain: the domain check's verdict (:mod:`engine.modeling.domain_reference`): False
+            when the image's features are unlike those of the images the model was validated
+            on; ``None`` when the bundle has no domain check.
+        domain_score: the domain check's score (above 1 is outside), ``None`` without one.
+        outside: when either check says the image is outside what the model was validated on,
+            the sentence to show *instead of* the label ("Not a chest radiograph: …" or "Outside
+            what this model was validated on: …"); ``None`` otherwise.
     """
 
     probability: float
@@ -83,6 +93,14 @@ class Prediction:
     out_of_distribution: bool = False
     ood_score: float | None = None
     heatmap_kind: str = GRAD_CAM
+    in_domain: bool | None = None
+    domain_score: float | None = None
+    outside: str | None = None
+
+    @property
+    def validated(self) -> bool:
+        """True unless a check says the image is outside what the model was validated on."""
+        return self.outside is None
 
     def label_at(self, threshold: float) -> str:
         """The label at another threshold (the viewer's adjustable operating point)."""
@@ -117,6 +135,7 @@ class _Prepared:
     shape: tuple[int, int]
     warnings: list[str]
     ood: OodCheck
+    canonical: FloatImage | None
     timings: dict[str, float] = field(default_factory=dict)
 
 
@@ -147,6 +166,12 @@ class Predictor:
         self.ood_reference = ood_reference
         self._calibration = bundle.card.calibration
         self.scorer = Scorer(bundle.members, bundle.card.tta, method)
+        section = bundle.card.domain_check
+        self.domain: DomainCheck | None = None
+        if section is not None:
+            reference = load_domain_reference(bundle.path, section)
+            self.domain = DomainCheck(bundle.members, reference)
+        self._validated_on = validated_on(bundle.card)
 
     @classmethod
     def load(cls, bundle_dir: str | os.PathLike[str], *, method: Method = "gradcam") -> Predictor:
@@ -186,7 +211,8 @@ class Predictor:
         started = time.perf_counter()
         scored = self.scorer.raw_with_heatmap(prepared.inputs)
         prepared.timings["model_cam"] = time.perf_counter() - started
-        return self._finish(prepared, scored.raw, scored.heatmap, scored.empty)
+        domain = self._domain_scores([prepared])
+        return self._finish(prepared, scored.raw, scored.heatmap, scored.empty, domain[0])
 
     def probabilities(self, images: Sequence[FloatImage], *, batch_size: int = 32) -> FloatArray:
         """Calibrated probabilities of PNEUMONIA for display-ready images, without heatmaps.
@@ -273,10 +299,15 @@ class Predictor:
             else:
                 probabilities = self.scorer.raw([item.inputs for item in prepared])
             share = (time.perf_counter() - started) / len(prepared)
+            domain = self._domain_scores(prepared)
             for index, item in enumerate(prepared):
                 item.timings["model_cam"] = share
                 outcomes[id(item)] = self._finish(
-                    item, float(probabilities[index]), maps[index], bool(empty[index])
+                    item,
+                    float(probabilities[index]),
+                    maps[index],
+                    bool(empty[index]),
+                    domain[index],
                 )
         return [
             FileResult(path, error=item)
@@ -292,6 +323,7 @@ class Predictor:
         decoded = time.perf_counter()
         inputs = self.scorer.inputs(radiograph.pixels)
         ood = check_radiograph(radiograph, self.ood_reference)
+        canonical = None if self.domain is None else canonical_image(radiograph.pixels)
         warnings = list(radiograph.warnings)
         if ood.warning:
             warnings.append(ood.warning)
@@ -301,17 +333,37 @@ class Predictor:
             radiograph.pixels.shape[:2],
             warnings,
             ood,
+            canonical,
             {"decode": decoded - started, "preprocess": time.perf_counter() - decoded},
         )
 
+    def _domain_scores(self, prepared: Sequence[_Prepared]) -> list[float | None]:
+        """The domain check's scores of prepared images (``None`` each without a check)."""
+        if self.domain is None:
+            return [None] * len(prepared)
+        started = time.perf_counter()
+        scores = self.domain.scores(
+            [item.canonical for item in prepared if item.canonical is not None]
+        )
+        share = (time.perf_counter() - started) / max(1, len(prepared))
+        for item in prepared:
+            item.timings["domain"] = share
+        return [float(score) for score in scores]
+
     def _finish(
-        self, prepared: _Prepared, raw: float, cam: npt.NDArray[np.float32] | None, empty: bool
+        self,
+        prepared: _Prepared,
+        raw: float,
+        cam: npt.NDArray[np.float32] | None,
+        empty: bool,
+        domain_score: float | None,
     ) -> Prediction:
         started = time.perf_counter()
         heatmap = None if cam is None else upsample(cam, prepared.shape)
         prepared.timings["resize"] = time.perf_counter() - started
         probability = float(self._calibration.apply(raw))
         notes = [ZERO_MAP_NOTE] if empty else []
+        in_domain = None if domain_score is None else domain_score <= LIMIT
         return Prediction(
             probability=probability,
             raw_probability=raw,
@@ -326,6 +378,9 @@ class Predictor:
             out_of_distribution=prepared.ood.out_of_distribution,
             ood_score=prepared.ood.score,
             heatmap_kind=self.scorer.heatmap_kind,
+            in_domain=in_domain,
+            domain_score=domain_score,
+            outside=outside_sentence(prepared.ood, domain_score, self._validated_on),
         )
 
 

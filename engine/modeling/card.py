@@ -34,6 +34,7 @@ from typing import Any
 
 from engine.errors import ConfigError, ModelFileError
 from engine.modeling.calibration import Calibration
+from engine.modeling.domain_reference import DomainCheckSection
 from engine.modeling.labelled_folders import CLASS_NAMES
 from engine.modeling.metrics import Metrics
 from engine.modeling.operating_point import MANUAL, OperatingPoint, move_operating_point
@@ -160,6 +161,8 @@ class ModelCard:
         selection: which data fitted the calibration and chose the threshold.
         external: figures on images from elsewhere (:mod:`engine.evaluation.assessment`).
         robustness: the robustness battery's results (:mod:`engine.evaluation.robustness`).
+        domain_check: the domain check's reference file and figures
+            (:mod:`engine.modeling.domain_reference`); ``None`` for a bundle made without one.
         extra: keys this Hilum does not know, kept for the round trip.
         format_version: the card format (:data:`FORMAT_VERSION` when written by this Hilum).
     """
@@ -188,6 +191,9 @@ class ModelCard:
     selection: dict[str, Any] = field(default_factory=dict)
     external: dict[str, Any] = field(default_factory=dict)
     robustness: dict[str, Any] = field(default_factory=dict)
+    domain_check: DomainCheckSection | None = field(
+        default=None, metadata={"section": DomainCheckSection}
+    )
     extra: dict[str, Any] = field(default_factory=dict)
     format_version: int = FORMAT_VERSION
 

@@ -1,0 +1,294 @@
+"""Fitting a bundle's domain check (:mod:`engine.modeling.domain_reference`) and writing it.
+
+A reference is fitted from images the model was built on, never from the images it is to be
+warned about: for a trained model, its training images (the Gaussians) and its validation
+images (the scales and the threshold, at a stated false-alarm rate); a commissioned bundle adds
+the site's fit images as a second source. Each source is capped at :data:`MAX_IMAGES` images
+(drawn at random with a fixed seed) so that fitting stays within a minute or two on two cores;
+the Ledoit-Wolf shrinkage keeps the covariance well conditioned at that size.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+import numpy as np
+
+from engine.errors import DatasetError, ImageReadError
+from engine.imaging.images import load_image
+from engine.inference.domain_features import (
+    FeatureExtractor,
+    Features,
+    canonical_image,
+    domain_layers,
+)
+from engine.modeling.bundles import Bundle, Member, read_card, update_card
+from engine.modeling.domain_reference import (
+    CANONICAL,
+    FEATURES,
+    DomainCheckSection,
+    DomainComponent,
+    DomainReference,
+    DomainSource,
+    Matrix,
+)
+from engine.progress import OnProgress, Progress, ShouldStop, ignore_progress, never_stop
+
+#: Images used per source and for the threshold, at most.
+MAX_IMAGES = 1500
+#: The share of held-out in-domain images the threshold flags.
+FALSE_ALARM_RATE = 0.01
+BATCH = 32
+
+
+class Cancelled(Exception):
+    """``should_stop()`` said stop while features were being computed."""
+
+
+@dataclass(frozen=True)
+class SourceImages:
+    """A named set of images: one Gaussian of the reference, or held-out images for the
+    threshold."""
+
+    name: str
+    paths: tuple[Path, ...]
+
+
+def sample(paths: Sequence[str | os.PathLike[str]], limit: int = MAX_IMAGES) -> tuple[Path, ...]:
+    """At most ``limit`` of ``paths``, drawn at random with a fixed seed (sorted for display)."""
+    chosen = [Path(p) for p in paths]
+    if len(chosen) > limit:
+        chosen = random.Random(0).sample(chosen, limit)
+    return tuple(sorted(chosen))
+
+
+def entries_for(members: Sequence[Member]) -> tuple[tuple[int, str], ...]:
+    """The ``(member, layer)`` entries a new reference compares (:func:`domain_layers`)."""
+    return tuple(
+        (index, layer)
+        for index, member in enumerate(members)
+        for layer in domain_layers(member.model, member.gradcam_layer)
+    )
+
+
+def image_features(
+    members: Sequence[Member],
+    entries: Sequence[tuple[int, str]],
+    paths: Sequence[Path],
+    *,
+    on_progress: OnProgress = ignore_progress,
+    should_stop: ShouldStop = never_stop,
+    stage: str = "domain",
+) -> list[Features]:
+    """Per entry, the ``(n, width)`` features of the readable images among ``paths``.
+
+    Unreadable files are skipped (a fit draws on folders of ordinary training images).
+
+    Raises:
+        Cancelled: ``should_stop()`` became true.
+        DatasetError: none of the files could be read.
+    """
+    by_member: dict[int, list[str]] = {}
+    for member, layer in entries:
+        by_member.setdefault(member, []).append(layer)
+    extractors = {index: FeatureExtractor(members[index], ls) for index, ls in by_member.items()}
+    collected: dict[tuple[int, str], list[Features]] = {entry: [] for entry in entries}
+    for start in range(0, len(paths), BATCH):
+        if should_stop():
+            raise Cancelled
+        canonicals = []
+        for path in paths[start : start + BATCH]:
+            try:
+                canonicals.append(canonical_image(load_image(path).pixels))
+            except ImageReadError:
+                continue
+        if canonicals:
+            for index, extractor in extractors.items():
+                batch = np.stack([extractor.input(image) for image in canonicals])
+                for layer, values in zip(by_member[index], extractor(batch), strict=True):
+                    collected[(index, layer)].append(values)
+        done = min(start + BATCH, len(paths))
+        on_progress(Progress(stage, done, len(paths), "domain check: features"))
+    if not collected[entries[0]]:
+        raise DatasetError(f"None of the {len(paths)} images for the domain check could be read.")
+    return [np.concatenate(collected[entry]) for entry in entries]
+
+
+def _gaussian(values: Features) -> tuple[Matrix, Matrix]:
+    """Mean and Ledoit-Wolf precision of ``values`` (n, width)."""
+    from sklearn.covariance import LedoitWolf
+
+    estimate = LedoitWolf().fit(np.asarray(values, np.float64))
+    return estimate.location_, estimate.precision_
+
+
+def fit_reference(
+    entries: Sequence[tuple[int, str]],
+    sources: Sequence[tuple[DomainSource, list[Features]]],
+    held_out: list[Features],
+    false_alarm_rate: float = FALSE_ALARM_RATE,
+) -> DomainReference:
+    """A reference from features already computed.
+
+    Args:
+        entries: the ``(member, layer)`` pairs the features belong to.
+        sources: per source of validated images, its description and its features per entry.
+        held_out: features per entry of in-domain images that fitted no Gaussian: they set the
+            scales and the threshold.
+        false_alarm_rate: the share of ``held_out`` the threshold flags.
+
+    Raises:
+        DatasetError: a source or the held-out set has fewer than 10 images.
+    """
+    for source, values in sources:
+        if len(values[0]) < 10:
+            raise DatasetError(f"The domain check needs at least 10 images of {source.name}.")
+    if len(held_out[0]) < 10:
+        raise DatasetError("The domain check needs at least 10 held-out images for its threshold.")
+    components = []
+    for source, values in sources:
+        fitted = [_gaussian(v) for v in values]
+        components.append(
+            DomainComponent(source, tuple(m for m, _ in fitted), tuple(p for _, p in fitted))
+        )
+    unscaled = DomainReference(tuple(entries), tuple(components), np.ones(len(entries)), 1.0)
+    singles = _single_entry_references(unscaled)
+    per_entry = [single.raw_scores([held_out[i]]) for i, single in enumerate(singles)]
+    scales = np.asarray([float(np.median(scores)) for scores in per_entry])
+    scaled = replace(unscaled, scales=np.maximum(scales, 1e-12))
+    threshold = float(np.quantile(scaled.raw_scores(held_out), 1.0 - false_alarm_rate))
+    return replace(scaled, threshold=threshold)
+
+
+def _single_entry_references(reference: DomainReference) -> list[DomainReference]:
+    """One reference per entry (for that entry's scale)."""
+    return [
+        DomainReference(
+            (entry,),
+            tuple(
+                DomainComponent(c.source, (c.means[index],), (c.precisions[index],))
+                for c in reference.components
+            ),
+            np.ones(1),
+            1.0,
+        )
+        for index, entry in enumerate(reference.entries)
+    ]
+
+
+def fit_domain_check(
+    bundle: Bundle,
+    sources: Sequence[SourceImages],
+    held_out: SourceImages,
+    *,
+    false_alarm_rate: float = FALSE_ALARM_RATE,
+    on_progress: OnProgress = ignore_progress,
+    should_stop: ShouldStop = never_stop,
+) -> tuple[DomainReference, DomainCheckSection]:
+    """Fit a bundle's domain check from its validated images (nothing is written).
+
+    Args:
+        bundle: the loaded bundle.
+        sources: the images each Gaussian is fitted on (capped at :data:`MAX_IMAGES`).
+        held_out: in-domain images that fit no Gaussian (capped too): scales and threshold.
+        false_alarm_rate: the share of ``held_out`` flagged.
+
+    Returns:
+        The reference and the card section describing it (file and checksum still empty).
+
+    Raises:
+        Cancelled: ``should_stop()`` became true.
+        DatasetError: too few readable images.
+    """
+    members = bundle.members
+    entries = entries_for(members)
+    fitted = []
+    for source in sources:
+        paths = sample(source.paths)
+        values = image_features(
+            members, entries, paths, on_progress=on_progress, should_stop=should_stop
+        )
+        fitted.append((DomainSource(source.name, len(values[0])), values))
+    held = image_features(
+        members,
+        entries,
+        sample(held_out.paths),
+        on_progress=on_progress,
+        should_stop=should_stop,
+    )
+    reference = fit_reference(entries, fitted, held, false_alarm_rate)
+    method = (
+        f"Mahalanobis distance (Ledoit-Wolf) of each layer's {FEATURES} to each source's "
+        f"images, the image {CANONICAL}; threshold at the {1 - false_alarm_rate:.1%} quantile "
+        f"of {len(held[0])} held-out images ({held_out.name})"
+    )
+    section = DomainCheckSection(
+        "",
+        "",
+        reference.layers,
+        tuple(s for s, _ in fitted),
+        len(held[0]),
+        false_alarm_rate,
+        method,
+    )
+    return reference, section
+
+
+def write_domain_check(
+    folder: str | os.PathLike[str], reference: DomainReference, section: DomainCheckSection
+) -> DomainCheckSection:
+    """Store a fitted reference in a bundle folder and name it in its card, crash-safely.
+
+    The reference goes into a new file named after its checksum, then the card is replaced
+    atomically; only then is a previous reference file deleted. A crash leaves the old check or
+    the new one, never a card naming a file that is not there.
+
+    Returns:
+        The section as written (file name and checksum set).
+    """
+    path = Path(folder)
+    card = read_card(path)
+    name, digest = reference.write(path)
+    written = replace(section, file=name, sha256=digest)
+    update_card(path, replace(card, domain_check=written))
+    if card.domain_check is not None and card.domain_check.file != name:
+        (path / card.domain_check.file).unlink(missing_ok=True)
+    return written
+
+
+def training_sources(
+    bundle: Bundle, data_dir: str | os.PathLike[str] | None = None, name: str | None = None
+) -> tuple[SourceImages, SourceImages]:
+    """A trained bundle's validated images, as its card recorded them: the training images
+    (the Gaussian) and the validation images (the threshold), split again as training did.
+
+    Args:
+        bundle: the bundle; its card's ``data`` names the folder and the split.
+        data_dir: the training folder when it has moved since (else the card's ``data.root``).
+        name: the source's name for people (default: "the training images of FOLDER").
+
+    Raises:
+        DatasetError: the folder is missing or the card does not say how it was split.
+    """
+    from engine.modeling.datasets import make_split
+    from engine.modeling.labelled_folders import find_data_folders
+
+    data = bundle.card.data
+    root = data_dir if data_dir is not None else data.get("root")
+    split = data.get("split") or {}
+    if root is None or "seed" not in split or "fraction" not in split:
+        raise DatasetError(
+            f"Model bundle {bundle.path}: its card does not say which images trained it; "
+            "pass the training folder explicitly."
+        )
+    folders = find_data_folders(root)
+    parts = make_split(folders, float(split["fraction"]), int(split["seed"]))
+    label = name or f"the training images of {Path(root).name}"
+    return (
+        SourceImages(label, tuple(parts.train.paths)),
+        SourceImages(f"the validation images of {Path(root).name}", tuple(parts.validation.paths)),
+    )

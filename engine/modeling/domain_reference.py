@@ -1,0 +1,255 @@
+"""The domain check's reference: where the images a model was validated on lie in its own features.
+
+Why: a model answers "pneumonia or not" with the same confidence on a chest film from a hospital
+it has never seen as on one from its own, and there it can be at chance (the shipped model: AUC
+0.98 at home, 0.60 on NIH's radiographs). The chest-radiograph check
+(:mod:`engine.inference.ood`) cannot see this: an adult's chest from another X-ray unit *is* a
+chest radiograph. This check asks the network itself: are this image's features like those of
+the images the model was validated on?
+
+What is stored (the card's ``domain_check`` section describes it; the arrays live in
+:data:`DOMAIN_FILE` beside the model, with its sha256 in the card):
+
+* **entries**: the feature vectors compared, each a ``(member, layer)`` pair: the spatial mean
+  of a layer's feature map (global average pooling) for one network of the bundle;
+* **components**: one Gaussian per source of validated images (the training hospital; a site
+  the bundle was commissioned for), each a mean and a precision matrix (Ledoit-Wolf shrinkage)
+  per entry;
+* **scales**: per entry, the median distance of held-out in-domain images, so that entries of
+  different width weigh alike;
+* **threshold**: on the score below, the ``1 - false_alarm_rate`` quantile of held-out
+  in-domain images' scores.
+
+The score of an image is ``min over components of mean over entries of d / scale``, with ``d``
+the Mahalanobis distance of the entry's features to the component. It is reported divided by
+the threshold, so a **score above 1 is outside** whatever the model.
+
+Fitting lives in :mod:`engine.evaluation.domain_fitting`, feature extraction in
+:mod:`engine.inference.domain_features`; this module is the value type, its file and its score.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from engine.atomic_files import write_bytes
+from engine.errors import ConfigError, ModelFileError, reading_card_section
+
+#: The reference's file name in a bundle: ``domain_reference_<first 12 hex digits of sha256>.npz``
+#: (a new fit writes a new file before the card names it, so a crash never leaves a card
+#: pointing at a half-written or different reference).
+DOMAIN_FILE = "domain_reference_{digest}.npz"
+#: What an entry's features are, for the card and the model README.
+FEATURES = "global average of the feature map"
+#: How the image is made comparable to the training images before its features are taken.
+CANONICAL = "resized to 224 x 224 (Pillow bicubic, aspect not kept) and re-encoded as JPEG q75"
+#: The score above which an image is outside (scores are divided by the threshold).
+LIMIT = 1.0
+
+Matrix = npt.NDArray[np.float64]
+#: Features of n images at one entry, (n, width), any float type.
+FeatureRows = npt.NDArray[np.floating[Any]]
+
+
+@dataclass(frozen=True)
+class DomainSource:
+    """A source of validated images that the reference holds: its name and how many images."""
+
+    name: str
+    images: int
+
+
+@dataclass(frozen=True)
+class DomainCheckSection:
+    """The card's ``domain_check`` section: the reference file, its checksum and its figures.
+
+    Attributes:
+        file: the reference's file name in the bundle (see :data:`DOMAIN_FILE`).
+        sha256: its checksum (a mismatch refuses the bundle).
+        layers: the entries, ``"member:layer"``.
+        sources: the sources the reference holds, in order.
+        threshold_images: the held-out in-domain images the threshold was chosen on.
+        false_alarm_rate: the share of those images the threshold flags (by construction).
+        method: one line saying how it was fitted.
+    """
+
+    file: str
+    sha256: str
+    layers: tuple[str, ...]
+    sources: tuple[DomainSource, ...]
+    threshold_images: int
+    false_alarm_rate: float
+    method: str
+
+    def to_card(self) -> dict[str, Any]:
+        """JSON-ready form."""
+        return {
+            "file": self.file,
+            "sha256": self.sha256,
+            "layers": list(self.layers),
+            "sources": [{"name": s.name, "images": s.images} for s in self.sources],
+            "threshold_images": self.threshold_images,
+            "false_alarm_rate": self.false_alarm_rate,
+            "method": self.method,
+        }
+
+    @classmethod
+    def from_card(cls, card: dict[str, Any]) -> DomainCheckSection:
+        """Inverse of :meth:`to_card`.
+
+        Raises:
+            ConfigError: a field is missing or invalid.
+        """
+        with reading_card_section("domain_check", card):
+            return cls(
+                str(card["file"]),
+                str(card["sha256"]),
+                tuple(str(layer) for layer in card["layers"]),
+                tuple(DomainSource(str(s["name"]), int(s["images"])) for s in card["sources"]),
+                int(card["threshold_images"]),
+                float(card["false_alarm_rate"]),
+                str(card["method"]),
+            )
+
+
+@dataclass(frozen=True)
+class DomainComponent:
+    """One source's Gaussian: per entry, the mean and the precision (inverse covariance)."""
+
+    source: DomainSource
+    means: tuple[Matrix, ...]
+    precisions: tuple[Matrix, ...]
+
+
+@dataclass(frozen=True)
+class DomainReference:
+    """What the domain check compares an image's features with (see the module docstring)."""
+
+    entries: tuple[tuple[int, str], ...]
+    components: tuple[DomainComponent, ...]
+    scales: Matrix
+    threshold: float
+
+    @property
+    def layers(self) -> tuple[str, ...]:
+        """The entries as ``"member:layer"`` names."""
+        return tuple(f"{member}:{layer}" for member, layer in self.entries)
+
+    def raw_scores(self, features: Sequence[FeatureRows]) -> Matrix:
+        """Scores before division by the threshold, for ``n`` images.
+
+        Args:
+            features: per entry, an ``(n, width)`` array of the images' features.
+        """
+        if len(features) != len(self.entries):
+            raise ValueError(f"Expected {len(self.entries)} feature arrays, got {len(features)}.")
+        per_component = []
+        for component in self.components:
+            total = np.zeros(len(features[0]))
+            for index, values in enumerate(features):
+                centred = np.asarray(values, np.float64) - component.means[index]
+                squared = np.einsum("ij,jk,ik->i", centred, component.precisions[index], centred)
+                total += np.sqrt(np.maximum(squared, 0.0)) / self.scales[index]
+            per_component.append(total / len(features))
+        result: Matrix = np.min(per_component, axis=0)
+        return result
+
+    def scores(self, features: Sequence[FeatureRows]) -> Matrix:
+        """Scores of ``n`` images; above :data:`LIMIT` (1) is outside."""
+        return self.raw_scores(features) / self.threshold
+
+    def to_bytes(self) -> bytes:
+        """The reference as an ``.npz`` (plain arrays and a JSON header; no pickle)."""
+        header = {
+            "entries": [[member, layer] for member, layer in self.entries],
+            "sources": [[c.source.name, c.source.images] for c in self.components],
+            "threshold": self.threshold,
+        }
+        arrays: dict[str, Any] = {"header": np.array(json.dumps(header)), "scales": self.scales}
+        for c_index, component in enumerate(self.components):
+            for e_index in range(len(self.entries)):
+                arrays[f"mean_{c_index}_{e_index}"] = component.means[e_index].astype(np.float32)
+                arrays[f"precision_{c_index}_{e_index}"] = component.precisions[e_index].astype(
+                    np.float32
+                )
+        buffer = io.BytesIO()
+        np.savez(buffer, **arrays)
+        return buffer.getvalue()
+
+    @classmethod
+    def from_bytes(cls, data: bytes) -> DomainReference:
+        """Inverse of :meth:`to_bytes`.
+
+        Raises:
+            ConfigError: the data is not a domain reference.
+        """
+        try:
+            with np.load(io.BytesIO(data), allow_pickle=False) as arrays:
+                header = json.loads(str(arrays["header"]))
+                entries = tuple((int(m), str(layer)) for m, layer in header["entries"])
+                components = tuple(
+                    DomainComponent(
+                        DomainSource(str(name), int(images)),
+                        tuple(
+                            arrays[f"mean_{c}_{e}"].astype(np.float64) for e in range(len(entries))
+                        ),
+                        tuple(
+                            arrays[f"precision_{c}_{e}"].astype(np.float64)
+                            for e in range(len(entries))
+                        ),
+                    )
+                    for c, (name, images) in enumerate(header["sources"])
+                )
+                return cls(
+                    entries,
+                    components,
+                    arrays["scales"].astype(np.float64),
+                    float(header["threshold"]),
+                )
+        except (OSError, ValueError, KeyError, TypeError) as error:
+            raise ConfigError(f"not a domain reference ({error})") from None
+
+    def write(self, folder: Path) -> tuple[str, str]:
+        """Write the reference into ``folder`` atomically; return its file name and sha256."""
+        data = self.to_bytes()
+        digest = hashlib.sha256(data).hexdigest()
+        name = DOMAIN_FILE.format(digest=digest[:12])
+        write_bytes(folder / name, data)
+        return name, digest
+
+
+def load_domain_reference(folder: Path, section: DomainCheckSection) -> DomainReference:
+    """Read a bundle's domain reference and check it against the card.
+
+    Raises:
+        ModelFileError: the file is missing, does not match the card's checksum, or is invalid.
+    """
+    path = folder / section.file
+    remedy = "Re-copy the bundle, or fit its domain check again with `hilum domain-check`."
+    try:
+        data = path.read_bytes()
+    except OSError as error:
+        raise ModelFileError(
+            f"Model bundle {folder}: its domain reference {section.file} cannot be read "
+            f"({error.strerror or error}). {remedy}"
+        ) from None
+    if hashlib.sha256(data).hexdigest() != section.sha256:
+        raise ModelFileError(
+            f"Model bundle {folder}: {section.file} does not match the checksum in its card "
+            f"(changed or damaged). {remedy}"
+        )
+    try:
+        return DomainReference.from_bytes(data)
+    except ConfigError as error:
+        raise ModelFileError(
+            f"Model bundle {folder}: {section.file} is {error}. {remedy}"
+        ) from None
