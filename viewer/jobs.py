@@ -11,12 +11,19 @@ Why two hops: the runnable emits on a private relay, and the :class:`Job` (which
 thread) re-emits from ``@Slot`` methods. Anything connected to a ``Job`` signal, lambdas included,
 therefore runs on the GUI thread (a lambda connected directly to a worker-emitted signal would run
 on the worker, see ../shared/GUIDE.md section 5).
+
+Start-up imports: importing one package from two threads at once can fail with "cannot import
+name ... from partially initialized module" (pydicom's circular imports, on every cold start of
+``hilum view FILE.dcm``). :func:`run_startup_step` imports what the jobs need on one thread while
+every job waits for it; see :func:`viewer.app.import_imaging`.
 """
 
 from __future__ import annotations
 
 import ctypes
+import sys
 import threading
+import traceback
 import warnings
 from collections.abc import Callable
 from typing import Any
@@ -61,6 +68,49 @@ def _keep_python_thread_state() -> None:
         _kept.state = True
 
 
+#: Set while no start-up step runs: every job waits for it before running its call.
+_startup_done = threading.Event()
+_startup_done.set()
+
+
+def run_startup_step(step: Callable[[], None], name: str = "hilum-startup") -> threading.Thread:
+    """Run ``step`` on a new thread now; every job (of any runner) waits for it to end.
+
+    Why: the jobs of a start-up (the model load, indexing and reading the files on the command
+    line) import lazily, and two threads importing the same package at once can leave it
+    "partially initialized". ``step`` imports what they share first, alone; a job submitted in
+    the meantime only starts its call once ``step`` has ended, however it ended.
+
+    When ``step`` fails, the modules it added to ``sys.modules`` are removed (no other thread
+    imports meanwhile), so that no half-imported module stays broken for the session: the job
+    that needs one imports it again and reports the real error to the user. The traceback goes to
+    stderr only.
+
+    Args:
+        step: the imports (and any other start-up work) to do before the jobs.
+        name: the thread's name.
+
+    Returns:
+        The started thread.
+    """
+    _startup_done.clear()
+
+    def run() -> None:
+        before = set(sys.modules)
+        try:
+            step()
+        except BaseException:
+            traceback.print_exc()
+            for module in set(sys.modules) - before:
+                del sys.modules[module]
+        finally:
+            _startup_done.set()
+
+    thread = threading.Thread(target=run, name=name, daemon=True)
+    thread.start()
+    return thread
+
+
 class _Runnable(QRunnable):
     def __init__(self, call: Callable[[], Any], relay: _Relay) -> None:
         super().__init__()
@@ -69,6 +119,7 @@ class _Runnable(QRunnable):
 
     def run(self) -> None:
         _keep_python_thread_state()
+        _startup_done.wait()
         try:
             result = self._call()
         except BaseException as error:

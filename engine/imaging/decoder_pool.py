@@ -6,8 +6,13 @@ the process, pylibjpeg-rle panics (``pyo3_runtime.PanicException``, a ``BaseExce
 inputs can make a decoder loop or allocate without bound. So Hilum decodes compressed pixel data
 in a small pool of worker processes:
 
-* **spawned, not forked**: a worker imports numpy and pydicom only, never TensorFlow or Qt state;
-  a frozen app needs ``multiprocessing.freeze_support()`` in its entry script (it has it);
+* **a fresh interpreter, not a fork, nor a multiprocessing spawn**: a worker runs
+  ``python -m engine.imaging.decoder_worker`` and imports numpy and pydicom only, never
+  TensorFlow, Qt state or the caller's main module (multiprocessing's spawn re-imports
+  ``__main__``, which fails for a script read from stdin and re-runs a script without an
+  ``if __name__ == "__main__":`` guard once per worker). A frozen app has no ``-m``: it runs its
+  own executable with :data:`~engine.imaging.decoder_worker.WORKER_FLAG`, which
+  ``packaging/launcher.py`` hands to :func:`engine.imaging.decoder_worker.main`;
 * **a time limit** per frame (:data:`DECODE_SECONDS`): a worker that overruns is killed;
 * **a memory cap** (Linux, ``RLIMIT_AS``): a runaway allocation fails inside the worker;
 * **restarted on death**: a worker that crashed or was killed is replaced at the next request;
@@ -19,9 +24,8 @@ in a small pool of worker processes:
   through them. ``benchmarks/decoder_isolation.py`` measures the cost.
 
 Uncompressed pixel data needs no native code and is decoded in-process
-(:mod:`engine.imaging.dicom_reading`). A script that reads compressed DICOM through the engine
-needs the usual ``if __name__ == "__main__":`` guard: a spawned worker re-imports the script's
-main module.
+(:mod:`engine.imaging.dicom_reading`). Any script can read compressed DICOM through the engine,
+from stdin, ``python -c``, a notebook or a file without a main guard.
 """
 
 from __future__ import annotations
@@ -33,10 +37,11 @@ import multiprocessing
 import os
 import shutil
 import signal
+import subprocess
+import sys
 import threading
 from multiprocessing import BufferTooShort
 from multiprocessing.connection import Connection, wait
-from multiprocessing.context import SpawnProcess
 from multiprocessing.shared_memory import SharedMemory
 from pathlib import Path
 from typing import Any
@@ -44,11 +49,8 @@ from typing import Any
 import numpy as np
 
 from engine.errors import ImageReadError
-from engine.imaging.decoder_worker import frame_view, segment_view, serve
+from engine.imaging.decoder_worker import WORKER_FLAG, frame_view, segment_view
 from engine.imaging.pixel_frames import REMEDY_DAMAGED, PixelDescription, codec_name, decoding_error
-
-#: The name of every decoder worker process (tests tell the shared pool apart by it).
-PROCESS_NAME = "hilum-decoder"
 
 #: Longest a worker may take to decode one frame (a 2k x 2k JPEG 2000 frame takes ~0.3 s).
 DECODE_SECONDS = 30.0
@@ -72,7 +74,6 @@ class DecoderPool:
     """Up to ``size`` decoder processes, shared by the threads that read images."""
 
     def __init__(self, size: int = POOL_SIZE) -> None:
-        self._context = multiprocessing.get_context("spawn")
         self._size = max(1, size)
         self._idle: list[_Worker] = []
         self._count = 0
@@ -86,7 +87,7 @@ class DecoderPool:
                 return
             self._count += 1
         try:
-            worker = _Worker(self._context)
+            worker = _Worker()
         except (OSError, RuntimeError):
             self._release_slot()
             return  # the first decode will try again and report why it cannot
@@ -107,6 +108,11 @@ class DecoderPool:
         finally:
             self._checkin(worker)
 
+    def worker_pids(self) -> list[int]:
+        """Process ids of the idle workers still alive (for diagnostics and tests)."""
+        with self._condition:
+            return [worker.process.pid for worker in self._idle if worker.process.poll() is None]
+
     def close(self) -> None:
         """Stop every worker and free their shared memory (at exit; the pool is then unusable)."""
         with self._condition:
@@ -123,7 +129,7 @@ class DecoderPool:
                     raise ImageReadError(file, "Hilum is closing.", "Open the file again.")
                 while self._idle:
                     worker = self._idle.pop()
-                    if worker.process.is_alive():
+                    if worker.process.poll() is None:
                         return worker
                     worker.usable = False  # ended while idle (e.g. killed by the system)
                     worker.stop()
@@ -133,8 +139,8 @@ class DecoderPool:
                     break
                 self._condition.wait()
         try:
-            return _Worker(self._context)
-        except (OSError, RuntimeError) as error:  # no resources; or a script without a main guard
+            return _Worker()
+        except (OSError, RuntimeError) as error:  # no resources (processes, file handles)
             self._release_slot()
             raise ImageReadError(
                 file, f"Hilum could not start an image decoder process ({error}).", _REMEDY_RESTART
@@ -158,16 +164,28 @@ class DecoderPool:
 class _Worker:
     """One decoder process, its pipe and its shared-memory segment (parent side)."""
 
-    def __init__(self, context: Any) -> None:
-        connection, child_end = context.Pipe()
-        self.process: SpawnProcess = context.Process(
-            target=serve,
-            args=(child_end, MEMORY_LIMIT_BYTES),
-            name=PROCESS_NAME,
-            daemon=True,
-        )
-        self.process.start()
-        child_end.close()
+    def __init__(self) -> None:
+        connection, child_end = multiprocessing.Pipe()
+        try:
+            handle = child_end.fileno()
+            startupinfo: Any = None
+            if sys.platform == "win32":  # the handle is inherited, and only this one
+                os.set_handle_inheritable(handle, True)
+                startupinfo = subprocess.STARTUPINFO(lpAttributeList={"handle_list": [handle]})
+            command, folder = _worker_command()
+            self.process = subprocess.Popen(
+                [*command, str(handle), str(MEMORY_LIMIT_BYTES)],
+                cwd=folder,
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.DEVNULL,
+                pass_fds=() if sys.platform == "win32" else (handle,),
+                startupinfo=startupinfo,
+            )
+        except BaseException:
+            connection.close()
+            raise
+        finally:
+            child_end.close()  # the child's copy is the only one: its death is EOF here
         self.connection: Connection = connection
         self.memory: SharedMemory | None = None
         self.started = False
@@ -222,7 +240,7 @@ class _Worker:
         self, file: Path, syntax: str, seconds: float, starting: bool = False
     ) -> dict[str, Any]:
         """The worker's next JSON answer; the worker is killed when it overruns or dies."""
-        ready = wait([self.connection, self.process.sentinel], seconds)
+        ready = wait([self.connection], seconds)  # a process that ends closes its end
         if self.connection in ready:
             try:
                 answer = json.loads(self.connection.recv_bytes(_MAX_ANSWER_BYTES))
@@ -271,13 +289,14 @@ class _Worker:
 
     def stop(self) -> None:
         """End the process (politely when idle, by force otherwise) and free the memory."""
-        if self.process.is_alive() and self.usable:
+        if self.process.poll() is None and self.usable:
             with contextlib.suppress(OSError):
                 self.connection.send(None)
-            self.process.join(1.0)
-        if self.process.is_alive():
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                self.process.wait(1.0)
+        if self.process.poll() is None:
             self.process.kill()
-            self.process.join()
+            self.process.wait()
         self.connection.close()
         self._free_memory()
 
@@ -308,9 +327,23 @@ def _empty_frame(
         ) from None
 
 
-def _ending(process: SpawnProcess) -> str:
-    process.join(1.0)
-    code = process.exitcode
+def _worker_command() -> tuple[list[str], str | None]:
+    """How to start a decoder process, and in which working directory.
+
+    From source or an installed package: this interpreter with ``-m``, in the folder that holds
+    the ``engine`` package this process imported (``-m`` puts the working directory first on
+    ``sys.path``, so the worker finds that same engine whatever the caller's directory holds).
+    In the frozen app: its own executable with the worker flag.
+    """
+    if getattr(sys, "frozen", False):
+        return [sys.executable, WORKER_FLAG], None
+    return [sys.executable, "-m", "engine.imaging.decoder_worker"], str(Path(__file__).parents[2])
+
+
+def _ending(process: subprocess.Popen[bytes]) -> str:
+    with contextlib.suppress(subprocess.TimeoutExpired):
+        process.wait(1.0)
+    code = process.returncode
     if code is not None and code < 0:
         try:
             return f"killed by {signal.Signals(-code).name}"

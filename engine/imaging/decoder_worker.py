@@ -1,6 +1,8 @@
 """The decoder process of :mod:`engine.imaging.decoder_pool`: its loop, limits and answers.
 
-Runs in a spawned child that imports only numpy, pydicom and the decoder plugins. It decodes with
+Runs as ``python -m engine.imaging.decoder_worker HANDLE MEMORY_LIMIT`` (the frozen app: ``hilum
+--hilum-decoder-worker HANDLE MEMORY_LIMIT``, see :func:`main`), a fresh interpreter that imports
+only numpy, pydicom and the decoder plugins, never the application's main module. It decodes with
 the same :func:`engine.imaging.pixel_frames.decode_first_frame` the application uses for
 uncompressed data; whatever a decoder raises, including a Rust panic (a ``BaseException``), is
 answered as a failure, and whatever kills the process is seen by the pool as the process ending.
@@ -14,6 +16,8 @@ import os
 import signal
 import sys
 import warnings
+from collections.abc import Sequence
+from multiprocessing import resource_tracker
 from multiprocessing.connection import Connection
 from multiprocessing.shared_memory import SharedMemory
 from typing import Any
@@ -21,6 +25,34 @@ from typing import Any
 import numpy as np
 
 from engine.imaging.pixel_frames import PixelDescription, decode_first_frame
+
+#: The flag that makes the frozen app's launcher run :func:`main` instead of the application.
+WORKER_FLAG = "--hilum-decoder-worker"
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Serve the pool over the inherited pipe end ``argv[0]`` with address-space cap ``argv[1]``.
+
+    Returns:
+        The exit status (2 when the arguments are not a handle and a byte count).
+    """
+    args = list(sys.argv[1:] if argv is None else argv)
+    try:
+        handle, memory_limit = int(args[0]), int(args[1])
+    except (IndexError, ValueError):
+        print(f"usage: {WORKER_FLAG} HANDLE MEMORY_LIMIT (got {args})", file=sys.stderr)
+        return 2
+    serve(_connection(handle), memory_limit)
+    return 0
+
+
+def _connection(handle: int) -> Connection:
+    """The child's end of a :func:`multiprocessing.Pipe`, inherited from the pool as ``handle``."""
+    if sys.platform == "win32":
+        from multiprocessing.connection import PipeConnection
+
+        return PipeConnection(handle)  # type: ignore[return-value]
+    return Connection(handle)
 
 
 def serve(connection: Connection, memory_limit: int) -> None:
@@ -33,7 +65,7 @@ def serve(connection: Connection, memory_limit: int) -> None:
     """
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl+C is for the application, not its workers
     try:
-        _load_decoders()
+        load_decoders()
         _limit_memory(memory_limit)
     except BaseException as error:
         _send(connection, {"status": "broken", "message": f"{type(error).__name__}: {error}"})
@@ -85,14 +117,24 @@ def _send(connection: Connection, answer: dict[str, Any]) -> None:
 
 
 def _attached(memory: SharedMemory | None, name: str) -> SharedMemory:
+    """The pool's segment ``name``, attached (the one already attached when it is the same).
+
+    Why the unregister: on POSIX, Python 3.11 and 3.12 register a segment with the process's
+    resource tracker even when they merely attach to it, and the tracker of this process (not a
+    multiprocessing child, so it has a tracker of its own) would unlink the pool's segment when
+    this process ends. The pool owns the segment and unlinks it.
+    """
     if memory is not None and memory.name == name:
         return memory
     if memory is not None:
         memory.close()
-    return SharedMemory(name=name)
+    attached = SharedMemory(name=name)
+    if os.name == "posix":
+        resource_tracker.unregister(attached._name, "shared_memory")  # type: ignore[attr-defined]
+    return attached
 
 
-def _load_decoders() -> None:
+def load_decoders() -> None:
     """Import pydicom's decoders and their plugins now, so that the first file is not slower."""
     from pydicom.pixels.decoders.base import get_decoder
     from pydicom.uid import JPEG2000Lossless, JPEGBaseline8Bit, JPEGLSLossless, RLELossless
@@ -140,3 +182,7 @@ def frame_view(
 ) -> np.ndarray[Any, Any]:
     """An array over the segment's bytes from ``offset`` (where a decoded frame travels)."""
     return np.ndarray(shape, dtype, buffer=segment_view(memory), offset=offset)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -15,7 +15,6 @@ import sys
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from multiprocessing import active_children
 from pathlib import Path
 
 import numpy as np
@@ -99,15 +98,11 @@ def _request(path: Path) -> tuple[Path, str, PixelDescription, bytes]:
     return path, str(ds.file_meta.TransferSyntaxUID), describe_pixels(path, ds, []), ds.PixelData
 
 
-def _own_workers(pool: DecoderPool) -> list[int]:
-    """PIDs of the decoder processes ``pool`` started (after a decode, so that one exists)."""
-    return [child.pid for child in active_children() if child.name == "hilum-decoder"]
-
-
 def test_a_decode_over_the_time_limit_stops_the_worker_and_the_next_file_decodes(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    request = _request(write_sample(_ramp(), tmp_path, JPEG2000Lossless))
+    # Large enough that the worker cannot answer between the request and the zero-second wait.
+    request = _request(write_sample(_ramp(side=1024), tmp_path, JPEG2000Lossless))
     pool = DecoderPool(size=1)
     try:
         expected, _ = pool.decode(*request)
@@ -123,17 +118,16 @@ def test_a_decode_over_the_time_limit_stops_the_worker_and_the_next_file_decodes
 
 def test_a_worker_that_died_while_idle_is_replaced(tmp_path: Path) -> None:
     request = _request(write_sample(_ramp(), tmp_path, JPEGLSLossless))
-    before = set(_own_workers(DecoderPool()))
     pool = DecoderPool(size=1)
     try:
         expected, _ = pool.decode(*request)
-        (worker,) = set(_own_workers(pool)) - before
+        (worker,) = pool.worker_pids()
         os.kill(worker, signal.SIGKILL)
         deadline = time.monotonic() + 30
-        while worker in _own_workers(pool) and time.monotonic() < deadline:
+        while worker in pool.worker_pids() and time.monotonic() < deadline:
             time.sleep(0.05)
         again, _ = pool.decode(*request)
-        assert worker not in _own_workers(pool)
+        assert worker not in pool.worker_pids()
     finally:
         pool.close()
     np.testing.assert_array_equal(again, expected)

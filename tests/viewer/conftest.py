@@ -15,7 +15,6 @@ import pytest
 from PySide6.QtCore import QSettings, QStandardPaths
 from pytestqt.qtbot import QtBot
 
-from engine.imaging.decoder_pool import PROCESS_NAME as DECODER_PROCESS_NAME
 from tests.viewer.helpers import show_widget
 from viewer.jobs import JobRunner
 from viewer.settings import Settings
@@ -49,8 +48,7 @@ def make_window(qtbot: QtBot, settings: Settings) -> Iterator[Callable[..., Main
         assert window.training_tab.shutdown(), "the Training tab's work did not stop in time"
         busy = [runner for runner in window.findChildren(JobRunner) if not runner.wait(0)]
         assert not busy, f"{len(busy)} job runner(s) still had work queued or running"
-    # The decoder pool is one per process by design (engine.imaging.decoder_pool.shared_pool:
-    # started when a window shows, shared by every window, closed at exit); anything else a
-    # window started must be gone.
-    children = [c for c in multiprocessing.active_children() if c.name != DECODER_PROCESS_NAME]
+    # The decoder pool's processes (one pool per process by design, closed at exit) are not
+    # multiprocessing children; any multiprocessing child a window started must be gone.
+    children = multiprocessing.active_children()
     assert not children, f"child processes outlived the test: {[c.name for c in children]}"

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import importlib
 import os
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -15,7 +18,9 @@ from pytestqt.qtbot import QtBot
 
 from engine import ImageReadError, load_image
 from engine.progress import OnProgress, Progress, ShouldStop
-from viewer.jobs import Job, JobRunner
+from tests.conftest import REPO
+from tests.viewer.test_cold_start import DICOM_FILES
+from viewer.jobs import Job, JobRunner, run_startup_step
 
 
 def count_to(
@@ -170,3 +175,72 @@ def test_a_model_loaded_by_one_job_predicts_in_the_next_without_crashing(
     assert result.returncode == 0, f"exit {result.returncode}: {result.stderr[-3000:]}"
     probability = float(result.stdout.split("probability")[-1])
     assert 0.0 <= probability <= 1.0
+
+
+def test_jobs_wait_for_the_startup_step(qtbot: QtBot) -> None:
+    order: list[str] = []
+    released = threading.Event()
+
+    def step() -> None:
+        released.wait(1.0)  # a job that ran now would release it at once
+        order.append("step")
+
+    def job_call() -> None:
+        released.set()
+        order.append("job")
+
+    run_startup_step(step)
+    job = Job(job_call, callbacks=False)
+    with qtbot.waitSignal(job.finished, timeout=10_000):
+        job.start()
+    assert order == ["step", "job"]
+
+
+def test_a_failed_startup_step_leaves_no_half_imported_module(
+    qtbot: QtBot,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    package = tmp_path / "halfpkg"
+    package.mkdir()
+    (package / "part.py").write_text("VALUE = 1\n")
+    (package / "__init__.py").write_text("from halfpkg import part\nraise ImportError('broken')\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+
+    def step() -> None:
+        import halfpkg  # noqa: F401
+
+    run_startup_step(step).join(10)
+    assert "ImportError: broken" in capsys.readouterr().err
+    assert "halfpkg.part" not in sys.modules
+    (package / "__init__.py").write_text("from halfpkg import part\n")
+    job = Job(importlib.import_module, "halfpkg", callbacks=False)
+    with qtbot.waitSignal(job.succeeded, timeout=10_000) as imported:
+        job.start()
+    assert imported.args[0].part.VALUE == 1
+
+
+def test_after_the_startup_imports_reading_any_image_imports_nothing(
+    dicom_dir: Path, shared_data: Path
+) -> None:
+    jpeg = min((shared_data / "chest_xray" / "external" / "NORMAL").glob("*.jp*g"))
+    files = [str(dicom_dir / name) for (name,) in (case.values for case in DICOM_FILES)] + [
+        str(jpeg)
+    ]
+    code = (
+        "import sys\n"
+        "from engine import find_studies, load_image\n"
+        "from viewer.app import import_imaging\n"
+        "import_imaging()\n"
+        "before = set(sys.modules)\n"
+        f"for file in {files!r}:\n"
+        "    load_image(file)\n"
+        f"find_studies([{str(dicom_dir)!r}])\n"
+        "print(sorted(set(sys.modules) - before))\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, timeout=180
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert done.stdout.strip() == "[]"
