@@ -5,7 +5,8 @@ warned about: for a trained model, its training images (the Gaussians) and its v
 images (the scales and the threshold, at a stated false-alarm rate); a commissioned bundle adds
 the site's fit images as a second source. Each source is capped at :data:`MAX_IMAGES` images
 (drawn at random with a fixed seed) so that fitting stays within a minute or two on two cores;
-the Ledoit-Wolf shrinkage keeps the covariance well conditioned at that size.
+the covariance's shrinkage (:data:`engine.modeling.domain_reference.SHRINKAGE`) keeps it well
+conditioned at that size.
 """
 
 from __future__ import annotations
@@ -21,19 +22,22 @@ import numpy as np
 from engine.errors import DatasetError, ImageReadError
 from engine.imaging.images import load_image
 from engine.inference.domain_features import (
-    FeatureExtractor,
     Features,
     canonical_image,
-    domain_layers,
+    domain_entries,
+    entry_features,
+    extractors_for,
 )
 from engine.modeling.bundles import Bundle, Member, read_card, update_card
 from engine.modeling.domain_reference import (
     CANONICAL,
     FEATURES,
+    SHRINKAGE,
     DomainCheckSection,
     DomainComponent,
     DomainReference,
     DomainSource,
+    Entry,
     Matrix,
 )
 from engine.progress import OnProgress, Progress, ShouldStop, ignore_progress, never_stop
@@ -66,18 +70,18 @@ def sample(paths: Sequence[str | os.PathLike[str]], limit: int = MAX_IMAGES) -> 
     return tuple(sorted(chosen))
 
 
-def entries_for(members: Sequence[Member]) -> tuple[tuple[int, str], ...]:
-    """The ``(member, layer)`` entries a new reference compares (:func:`domain_layers`)."""
+def entries_for(members: Sequence[Member]) -> tuple[Entry, ...]:
+    """The entries a new reference compares (:func:`domain_entries` of each member)."""
     return tuple(
-        (index, layer)
+        (index, layer, stat)
         for index, member in enumerate(members)
-        for layer in domain_layers(member.model, member.gradcam_layer)
+        for layer, stat in domain_entries(member.model, member.gradcam_layer)
     )
 
 
 def image_features(
     members: Sequence[Member],
-    entries: Sequence[tuple[int, str]],
+    entries: Sequence[Entry],
     paths: Sequence[Path],
     *,
     on_progress: OnProgress = ignore_progress,
@@ -92,11 +96,8 @@ def image_features(
         Cancelled: ``should_stop()`` became true.
         DatasetError: none of the files could be read.
     """
-    by_member: dict[int, list[str]] = {}
-    for member, layer in entries:
-        by_member.setdefault(member, []).append(layer)
-    extractors = {index: FeatureExtractor(members[index], ls) for index, ls in by_member.items()}
-    collected: dict[tuple[int, str], list[Features]] = {entry: [] for entry in entries}
+    extractors = extractors_for(members, entries)
+    collected: list[list[Features]] = []
     for start in range(0, len(paths), BATCH):
         if should_stop():
             raise Cancelled
@@ -107,27 +108,24 @@ def image_features(
             except ImageReadError:
                 continue
         if canonicals:
-            for index, extractor in extractors.items():
-                batch = np.stack([extractor.input(image) for image in canonicals])
-                for layer, values in zip(by_member[index], extractor(batch), strict=True):
-                    collected[(index, layer)].append(values)
+            collected.append(entry_features(extractors, entries, canonicals))
         done = min(start + BATCH, len(paths))
         on_progress(Progress(stage, done, len(paths), "domain check: features"))
-    if not collected[entries[0]]:
+    if not collected:
         raise DatasetError(f"None of the {len(paths)} images for the domain check could be read.")
-    return [np.concatenate(collected[entry]) for entry in entries]
+    return [np.concatenate([batch[index] for batch in collected]) for index in range(len(entries))]
 
 
 def _gaussian(values: Features) -> tuple[Matrix, Matrix]:
-    """Mean and Ledoit-Wolf precision of ``values`` (n, width)."""
-    from sklearn.covariance import LedoitWolf
+    """Mean and shrunk precision of ``values`` (n, width), computed in float64."""
+    from sklearn.covariance import ShrunkCovariance
 
-    estimate = LedoitWolf().fit(np.asarray(values, np.float64))
+    estimate = ShrunkCovariance(shrinkage=SHRINKAGE).fit(np.asarray(values, np.float64))
     return estimate.location_, estimate.precision_
 
 
 def fit_reference(
-    entries: Sequence[tuple[int, str]],
+    entries: Sequence[Entry],
     sources: Sequence[tuple[DomainSource, list[Features]]],
     held_out: list[Features],
     false_alarm_rate: float = FALSE_ALARM_RATE,
@@ -222,9 +220,9 @@ def fit_domain_check(
     )
     reference = fit_reference(entries, fitted, held, false_alarm_rate)
     method = (
-        f"Mahalanobis distance (Ledoit-Wolf) of each layer's {FEATURES} to each source's "
-        f"images, the image {CANONICAL}; threshold at the {1 - false_alarm_rate:.1%} quantile "
-        f"of {len(held[0])} held-out images ({held_out.name})"
+        f"Mahalanobis distance (covariance shrunk by {SHRINKAGE:g}) of the {FEATURES} to each "
+        f"source's images, the image {CANONICAL}; threshold at the "
+        f"{1 - false_alarm_rate:.1%} quantile of {len(held[0])} held-out images ({held_out.name})"
     )
     section = DomainCheckSection(
         "",

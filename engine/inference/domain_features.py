@@ -11,12 +11,16 @@ Two steps, both written once here and used alike when a reference is fitted
    (:data:`engine.modeling.domain_reference.CANONICAL`); then a full-size film from the training
    hospital passes and what remains is what differs between hospitals (patients, units,
    exposure, processing). The probability is still computed from the image as shown.
-2. **Pooled feature maps.** For each entry ``(member, layer)``, the spatial mean of the layer's
-   output, from one forward pass of the member on the canonical copy (preprocessed with the
-   member's card preprocessing). :func:`domain_layers` chooses the layers when a reference is
-   fitted: the Grad-CAM layer (the features the head reads) and the last layer of the previous
-   spatial stage (finer structure). For a network without a convolutional layer it is the
-   input of the output layer.
+2. **Pooled feature maps.** For each entry ``(member, layer, statistic)``, the per-channel
+   spatial mean or standard deviation of the layer's output, from one forward pass of the member
+   on the canonical copy (preprocessed with the member's card preprocessing).
+   :func:`domain_entries` chooses them when a reference is fitted: the mean of the Grad-CAM
+   layer (the features the head reads), and the mean and standard deviation of the last layer
+   of the previous spatial stage (finer structure and texture). Measured on the shipped model,
+   these three flag ~95 % of another hospital's films at ~1.5 % of the training hospital's later
+   patients; adding earlier stages flagged the training hospital's own full-size files (14 %),
+   dropping the finer stage halved the rate on the other hospital. For a network without a
+   convolutional layer the entry is the input of the output layer.
 """
 
 from __future__ import annotations
@@ -31,7 +35,7 @@ from PIL import Image
 
 from engine.imaging.radiograph import FloatImage
 from engine.modeling.bundles import Member
-from engine.modeling.domain_reference import DomainReference
+from engine.modeling.domain_reference import STATISTICS, DomainReference, Entry
 from engine.modeling.preprocessing import preprocess
 from engine.runtime import tensorflow
 
@@ -62,15 +66,16 @@ def canonical_image(pixels: FloatImage) -> FloatImage:
         return np.asarray(decoded.convert("L"), dtype=np.float32) / np.float32(255.0)
 
 
-def domain_layers(model: Any, gradcam_layer: str) -> tuple[str, ...]:
-    """The layers whose pooled outputs a new reference compares (see the module docstring).
+def domain_entries(model: Any, gradcam_layer: str) -> tuple[tuple[str, str], ...]:
+    """The ``(layer, statistic)`` pairs a new reference compares (see the module docstring).
 
     Args:
         model: a member's Keras model.
         gradcam_layer: its Grad-CAM layer (from the card).
 
     Returns:
-        One or two layer names, the finer one first.
+        The finer stage's mean and standard deviation, then the Grad-CAM layer's mean; or the
+        head's input alone for a network without a convolutional Grad-CAM layer.
     """
     import keras
 
@@ -88,9 +93,9 @@ def domain_layers(model: Any, gradcam_layer: str) -> tuple[str, ...]:
             break
         last_at[grid] = layer.name
     if cam_grid is None:  # no convolutional Grad-CAM layer: the head's input
-        return (_head_input(model),)
-    finer = [name for grid, name in last_at.items() if grid[0] > cam_grid[0]]
-    return (*finer[-1:], gradcam_layer)
+        return ((_head_input(model), "mean"),)
+    finer = [name for grid, name in last_at.items() if grid[0] > cam_grid[0]][-1:]
+    return (*((name, stat) for name in finer for stat in STATISTICS), (gradcam_layer, "mean"))
 
 
 def _head_input(model: Any) -> str:
@@ -103,7 +108,7 @@ def _head_input(model: Any) -> str:
 
 
 class FeatureExtractor:
-    """One member's pooled features at the given layers, compiled once.
+    """One member's pooled features (per layer: mean and standard deviation), compiled once.
 
     Args:
         member: the network and its preprocessing.
@@ -115,6 +120,7 @@ class FeatureExtractor:
 
         tf = tensorflow()
         self.member = member
+        self.layers = tuple(layers)
         outputs = [member.model.get_layer(name).output for name in layers]
         model = keras.Model(inputs=member.model.inputs, outputs=outputs)
         spec = tf.TensorSpec((None, *member.preprocessing.input_shape), tf.float32)
@@ -122,7 +128,17 @@ class FeatureExtractor:
         def pooled(images: Any) -> list[Any]:
             maps = model(images, training=False)
             maps = maps if isinstance(maps, list | tuple) else [maps]
-            return [tf.reduce_mean(m, axis=(1, 2)) if len(m.shape) == 4 else m for m in maps]
+            pooled = []
+            for values in maps:
+                if len(values.shape) == 4:
+                    mean = tf.reduce_mean(values, axis=(1, 2))
+                    deviation = tf.sqrt(
+                        tf.maximum(tf.reduce_mean(tf.square(values), axis=(1, 2)) - mean**2, 0.0)
+                    )
+                    pooled += [mean, deviation]
+                else:  # already a vector per image: its "mean" is itself
+                    pooled += [values, tf.zeros_like(values)]
+            return pooled
 
         self._pooled: Any = tf.function(
             pooled, input_signature=[spec], reduce_retracing=True, autograph=False
@@ -132,9 +148,35 @@ class FeatureExtractor:
         """The member's input for a canonical image (its card preprocessing)."""
         return preprocess(canonical, self.member.preprocessing)
 
-    def __call__(self, inputs: npt.NDArray[np.float32]) -> list[Features]:
-        """Per layer, an ``(n, width)`` array of pooled features for a batch of inputs."""
-        return [np.asarray(values, dtype=np.float32) for values in self._pooled(inputs)]
+    def __call__(self, inputs: npt.NDArray[np.float32]) -> dict[tuple[str, str], Features]:
+        """``(layer, statistic)`` -> the ``(n, width)`` pooled features of a batch of inputs."""
+        values = [np.asarray(v, dtype=np.float32) for v in self._pooled(inputs)]
+        keys = [(layer, stat) for layer in self.layers for stat in STATISTICS]
+        return dict(zip(keys, values, strict=True))
+
+
+def extractors_for(
+    members: Sequence[Member], entries: Sequence[Entry]
+) -> dict[int, FeatureExtractor]:
+    """One feature extractor per member that ``entries`` read, over the layers they read."""
+    layers: dict[int, dict[str, None]] = {}
+    for member, layer, _ in entries:
+        layers.setdefault(member, {})[layer] = None
+    return {index: FeatureExtractor(members[index], list(names)) for index, names in layers.items()}
+
+
+def entry_features(
+    extractors: dict[int, FeatureExtractor],
+    entries: Sequence[Entry],
+    canonicals: Sequence[FloatImage],
+) -> list[Features]:
+    """Per entry, the ``(n, width)`` features of canonical images (one pass per member)."""
+    found: dict[Entry, Features] = {}
+    for index, extractor in extractors.items():
+        batch = np.stack([extractor.input(image) for image in canonicals])
+        for (layer, stat), values in extractor(batch).items():
+            found[(index, layer, stat)] = values
+    return [found[entry] for entry in entries]
 
 
 class DomainCheck:
@@ -147,21 +189,11 @@ class DomainCheck:
 
     def __init__(self, members: Sequence[Member], reference: DomainReference) -> None:
         self.reference = reference
-        by_member: dict[int, list[str]] = {}
-        for member, layer in reference.entries:
-            by_member.setdefault(member, []).append(layer)
-        self._extractors = {
-            index: FeatureExtractor(members[index], layers) for index, layers in by_member.items()
-        }
+        self._extractors = extractors_for(members, reference.entries)
 
     def features(self, canonicals: Sequence[FloatImage]) -> list[Features]:
         """Per entry of the reference, the ``(n, width)`` features of canonical images."""
-        found: dict[tuple[int, str], Features] = {}
-        for index, extractor in self._extractors.items():
-            batch = np.stack([extractor.input(image) for image in canonicals])
-            layers = [layer for member, layer in self.reference.entries if member == index]
-            found.update(zip(((index, layer) for layer in layers), extractor(batch), strict=True))
-        return [found[entry] for entry in self.reference.entries]
+        return entry_features(self._extractors, self.reference.entries, canonicals)
 
     def scores(self, canonicals: Sequence[FloatImage]) -> npt.NDArray[np.float64]:
         """Domain scores of canonical images (above 1 is outside)."""
