@@ -18,3 +18,6 @@ class FakePrediction:
     warnings: tuple[str, ...] = ()
     path: Path | None = None
     heatmap_kind: str = "Grad-CAM"
+    outside: str | None = None
+    in_domain: bool | None = None
+    domain_score: float | None = None

@@ -12,8 +12,10 @@ from typing import Protocol
 
 
 class PredictionFields(Protocol):
-    """The fields of a prediction shown to a person: probability, label, threshold, model id and
-    warnings."""
+    """The fields of a prediction shown to a person: probability, label, threshold, model id,
+    warnings, and whether the image is inside what the model was validated on (``outside`` is
+    the sentence shown instead of the label when it is not; ``in_domain`` and ``domain_score``
+    the domain check's verdict and score, ``None`` for a model without one)."""
 
     @property
     def probability(self) -> float: ...
@@ -25,6 +27,12 @@ class PredictionFields(Protocol):
     def model_id(self) -> str: ...
     @property
     def warnings(self) -> tuple[str, ...]: ...
+    @property
+    def outside(self) -> str | None: ...
+    @property
+    def in_domain(self) -> bool | None: ...
+    @property
+    def domain_score(self) -> float | None: ...
 
 
 class FilePrediction(PredictionFields, Protocol):

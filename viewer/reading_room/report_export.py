@@ -32,6 +32,9 @@ class ShownPrediction:
     threshold: float
     model_id: str
     warnings: tuple[str, ...]
+    outside: str | None = None
+    in_domain: bool | None = None
+    domain_score: float | None = None
 
 
 def shown_prediction(prediction: Any, threshold: float | None = None) -> ShownPrediction:
@@ -42,20 +45,16 @@ def shown_prediction(prediction: Any, threshold: float | None = None) -> ShownPr
         prediction: the model's prediction.
         threshold: the threshold on the panel's slider; the card's when ``None``.
     """
-    if threshold is None or threshold == prediction.threshold:
-        return ShownPrediction(
-            prediction.probability,
-            prediction.label,
-            prediction.threshold,
-            prediction.model_id,
-            tuple(prediction.warnings),
-        )
+    card_threshold = threshold is None or threshold == prediction.threshold
     return ShownPrediction(
         prediction.probability,
-        prediction.label_at(threshold),
-        threshold,
+        prediction.label if card_threshold else prediction.label_at(threshold),
+        prediction.threshold if threshold is None else threshold,
         prediction.model_id,
         tuple(prediction.warnings),
+        getattr(prediction, "outside", None),
+        getattr(prediction, "in_domain", None),
+        getattr(prediction, "domain_score", None),
     )
 
 
