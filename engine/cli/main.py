@@ -29,6 +29,7 @@ def build_parser() -> argparse.ArgumentParser:
     ``ImportError`` at once, not a sub-command silently absent from ``--help``.
     """
     from engine.cli import (
+        commission,
         domain,
         ensemble,
         evaluation,
@@ -47,7 +48,8 @@ def build_parser() -> argparse.ArgumentParser:
         "opens the viewer.",
     )
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
-    for module in (info, training, evaluation, predict, robustness, ensemble, domain, listen, pacs):
+    modules = (info, training, evaluation, predict, robustness, ensemble, domain, commission)
+    for module in (*modules, listen, pacs):
         module.register(commands)
     info.register_view_placeholder(commands)
     return parser

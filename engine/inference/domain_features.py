@@ -182,7 +182,7 @@ def entry_features(
 
 @dataclass(frozen=True)
 class SiteResult:
-    """A commissioned site's head's result for an image nearest to that site."""
+    """A commissioned site's head's result for an image assigned to that site."""
 
     site: str
     probability: float
@@ -216,12 +216,11 @@ class DomainCheck:
 
     def assess(self, canonicals: Sequence[FloatImage]) -> list[DomainAssessment]:
         """The domain check's verdict on canonical images, with a site head's result where the
-        nearest component has one."""
+        component assigned to it has one (:meth:`DomainReference.assign`)."""
         if not canonicals:
             return []
         features = self.features(canonicals)
-        per_component = self.reference.component_scores(features)
-        nearest = per_component.argmin(axis=1)
+        scores, nearest = self.reference.assign(features)
         heads: dict[int, npt.NDArray[np.float64]] = {}
         for index in set(nearest.tolist()):
             head = self.reference.components[index].head
@@ -235,5 +234,5 @@ class DomainCheck:
                 site = SiteResult(
                     component.source.name, float(heads[index][row]), component.head.threshold
                 )
-            results.append(DomainAssessment(float(per_component[row, index]), site))
+            results.append(DomainAssessment(float(scores[row]), site))
         return results

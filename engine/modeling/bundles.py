@@ -171,9 +171,10 @@ def _load_model(folder: Path, name: str, preprocessing: Preprocessing, gradcam_l
     return model
 
 
-def _write_fsynced(path: Path, text: str) -> None:
-    with path.open("w", encoding="utf-8") as stream:
-        stream.write(text)
+def _write_fsynced(path: Path, content: str | bytes) -> None:
+    data = content.encode("utf-8") if isinstance(content, str) else content
+    with path.open("wb") as stream:
+        stream.write(data)
         stream.flush()
         os.fsync(stream.fileno())
 
@@ -211,7 +212,7 @@ def write_bundle(
     out_dir: str | os.PathLike[str],
     *,
     overwrite: bool = False,
-    extra_files: Mapping[str, str] | None = None,
+    extra_files: Mapping[str, str | bytes] | None = None,
     extra_models: Sequence[Any] = (),
 ) -> Path:
     """Save a model and its card as a bundle folder, atomically.
@@ -226,8 +227,8 @@ def write_bundle(
         card: the model card.
         out_dir: the bundle folder to create.
         overwrite: replace an existing bundle at ``out_dir`` (atomically) instead of refusing.
-        extra_files: more text files (name -> content) that belong to the bundle, such as the
-            out-of-distribution reference; written inside the same atomic step.
+        extra_files: more files (name -> text or bytes) that belong to the bundle, such as the
+            out-of-distribution and domain references; written inside the same atomic step.
         extra_models: an ensemble's other networks, in the order of ``card.members`` (their
             ``file`` and ``sha256`` are set here).
 
