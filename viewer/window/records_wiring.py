@@ -24,6 +24,7 @@ from PySide6.QtWidgets import QMenu, QMenuBar, QStatusBar, QTabWidget, QWidget
 
 from engine.errors import HilumError
 from engine.workflows.history import History, HistoryEntry, HistoryError
+from engine.workflows.source_drift import file_source
 from viewer.history.history_view import HistoryView
 from viewer.jobs import JobRunner
 from viewer.reading_room.report_export import ReportExporter
@@ -66,8 +67,10 @@ def default_history_path() -> Path:
 
 
 def record_shown(history: History, prediction: Any) -> HistoryEntry:
-    """Record a prediction the reading room showed (worker thread: hashes the file)."""
-    return history.add(HistoryEntry.from_prediction(prediction, "viewer"))
+    """Record a prediction the reading room showed, with the image's source (worker thread:
+    hashes the file and reads its header)."""
+    source = file_source(prediction.path)
+    return history.add(HistoryEntry.from_prediction(prediction, "viewer", image_source=source))
 
 
 class Records(QObject):
