@@ -5,9 +5,9 @@ domain check flags single images, and this module watches each *source* of image
 Every prediction recorded in the history carries its source (:func:`image_source`): the DICOM
 Institution Name (0008,0080), else the Station Name (0008,1010), else the calling AE title of
 the association it arrived on, else the folder the file is in. Per source, the statistics are
-computed by SQL over the history (:func:`source_statistics`): over the source's newest
-``window`` distinct images, the share the domain check called out of domain and the mean
-probability.
+computed by SQL over the history (:func:`source_statistics`, a few milliseconds per source
+through an index, whatever the history's size): over the source's newest ``window`` distinct
+images, the share the domain check called out of domain and the mean probability.
 
 What counts as out of domain: ``in_domain is False`` only. An image the chest-radiograph check
 rejects (``out_of_distribution``: a hand, a document) says the wrong study was sent, not that
@@ -41,25 +41,28 @@ THRESHOLD = 0.2
 #: with 9 images two suffice (about 1 in 60), with 3 images a single one (about 1 in 15).
 MINIMUM = 10
 
-# Per source: its newest row per distinct image, then the newest `window` of those.
-_STATISTICS_SQL = """
-WITH latest AS (
-    SELECT image_source, probability, in_domain, time, id,
-           ROW_NUMBER() OVER (
-               PARTITION BY image_source, CASE WHEN sha256 = '' THEN path ELSE sha256 END
-               ORDER BY id DESC
-           ) AS copy
-    FROM predictions WHERE image_source != ''
-), ranked AS (
-    SELECT *,
-           ROW_NUMBER() OVER (PARTITION BY image_source ORDER BY id DESC) AS recent,
-           COUNT(*) OVER (PARTITION BY image_source) AS images
-    FROM latest WHERE copy = 1
+#: How many of a source's newest rows are searched for its window's distinct images (an image
+#: reopened hundreds of times in a row leaves the window short rather than scanning the table).
+SEARCHED_ROWS_PER_IMAGE = 10
+
+# Each source: predictions recorded, newest row id. Reads the (image_source, id) index only.
+_SOURCES_SQL = """
+SELECT image_source, COUNT(*), MAX(id) FROM predictions
+WHERE image_source != '' GROUP BY image_source ORDER BY image_source
+"""
+# One source's window: its newest rows, the newest row of each distinct image among them, the
+# newest `window` of those.
+_WINDOW_SQL = """
+WITH recent AS (
+    SELECT id, probability, in_domain, time,
+           CASE WHEN sha256 = '' THEN path ELSE sha256 END AS image
+    FROM predictions WHERE image_source = ? ORDER BY id DESC LIMIT ?
+), newest AS (
+    SELECT * FROM recent WHERE id IN (SELECT MAX(id) FROM recent GROUP BY image)
+    ORDER BY id DESC LIMIT ?
 )
-SELECT image_source, MAX(images), COUNT(*), COUNT(in_domain), COALESCE(SUM(in_domain = 0), 0),
-       AVG(probability), MAX(time), MAX(id)
-FROM ranked WHERE recent <= ?
-GROUP BY image_source ORDER BY image_source
+SELECT COUNT(*), COUNT(in_domain), COALESCE(SUM(in_domain = 0), 0), AVG(probability), MAX(time)
+FROM newest
 """
 
 
@@ -69,8 +72,8 @@ class SourceStatistics:
 
     Attributes:
         source: the source (see :func:`image_source`).
-        images: distinct images recorded from it, ever.
-        window: images in the rolling window (at most :data:`WINDOW`).
+        predictions: predictions recorded from it, ever (an image shown twice counts twice).
+        window: distinct images in the rolling window (at most :data:`WINDOW`).
         checked: images of the window that had a domain verdict.
         outside: images of the window the domain check called out of domain.
         mean_probability: mean probability of pneumonia over the window.
@@ -79,7 +82,7 @@ class SourceStatistics:
     """
 
     source: str
-    images: int
+    predictions: int
     window: int
     checked: int
     outside: int
@@ -164,21 +167,23 @@ def source_statistics(history: History, window: int = WINDOW) -> list[SourceStat
     """
     if window < 1:
         raise ValueError(f"The rolling window is {window} images; it must be at least 1.")
-    return [
-        SourceStatistics(
-            str(source),
-            int(images),
-            int(count),
-            int(checked),
-            int(outside),
-            float(mean),
-            str(last_seen),
-            int(last_id),
+    found = []
+    for source, predictions, last_id in history.select(_SOURCES_SQL):
+        searched = (source, window * SEARCHED_ROWS_PER_IMAGE, window)
+        ((count, checked, outside, mean, last_seen),) = history.select(_WINDOW_SQL, searched)
+        found.append(
+            SourceStatistics(
+                str(source),
+                int(predictions),
+                int(count),
+                int(checked),
+                int(outside),
+                float(mean),
+                str(last_seen),
+                int(last_id),
+            )
         )
-        for source, images, count, checked, outside, mean, last_seen, last_id in history.select(
-            _STATISTICS_SQL, (window,)
-        )
-    ]
+    return found
 
 
 def drifting_sources(

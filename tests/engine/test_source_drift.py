@@ -94,7 +94,7 @@ def test_share_and_mean_cover_the_last_50_distinct_images(history: History) -> N
     record(history, "Site A", [False] * 5 + [True] * 45, probability=0.3, start=20)
     record(history, "Site B", [True, None, False])
     a, b = source_statistics(history)
-    assert (a.source, a.images, a.window, a.checked, a.outside) == ("Site A", 70, 50, 50, 5)
+    assert (a.source, a.predictions, a.window, a.checked, a.outside) == ("Site A", 70, 50, 50, 5)
     assert a.share == pytest.approx(0.1)
     assert a.mean_probability == pytest.approx(0.3)
     # A model without a domain check (None) leaves the image out of the share.
@@ -108,7 +108,7 @@ def test_an_image_shown_again_counts_once_with_its_newest_verdict(history: Histo
         entry = HistoryEntry.from_prediction(prediction, "viewer", "/x/one.png", "Site A")
         history.add(entry)
     (stats,) = source_statistics(history)
-    assert (stats.images, stats.window, stats.outside) == (1, 1, 0)
+    assert (stats.predictions, stats.window, stats.outside) == (13, 1, 0)
 
 
 def test_the_20_percent_rule_edge(history: History) -> None:

@@ -118,6 +118,6 @@ def test_sources_dialog_lists_each_source(qtbot: QtBot, records: Records, tmp_pa
     rows = {stats.source: stats for stats in dialog.sources()}
     assert set(rows) == {"CR_ROOM_2", str(tmp_path / "local")}
     local = rows[str(tmp_path / "local")]
-    assert (local.images, local.outside, local.checked) == (10, 2, 10)
+    assert (local.predictions, local.outside, local.checked) == (10, 2, 10)
     assert dialog.model.data(dialog.model.index(0, 2)) == "20% (2 of 10)"  # sorted by name
     assert rows["CR_ROOM_2"].mean_probability == pytest.approx(0.6)

@@ -1,7 +1,7 @@
 """The Sources dialog: each source of images and how much of it the model was validated on.
 
 One row per source (DICOM institution, station, sending AE title or folder; see
-:mod:`engine.workflows.source_drift`), from the history database: images seen, out-of-domain
+:mod:`engine.workflows.source_drift`), from the history database: predictions made, out-of-domain
 share and mean probability over its last 50 images, when it was last seen. A drifting source's
 share says so, and the table opens sorted by share, so the site the banner names comes first.
 Non-modal: the workstation stays usable while it is open.
@@ -30,7 +30,7 @@ def share_text(stats: SourceStatistics) -> str:
 
 COLUMNS = (
     Column("Source", lambda s: s.source, tooltip=lambda s: s.source, width=260),
-    Column("Images", lambda s: str(s.images), key=lambda s: s.images, numeric=True, width=70),
+    Column("Predictions", lambda s: str(s.predictions), key=lambda s: s.predictions, numeric=True),
     Column(
         f"Out of domain (last {WINDOW})",
         share_text,
