@@ -158,6 +158,27 @@ def file_source(path: str | os.PathLike[str], calling_ae: str | None = None) -> 
     return image_source(header, path, calling_ae)
 
 
+def recorded_source(history: History, sha256: str, path: str | os.PathLike[str]) -> str:
+    """The source this image was recorded with before, else :func:`file_source` of ``path``.
+
+    Why: an image received over the network is predicted first in the Worklist, with its
+    sender's AE title; opened later in the reading room, only its file is known, whose folder
+    (``<receive folder>/<StudyInstanceUID>``) would make every study a source of its own.
+
+    Raises:
+        HistoryError: the history cannot be read.
+    """
+    if sha256:
+        found = history.select(
+            "SELECT image_source FROM predictions WHERE sha256 = ? AND image_source != '' "
+            "ORDER BY id DESC LIMIT 1",
+            (sha256,),
+        )
+        if found:
+            return str(found[0][0])
+    return file_source(path)
+
+
 def source_statistics(history: History, window: int = WINDOW) -> list[SourceStatistics]:
     """Every source's statistics over its newest ``window`` distinct images, sorted by name.
 

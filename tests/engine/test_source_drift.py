@@ -19,6 +19,7 @@ from engine.workflows.source_drift import (
     MINIMUM,
     drifting_sources,
     file_source,
+    recorded_source,
     source_statistics,
 )
 from engine.workflows.triage import TriageRow, triage
@@ -126,6 +127,17 @@ def test_no_drift_below_the_minimum_number_of_images(history: History) -> None:
     record(history, "Ten", [False] * 3 + [True] * 7)
     assert [stats.source for stats in drifting_sources(history)] == ["Ten"]
     assert [s.source for s in drifting_sources(history, minimum=9)] == ["Nine", "Ten"]
+
+
+def test_an_image_seen_before_keeps_its_recorded_source(history: History, train_dir: Path) -> None:
+    """A network arrival predicted in the worklist (source: its sender) and opened later in the
+    reading room keeps its sender, not its receive folder; an unknown image gets its folder."""
+    jpeg = next((train_dir / "NORMAL").glob("*.jpeg"))
+    prediction = FakePrediction(0.5, 0.4, "NORMAL", "fake-1", path=jpeg)
+    first = history.add(HistoryEntry.from_prediction(prediction, "worklist", None, "CR_ROOM_2"))
+    assert recorded_source(history, first.sha256, jpeg) == "CR_ROOM_2"
+    assert recorded_source(history, "ff" * 32, jpeg) == str(jpeg.parent)
+    assert recorded_source(history, "", jpeg) == str(jpeg.parent)
 
 
 def test_images_without_a_source_are_not_a_source(history: History) -> None:

@@ -121,3 +121,17 @@ def test_sources_dialog_lists_each_source(qtbot: QtBot, records: Records, tmp_pa
     assert (local.predictions, local.outside, local.checked) == (10, 2, 10)
     assert dialog.model.data(dialog.model.index(0, 2)) == "20% (2 of 10)"  # sorted by name
     assert rows["CR_ROOM_2"].mean_probability == pytest.approx(0.6)
+
+
+def test_an_arrival_opened_in_the_reading_room_keeps_its_sender(
+    qtbot: QtBot, records: Records, tmp_path: Path
+) -> None:
+    received = images(tmp_path / "received" / "1.2.3", outside=0, inside=1)
+    triage(qtbot, records, received, ae="CR_ROOM_2")
+    history = records.history
+    assert history is not None and history.count() == 1
+    shown = FakePrediction(0.3, 0.4, "NORMAL", "fake-1", path=received[0], in_domain=True)
+    records.parent().prediction_shown.emit(shown)  # what the reading room emits
+    qtbot.waitUntil(lambda: history.count() == 2, timeout=TIMEOUT_MS)
+    newest = history.query(limit=1)[0]
+    assert (newest.source, newest.image_source, newest.in_domain) == ("viewer", "CR_ROOM_2", True)

@@ -16,6 +16,7 @@ banner and everything else keeps working.
 
 from __future__ import annotations
 
+import dataclasses
 from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
@@ -26,7 +27,7 @@ from PySide6.QtWidgets import QMenu, QMenuBar, QStatusBar, QTabWidget, QVBoxLayo
 
 from engine.errors import HilumError
 from engine.workflows.history import History, HistoryEntry, HistoryError
-from engine.workflows.source_drift import file_source
+from engine.workflows.source_drift import recorded_source
 from viewer.history.drift_banner import DriftBanner, DriftWatch
 from viewer.history.history_view import HistoryView
 from viewer.history.source_view import SourcesDialog
@@ -76,9 +77,10 @@ def default_history_path() -> Path:
 
 def record_shown(history: History, prediction: Any) -> HistoryEntry:
     """Record a prediction the reading room showed, with the image's source (worker thread:
-    hashes the file and reads its header)."""
-    source = file_source(prediction.path)
-    return history.add(HistoryEntry.from_prediction(prediction, "viewer", image_source=source))
+    hashes the file and may read its header)."""
+    entry = HistoryEntry.from_prediction(prediction, "viewer")
+    source = recorded_source(history, entry.sha256, entry.path)
+    return history.add(dataclasses.replace(entry, image_source=source))
 
 
 class Records(QObject):
