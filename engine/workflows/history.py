@@ -39,6 +39,7 @@ from typing import Any
 from engine.errors import HilumError
 from engine.inference.prediction_fields import FilePrediction
 from engine.modeling.bundles import sha256_of
+from engine.workflows.history_columns import add_missing_columns
 
 #: Where an entry came from: the image viewer, the worklist (batch triage) or the command line.
 SOURCES = ("viewer", "worklist", "cli")
@@ -65,6 +66,7 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
 SCHEMA_VERSION = len(MIGRATIONS)
 
 _COLUMNS = "id, path, sha256, model_id, probability, threshold, label, time, source, warnings"
+_COLUMNS += ", image_source, in_domain"  # history_columns.ADDED_COLUMNS
 _REMEDY = "Move the file aside (Hilum then starts a new history), or restore it from a backup."
 
 
@@ -113,6 +115,8 @@ class HistoryEntry:
         time: when it was recorded, UTC ISO 8601 (see :func:`utc_now`).
         source: one of :data:`SOURCES`.
         warnings: the prediction's warnings.
+        image_source: the site the image came from (see :mod:`engine.workflows.source_drift`).
+        in_domain: the domain check's verdict, ``None`` for a model without one.
         id: the row id, 0 until stored.
     """
 
@@ -125,6 +129,8 @@ class HistoryEntry:
     time: str = field(default_factory=utc_now)
     source: str = "viewer"
     warnings: tuple[str, ...] = ()
+    image_source: str = ""
+    in_domain: bool | None = None
     id: int = 0
 
     @classmethod
@@ -133,6 +139,7 @@ class HistoryEntry:
         prediction: FilePrediction,
         source: str,
         path: str | os.PathLike[str] | None = None,
+        image_source: str = "",
     ) -> HistoryEntry:
         """An entry for ``prediction``, hashing its file now.
 
@@ -140,6 +147,7 @@ class HistoryEntry:
             prediction: the prediction shown or batch-run.
             source: one of :data:`SOURCES`.
             path: the file, when the prediction does not carry one.
+            image_source: the site the image came from ("" when not known).
 
         Raises:
             ValueError: no file path is known, or ``source`` is not one of :data:`SOURCES`.
@@ -159,6 +167,8 @@ class HistoryEntry:
             label=prediction.label,
             source=_checked_source(source),
             warnings=tuple(prediction.warnings),
+            image_source=image_source,
+            in_domain=prediction.in_domain,
         )
 
 
@@ -170,7 +180,8 @@ def _checked_source(source: str) -> str:
 
 def _entry(row: tuple[Any, ...]) -> HistoryEntry:
     """An entry from a row selected as ``_COLUMNS``."""
-    identifier, path, sha256, model_id, probability, threshold, label, time, source, warnings = row
+    identifier, path, sha256, model_id, probability, threshold, label, time, source, *rest = row
+    warnings, image_source, in_domain = rest
     return HistoryEntry(
         path=str(path),
         sha256=str(sha256),
@@ -181,6 +192,8 @@ def _entry(row: tuple[Any, ...]) -> HistoryEntry:
         time=str(time),
         source=str(source),
         warnings=tuple(json.loads(warnings)),
+        image_source=str(image_source),
+        in_domain=None if in_domain is None else bool(in_domain),
         id=int(identifier),
     )
 
@@ -217,6 +230,7 @@ class History:
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute("PRAGMA synchronous=FULL")
             self._migrate()
+            add_missing_columns(self._db)
         except sqlite3.Error as error:
             self._db.close()
             raise HistoryError(
@@ -274,12 +288,14 @@ class History:
             entry.time,
             entry.source,
             json.dumps(list(entry.warnings)),
+            entry.image_source,
+            None if entry.in_domain is None else int(entry.in_domain),
         )
         try:
             with self._lock:
                 cursor = self._db.execute(
                     f"INSERT INTO predictions ({_COLUMNS.removeprefix('id, ')}) "
-                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    f"VALUES ({', '.join('?' * len(values))})",
                     values,
                 )
         except sqlite3.Error as error:
@@ -332,16 +348,16 @@ class History:
         if limit is not None:
             sql += " LIMIT ?"
             parameters.append(int(limit))
-        return [_entry(row) for row in self._fetch(sql, parameters)]
+        return [_entry(row) for row in self.select(sql, parameters)]
 
     def model_ids(self) -> list[str]:
         """Every model id in the history, sorted (for a filter list)."""
         sql = "SELECT DISTINCT model_id FROM predictions ORDER BY model_id"
-        return [str(row[0]) for row in self._fetch(sql, [])]
+        return [str(row[0]) for row in self.select(sql, [])]
 
     def count(self) -> int:
         """Number of entries."""
-        return int(self._fetch("SELECT COUNT(*) FROM predictions", [])[0][0])
+        return int(self.select("SELECT COUNT(*) FROM predictions", [])[0][0])
 
     def last_id(self) -> int:
         """The newest entry's id, 0 when empty: it changes whenever anyone adds an entry.
@@ -349,10 +365,10 @@ class History:
         Why: lets a view notice entries added by other parts of the application, or by another
         process such as the CLI, with one cheap query.
         """
-        return int(self._fetch("SELECT COALESCE(MAX(id), 0) FROM predictions", [])[0][0])
+        return int(self.select("SELECT COALESCE(MAX(id), 0) FROM predictions", [])[0][0])
 
-    def _fetch(self, sql: str, parameters: Sequence[object]) -> list[tuple[Any, ...]]:
-        """Run a query under the lock.
+    def select(self, sql: str, parameters: Sequence[object] = ()) -> list[tuple[Any, ...]]:
+        """Run a read-only query under the lock (also for statistics such as source drift).
 
         Raises:
             HistoryError: the database cannot be read (damaged, closed, removed).

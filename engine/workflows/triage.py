@@ -12,7 +12,7 @@ from __future__ import annotations
 import csv
 import io
 import queue
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
@@ -22,6 +22,7 @@ from engine.imaging.studies import UNKNOWN_PATIENT, find_studies
 from engine.inference.prediction_fields import FilePrediction
 from engine.progress import OnProgress, Progress, ShouldStop
 from engine.workflows.history import History, HistoryEntry, HistoryError
+from engine.workflows.source_drift import file_source
 
 CSV_FIELDS = (
     "file",
@@ -66,6 +67,7 @@ class TriageRow:
         study_date: DICOM Study Date as stored (YYYYMMDD; "" when not known).
         warnings: the prediction's warnings.
         error: why there is no prediction ("" when there is one).
+        source: where the image came from (:func:`engine.workflows.source_drift.image_source`).
     """
 
     path: Path
@@ -77,6 +79,7 @@ class TriageRow:
     study_date: str
     warnings: tuple[str, ...] = ()
     error: str = ""
+    source: str = ""
 
     @property
     def remark(self) -> str:
@@ -113,13 +116,16 @@ def study_context(files: Sequence[Path]) -> dict[Path, tuple[str, str]]:
     return context
 
 
-def triage_row(result: FileResultLike, context: dict[Path, tuple[str, str]]) -> TriageRow:
+def triage_row(
+    result: FileResultLike, context: dict[Path, tuple[str, str]], source: str = ""
+) -> TriageRow:
     """The row of one file's result; ``context`` maps files to (patient ID, study date)."""
     patient, study_date = context.get(result.path, ("", ""))
     prediction = result.prediction
     if prediction is None:
+        error = result.error or "unknown"
         return TriageRow(
-            result.path, None, "", None, "", patient, study_date, error=result.error or "unknown"
+            result.path, None, "", None, "", patient, study_date, error=error, source=source
         )
     return TriageRow(
         result.path,
@@ -130,6 +136,7 @@ def triage_row(result: FileResultLike, context: dict[Path, tuple[str, str]]) -> 
         patient,
         study_date,
         tuple(prediction.warnings),
+        source=source,
     )
 
 
@@ -141,6 +148,7 @@ def triage(
     *,
     on_progress: OnProgress,
     should_stop: ShouldStop,
+    calling_aes: Mapping[Path, str] | None = None,
 ) -> TriageSummary:
     """Predict every image under ``paths``, put each row in ``sink`` and record it; worker side.
 
@@ -151,6 +159,8 @@ def triage(
         history: where predictions are recorded (source ``"worklist"``), or ``None``.
         on_progress: called after each file (stage ``"worklist"``).
         should_stop: checked between files.
+        calling_aes: the sender's AE title of each file received over the network: the
+            image's source when its header names no institution or station.
 
     Returns:
         How the batch ended.
@@ -160,15 +170,19 @@ def triage(
     context = study_context(files)
     done = 0
     history_error = ""
+    senders = calling_aes or {}
     for result in predict(files, should_stop=should_stop):
+        source = file_source(result.path, senders.get(result.path))
         if result.prediction is not None and history is not None:
             try:
                 history.add(
-                    HistoryEntry.from_prediction(result.prediction, "worklist", path=result.path)
+                    HistoryEntry.from_prediction(
+                        result.prediction, "worklist", path=result.path, image_source=source
+                    )
                 )
             except HistoryError as error:
                 history_error = history_error or str(error)
-        sink.put(triage_row(result, context))
+        sink.put(triage_row(result, context, source))
         done += 1
         on_progress(Progress("worklist", done, len(files), result.path.name))
     return TriageSummary(len(files), done, done < len(files) and should_stop(), history_error)

@@ -75,9 +75,11 @@ class HistoryView(QWidget):
 
     Signals:
         open_requested(Path): the user double-clicked an entry.
+        sources_requested(): the user asked for the Sources dialog (per-source drift).
     """
 
     open_requested = Signal(Path)
+    sources_requested = Signal()
 
     def __init__(self, history: History, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -93,6 +95,9 @@ class HistoryView(QWidget):
         self.model_filter.addItem(ANY)
         refresh = QPushButton("Refresh")
         refresh.clicked.connect(self.refresh)
+        self.sources_button = QPushButton("Sources…")
+        self.sources_button.setToolTip("Each source: out-of-domain share, mean probability")
+        self.sources_button.clicked.connect(self.sources_requested)
         self.count_label = QLabel()
         self.banner = ErrorBanner()
         self.model = RecordTableModel(COLUMNS, self)
@@ -106,6 +111,7 @@ class HistoryView(QWidget):
         filters.addWidget(QLabel("Model"))
         filters.addWidget(self.model_filter)
         filters.addWidget(refresh)
+        filters.addWidget(self.sources_button)
         layout = QVBoxLayout(self)
         layout.addWidget(self.banner)
         layout.addLayout(filters)

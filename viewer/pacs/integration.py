@@ -186,7 +186,10 @@ class PacsIntegration(QObject):
             since = self._since_refresh.elapsed() if self._since_refresh.isValid() else None
             wait = 0 if since is None else max(0, BROWSER_REFRESH_MS - since)
             self._browser_timer.start(wait)
-        self._window.records.worklist.enqueue([i.path for i in arrived if i.predictable])
+        predictable = [instance for instance in arrived if instance.predictable]
+        self._window.records.worklist.enqueue(
+            [i.path for i in predictable], {i.path: i.sender for i in predictable}
+        )
         senders = ", ".join(sorted({instance.sender for instance in arrived}))
         self._window.statusBar().showMessage(
             f"Received {len(paths)} image(s) from {senders}; predicting them in the Worklist.",

@@ -4,6 +4,8 @@ Why a separate module: the main window stays the composition root of the reading
 feature plugs into it through the window's public API only (``add_tab``, the menu bar, the
 ``model_ready`` and ``prediction_shown`` signals, ``open_image``), with two lines on the window's
 side: create :class:`Records` in ``__init__`` and call :meth:`Records.shutdown` when closing.
+The drift banner (:mod:`viewer.history.drift_banner`) goes above the tabs, so it is seen from
+every tab; the Sources dialog opens from it, from the History tab and from the Records menu.
 
 The history database lives in the user's data folder (``QStandardPaths.AppDataLocation``). Every
 prediction the reading room shows is recorded there on a worker thread (hashing a large DICOM
@@ -14,17 +16,21 @@ banner and everything else keeps working.
 
 from __future__ import annotations
 
+import dataclasses
 from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
 from PySide6.QtCore import QObject, QStandardPaths, Slot
 from PySide6.QtGui import QAction, QKeySequence
-from PySide6.QtWidgets import QMenu, QMenuBar, QStatusBar, QTabWidget, QWidget
+from PySide6.QtWidgets import QMenu, QMenuBar, QStatusBar, QTabWidget, QVBoxLayout, QWidget
 
 from engine.errors import HilumError
 from engine.workflows.history import History, HistoryEntry, HistoryError
+from engine.workflows.source_drift import recorded_source
+from viewer.history.drift_banner import DriftBanner, DriftWatch
 from viewer.history.history_view import HistoryView
+from viewer.history.source_view import SourcesDialog
 from viewer.jobs import JobRunner
 from viewer.reading_room.report_export import ReportExporter
 from viewer.worklist.worklist_view import Worklist
@@ -58,6 +64,10 @@ class RecordsHost(Protocol):
 
     def statusBar(self) -> QStatusBar: ...
 
+    def takeCentralWidget(self) -> QWidget: ...
+
+    def setCentralWidget(self, widget: QWidget) -> None: ...
+
 
 def default_history_path() -> Path:
     """The history database in the user's data folder (per user, per application)."""
@@ -66,8 +76,11 @@ def default_history_path() -> Path:
 
 
 def record_shown(history: History, prediction: Any) -> HistoryEntry:
-    """Record a prediction the reading room showed (worker thread: hashes the file)."""
-    return history.add(HistoryEntry.from_prediction(prediction, "viewer"))
+    """Record a prediction the reading room showed, with the image's source (worker thread:
+    hashes the file and may read its header)."""
+    entry = HistoryEntry.from_prediction(prediction, "viewer")
+    source = recorded_source(history, entry.sha256, entry.path)
+    return history.add(dataclasses.replace(entry, image_source=source))
 
 
 class Records(QObject):
@@ -81,6 +94,9 @@ class Records(QObject):
         history: the open history, or ``None`` when it could not be opened.
         worklist: the Worklist tab.
         history_view: the History tab, or ``None`` without a history.
+        drift_banner: names the sources drifting out of domain (above the tabs).
+        drift_watch: keeps the banner up to date, or ``None`` without a history.
+        sources_dialog: the Sources dialog, or ``None`` without a history.
         exporter: writes PDF reports in the background.
     """
 
@@ -97,10 +113,18 @@ class Records(QObject):
         self.worklist = Worklist(self.history)
         window.add_tab(self.worklist, "Worklist")
         self.history_view: HistoryView | None = None
+        self.drift_banner = DriftBanner()
+        self.drift_watch: DriftWatch | None = None
+        self.sources_dialog: SourcesDialog | None = None
         if self.history is not None:
             self.history_view = HistoryView(self.history)
             window.add_tab(self.history_view, "History")
             self.history_view.open_requested.connect(self.open_in_reading_room)
+            self.sources_dialog = SourcesDialog(self.history, window)  # type: ignore[arg-type]
+            self.history_view.sources_requested.connect(self.show_sources)
+            self.drift_banner.sources_requested.connect(self.show_sources)
+            self.drift_watch = DriftWatch(self.history, self.drift_banner, self)
+        self._put_above_tabs(self.drift_banner)
         self.exporter = ReportExporter(self._writer, window)
         self._build_menu()
         self.worklist.open_requested.connect(self.open_in_reading_room)
@@ -118,6 +142,7 @@ class Records(QObject):
             ("Export PDF &report…", self.choose_pdf_report, "Ctrl+Shift+E"),
             ("Show the &worklist", partial(self._show_tab, self.worklist), "Ctrl+Shift+W"),
             ("Show the &history", partial(self._show_tab, self.history_view), "Ctrl+Shift+H"),
+            ("Image &sources…", self.show_sources, "Ctrl+Shift+S"),
         )
         for text, slot, shortcut in entries:
             action = QAction(text, menu)
@@ -128,11 +153,28 @@ class Records(QObject):
         self.pdf_action.setEnabled(False)
         self.history_action = menu.actions()[4]
         self.history_action.setEnabled(self.history_view is not None)
+        menu.actions()[5].setEnabled(self.sources_dialog is not None)
         help_menu = next((a for a in bar.actions() if a.text() == "&Help"), None)
         if help_menu is None:
             bar.addMenu(menu)
         else:
             bar.insertMenu(help_menu, menu)
+
+    def _put_above_tabs(self, banner: QWidget) -> None:
+        """Show ``banner`` above the window's tabs (the tabs are the central widget)."""
+        holder = QWidget()
+        layout = QVBoxLayout(holder)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.setSpacing(0)
+        layout.addWidget(banner)
+        layout.addWidget(self._window.takeCentralWidget(), 1)
+        self._window.setCentralWidget(holder)
+
+    @Slot()
+    def show_sources(self) -> None:
+        """Open the Sources dialog (each source's out-of-domain share and mean probability)."""
+        if self.sources_dialog is not None:
+            self.sources_dialog.show_sources()
 
     def _show_tab(self, widget: Any) -> None:
         if widget is not None:
@@ -210,6 +252,8 @@ class Records(QObject):
         stopped = self.worklist.shutdown(timeout_ms)
         # not shutdown(): queued history writes must still run
         written = self._writer.wait(timeout_ms)
+        if self.drift_watch is not None:
+            self.drift_watch.stop()
         if self.history is not None:
             self.history.close()
         return stopped and written

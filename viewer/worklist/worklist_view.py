@@ -16,7 +16,7 @@ be exported as CSV (:func:`engine.workflows.triage.csv_text`, the format of ``hi
 from __future__ import annotations
 
 import queue
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -56,6 +56,7 @@ COLUMNS = (
     Column("File", lambda row: row.path.name, tooltip=lambda row: str(row.path), width=260),
     Column("Patient", lambda row: row.patient, width=120),
     Column("Study date", lambda row: row.study_date),
+    Column("Source", lambda row: row.source, tooltip=lambda row: row.source, width=160),
     Column("Warnings / error", lambda row: row.remark, tooltip=lambda row: row.remark),
 )
 
@@ -91,6 +92,7 @@ class Worklist(QWidget):
         self._sink: queue.SimpleQueue[TriageRow] = queue.SimpleQueue()
         self._pending: list[Path] | None = None
         self._queued: list[Path] = []  # added with enqueue(): predicted after the current batch
+        self._senders: dict[Path, str] = {}  # calling AE title of each image received
 
         self.model = RecordTableModel(COLUMNS, self)
         # Most suspicious first: that is the point of triage.
@@ -165,10 +167,14 @@ class Worklist(QWidget):
         else:
             self._start(chosen)
 
-    def enqueue(self, paths: Sequence[Path]) -> None:
+    def enqueue(self, paths: Sequence[Path], senders: Mapping[Path, str] | None = None) -> None:
         """Predict ``paths`` too, adding their rows to the table (images arriving from the
-        network). They run now, or after the batch running, or once a model is ready."""
+        network). They run now, or after the batch running, or once a model is ready.
+
+        ``senders`` gives the calling AE title each image arrived from (its source when the
+        header names no institution or station)."""
         self._queued += [Path(path) for path in paths]
+        self._senders.update(senders or {})
         if self._predict is not None and not self.is_running:
             self._start_next()
 
@@ -190,7 +196,10 @@ class Worklist(QWidget):
         self.banner.hide()
         self.progress.setRange(0, 0)
         self.status.setText("Finding images…")
-        job = self._runner.submit(triage, paths, self._predict, self._sink, self._history)
+        senders = {path: self._senders.pop(path) for path in paths if path in self._senders}
+        job = self._runner.submit(
+            triage, paths, self._predict, self._sink, self._history, calling_aes=senders
+        )
         job.progress.connect(self._on_progress)
         job.succeeded.connect(self._on_succeeded)
         job.failed.connect(self._on_failed)
@@ -209,7 +218,7 @@ class Worklist(QWidget):
     def shutdown(self, timeout_ms: int = 15_000) -> bool:
         """Cancel the batch and wait for its thread; True when it ended in time."""
         self._pending = None
-        self._queued = []
+        self._queued, self._senders = [], {}
         return self._runner.shutdown(timeout_ms)
 
     def _set_running(self, running: bool) -> None:

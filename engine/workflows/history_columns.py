@@ -1,0 +1,50 @@
+"""Columns added to the history's ``predictions`` table after schema 1, each only when missing.
+
+Why not numbered migrations (:data:`engine.workflows.history.MIGRATIONS`): features built at the
+same time on separate branches each add columns; two numbered "version 2" steps would clash, and a
+database upgraded by one branch would be refused or skipped by the other. An "add if missing" step
+is idempotent: whichever change lands first adds a column, the other's step for the same name does
+nothing, and a database touched by either opens under both. Run under a write lock
+(``BEGIN IMMEDIATE``), so two processes opening the history at once do not both add a column.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+
+#: (name, declaration) of each column added when missing. ``image_source``: where the image came
+#: from (:func:`engine.workflows.source_drift.image_source`), "" for entries recorded before.
+#: ``in_domain``: the domain check's verdict, 1 / 0, NULL for a model without one (and before).
+ADDED_COLUMNS: tuple[tuple[str, str], ...] = (
+    ("image_source", "TEXT NOT NULL DEFAULT ''"),
+    ("in_domain", "INTEGER"),
+)
+
+#: Indexes the added columns need (the per-source statistics read a source's newest rows).
+ADDED_INDEXES = (
+    "CREATE INDEX IF NOT EXISTS predictions_image_source ON predictions (image_source, id)",
+)
+
+
+def add_missing_columns(db: sqlite3.Connection) -> None:
+    """Add every column of :data:`ADDED_COLUMNS` that ``predictions`` lacks, in one transaction.
+
+    Args:
+        db: an open connection in autocommit mode (``isolation_level=None``) whose database has
+            the ``predictions`` table.
+
+    Raises:
+        sqlite3.Error: the database cannot be written (the caller names the file).
+    """
+    db.execute("BEGIN IMMEDIATE")
+    try:
+        present = {row[1] for row in db.execute("PRAGMA table_info(predictions)")}
+        for name, declaration in ADDED_COLUMNS:
+            if name not in present:
+                db.execute(f"ALTER TABLE predictions ADD COLUMN {name} {declaration}")
+        for statement in ADDED_INDEXES:
+            db.execute(statement)
+        db.execute("COMMIT")
+    except BaseException:
+        db.execute("ROLLBACK")
+        raise
