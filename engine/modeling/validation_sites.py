@@ -37,7 +37,12 @@ def ages_in_words(ages: tuple[int, int]) -> str:
     return f"{who} aged {span} years"
 
 
-def _ages(value: Any) -> tuple[int, int] | None:
+def checked_ages(value: Any) -> tuple[int, int] | None:
+    """``value`` as an age range ``(min, max)`` in whole years, or ``None``.
+
+    Raises:
+        ConfigError: not two whole numbers with ``0 <= min <= max <= MAX_AGE``.
+    """
     if value is None:
         return None
     if not isinstance(value, list | tuple) or len(value) != 2:
@@ -76,7 +81,7 @@ class Site:
     reference: str = ""
 
     def __post_init__(self) -> None:
-        _ages(self.ages)
+        checked_ages(self.ages)
 
     def to_card(self) -> dict[str, Any]:
         """JSON-ready form."""
@@ -104,7 +109,7 @@ class Site:
             return cls(
                 name=str(card["name"]),
                 place=str(card.get("place") or ""),
-                ages=_ages(card.get("ages")),
+                ages=checked_ages(card.get("ages")),
                 views=tuple(str(view) for view in card.get("views") or ()),
                 images=counts,
                 reference=str(card.get("reference") or ""),
