@@ -116,7 +116,29 @@ def register(commands: cli.Commands) -> None:
         "--nondeterministic", action="store_true", help="skip TensorFlow op determinism"
     )
     train.add_argument("--name", default=None, help="display name of the model")
+    train.add_argument(
+        "--site", default=None, help="where the images come from, for the card (e.g. a hospital)"
+    )
+    train.add_argument(
+        "--ages",
+        type=_age_range,
+        default=None,
+        metavar="MIN-MAX",
+        help="the patients' ages in whole years, e.g. 1-5: older or younger patients get a "
+        "warning (default: not recorded, no warning)",
+    )
     cli.add_command(commands, "variants", run_variants)
+
+
+def _age_range(text: str) -> tuple[int, int]:
+    """``"1-5"`` -> ``(1, 5)``, for ``--ages`` (the range itself is checked by TrainConfig)."""
+    low, dash, high = text.partition("-")
+    try:
+        if dash:
+            return int(low), int(high)
+    except ValueError:
+        pass
+    raise argparse.ArgumentTypeError(f"expected MIN-MAX in whole years, e.g. 1-5; got {text!r}")
 
 
 def config_from_args(args: argparse.Namespace) -> Any:
@@ -155,6 +177,8 @@ def config_from_args(args: argparse.Namespace) -> Any:
         tta=cli.views(args.tta),
         deterministic=not args.nondeterministic,
         name=args.name,
+        site=args.site,
+        ages=args.ages,
     )
 
 

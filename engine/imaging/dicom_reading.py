@@ -41,6 +41,7 @@ from engine.imaging.decoder_pool import shared_pool
 from engine.imaging.dicom_display import file_windows, modality_values, voi_lut_display
 from engine.imaging.dicom_values import MalformedValue, element_value, numbers, text
 from engine.imaging.limits import MAX_PIXELS, REMEDY_OTHER_FILE
+from engine.imaging.patient_age import patient_age_years
 from engine.imaging.pixel_frames import (
     REMEDY_DAMAGED,
     PixelDescription,
@@ -148,6 +149,7 @@ def _radiograph(file: Path, ds: Dataset, warnings_: list[str]) -> Radiograph:
         series_uid=text(ds, "SeriesInstanceUID"),
         series_description=text(ds, "SeriesDescription"),
         sop_instance_uid=text(ds, "SOPInstanceUID"),
+        patient_age_years=patient_age_years(ds),
         frame_count=description.number_of_frames,
         frame_index=0,
         warnings=tuple(warnings_),

@@ -143,6 +143,8 @@ class Radiograph:
         modality, body_part, view_position: DICOM Modality, Body Part Examined, View Position.
         patient_id, patient_name, study_uid, study_date, study_description, series_uid,
         series_description, sop_instance_uid: identifiers and descriptions ("" when absent).
+        patient_age_years: the patient's age when the image was taken, from the header
+            (:mod:`engine.imaging.patient_age`); ``None`` when unknown (and for JPEG/PNG).
         frame_count: number of frames in the file; ``frame_index`` is the one decoded.
         warnings: anything the reader had to work around (shown to the user).
     """
@@ -171,6 +173,7 @@ class Radiograph:
     series_uid: str = ""
     series_description: str = ""
     sop_instance_uid: str = ""
+    patient_age_years: float | None = None
     frame_count: int = 1
     frame_index: int = 0
     warnings: tuple[str, ...] = field(default_factory=tuple)

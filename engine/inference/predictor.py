@@ -34,6 +34,7 @@ import numpy.typing as npt
 from engine.errors import ImageReadError
 from engine.imaging.images import load_image
 from engine.imaging.radiograph import FloatImage, Radiograph
+from engine.inference.age_check import age_warning
 from engine.inference.caveats import GRAD_CAM
 from engine.inference.domain_features import DomainAssessment, DomainCheck, canonical_image
 from engine.inference.domain_verdict import outside_sentence, validated_on
@@ -66,7 +67,7 @@ class Prediction:
             runs) and ``resize`` (heatmap to display size).
         model_id: the bundle's model id.
         device: where the model ran, e.g. ``"CPU (2 cores, no GPU found)"``.
-        warnings: the reader's warnings, then the out-of-distribution warning and heatmap notes.
+        warnings: the reader's warnings, the out-of-distribution and age warnings, heatmap notes.
         path: the file read, or ``None`` for a radiograph without a source.
         out_of_distribution: True when :mod:`engine.inference.ood` flagged the image.
         ood_score: the content score (> 1 is flagged) or ``None`` when not computed.
@@ -325,9 +326,8 @@ class Predictor:
         inputs = self.scorer.inputs(radiograph.pixels)
         ood = check_radiograph(radiograph, self.ood_reference)
         canonical = None if self.domain is None else canonical_image(radiograph.pixels)
-        warnings = list(radiograph.warnings)
-        if ood.warning:
-            warnings.append(ood.warning)
+        age = age_warning(radiograph.patient_age_years, self.bundle.card.validated_on)
+        warnings = [*radiograph.warnings, *(text for text in (ood.warning, age) if text)]
         return _Prepared(
             radiograph.source,
             inputs,

@@ -40,6 +40,7 @@ from engine.modeling.metrics import Metrics
 from engine.modeling.operating_point import MANUAL, OperatingPoint, move_operating_point
 from engine.modeling.preprocessing import Preprocessing
 from engine.modeling.tta import TtaRecipe
+from engine.modeling.validation_sites import ValidatedOn
 
 CARD_FILE = "card.json"
 #: The newest card format this Hilum writes and reads.
@@ -163,6 +164,8 @@ class ModelCard:
         robustness: the robustness battery's results (:mod:`engine.evaluation.robustness`).
         domain_check: the domain check's reference file and figures
             (:mod:`engine.modeling.domain_reference`); ``None`` for a bundle made without one.
+        validated_on: the sites, ages, views and image counts the model was trained and
+            validated on (:mod:`engine.modeling.validation_sites`); ``None`` when not recorded.
         extra: keys this Hilum does not know, kept for the round trip.
         format_version: the card format (:data:`FORMAT_VERSION` when written by this Hilum).
     """
@@ -194,6 +197,7 @@ class ModelCard:
     domain_check: DomainCheckSection | None = field(
         default=None, metadata={"section": DomainCheckSection}
     )
+    validated_on: ValidatedOn | None = field(default=None, metadata={"section": ValidatedOn})
     extra: dict[str, Any] = field(default_factory=dict)
     format_version: int = FORMAT_VERSION
 

@@ -1,9 +1,13 @@
 """A model card as a page a person reads (the viewer's "Show model card", the CLI).
 
 The card itself is JSON for machines; a radiographer deciding whether to trust a model wants
-its provenance and validation figures in plain lines: what it is, how its operating point and
-calibration were chosen, how it did on validation, what it was trained on, and how to rebuild it.
-Missing facts are skipped, so older or hand-made cards still read well.
+its provenance and validation figures in plain lines. The summary leads, in plain words, with
+what decides whether a result applies to the patient at hand: where the model was validated
+(sites, ages, views, images), when it warns that an image is unlike those, its worst known
+weakness (the robustness battery's), and how it did elsewhere and on validation. Below a
+"Technical details" heading follow the facts for engineers: ids, input scaling, operating point,
+calibration parameters, composition, training and data, and how to rebuild it. Missing facts are
+skipped or said to be unrecorded, so older or hand-made cards still read well.
 """
 
 from __future__ import annotations
@@ -12,7 +16,10 @@ from collections.abc import Mapping
 from typing import Any
 
 from engine.modeling.card import ModelCard
+from engine.modeling.validation_sites import Site, ages_in_words
 
+#: The heading above the engineers' facts; nothing above it names a parameter or a layer.
+TECHNICAL = "Technical details"
 _SHOWN = ("auc", "accuracy", "sensitivity", "specificity", "precision", "f1", "brier", "ece")
 
 
@@ -91,8 +98,66 @@ def _composition_lines(card: ModelCard) -> list[str]:
     return lines
 
 
+def _percent(fraction: float) -> str:
+    return f"{fraction * 100:.3g} %"
+
+
+def _site_words(site: Site) -> str:
+    """'<name>, <place>: children aged 1–5 years, AP views, 5,529 images (...)'."""
+    where = site.name + (f", {site.place}" if site.place else "")
+    ages = ages_in_words(site.ages) if site.ages else "age range not recorded"
+    views = f"{'/'.join(site.views)} views" if site.views else "views not recorded"
+    images = f"{site.image_count:,} images" if site.images else "image count not recorded"
+    if len(site.images) > 1:
+        images += " (" + ", ".join(f"{n:,} {use}" for use, n in site.images.items()) + ")"
+    return f"{where}: {ages}, {views}, {images}"
+
+
+def _lead_lines(card: ModelCard) -> list[str]:
+    """Where the model was validated, when it warns, and its worst known weakness."""
+    validated = card.validated_on
+    lines = [
+        "Validated on: " + "; ".join(_site_words(site) for site in validated.sites)
+        if validated
+        else "Validated on: not recorded in this card (sites, ages and views unknown)."
+    ]
+    check = card.domain_check
+    if check is None:
+        lines.append("No domain check: it does not warn when an image is unlike these.")
+    else:
+        sources = ", ".join(f"{source.name}, {source.images:,} images" for source in check.sources)
+        lines.append(
+            f"Warns when an image is unlike these ({sources}); about "
+            f"{_percent(check.false_alarm_rate)} of images like them get the warning too."
+        )
+    lines.extend(_caveat_lines(card.robustness))
+    return lines
+
+
+def _caveat_lines(robustness: Mapping[str, Any]) -> list[str]:
+    """The robustness battery's worst change in words: which labels it turned into which."""
+    worst = worst_flip(robustness)
+    if worst is None:
+        return []
+    changes: list[Mapping[str, Any]] = list(robustness.get("changes") or ())
+    change = next((c for c in changes if c.get("name") == worst[0]), {})
+    normal, pneumonia = change.get("flip_rate_normal"), change.get("flip_rate_pneumonia")
+    tested = f"the worst of the small changes tested on {robustness.get('images', '?')} images"
+    if normal is None or pneumonia is None:
+        flips = _percent(worst[1])
+        return [f"Caveat: '{worst[0]}' flips {flips} of one class's labels ({tested})."]
+    low, high = ("NORMAL", "PNEUMONIA") if normal >= pneumonia else ("PNEUMONIA", "NORMAL")
+    rate = max(float(normal), float(pneumonia))
+    return [
+        f"Caveat: after '{change.get('description') or worst[0]}', {_percent(rate)} of {low} "
+        f"labels became {high} ({tested})."
+    ]
+
+
 def describe_card(card: ModelCard) -> str:
     """Plain-text summary of a model card, one fact per line.
+
+    The plain-words lines come first (see the module docstring); then :data:`TECHNICAL`.
 
     Args:
         card: a card as :func:`engine.modeling.bundles.read_card` returns it.
@@ -100,7 +165,14 @@ def describe_card(card: ModelCard) -> str:
     Returns:
         Lines separated by newlines; no trailing newline.
     """
-    lines = [f"Model: {card.display_name}"]
+    lines = [f"Model: {card.display_name}", *_lead_lines(card), *_external_lines(card)]
+    metrics = card.validation_metrics
+    if metrics:
+        lines.append(
+            f"In-distribution (validation split of the training hospital, {metrics.n} images; "
+            "flatters the model): " + _figures(metrics.to_dict(), _SHOWN)
+        )
+    lines += ["", TECHNICAL]
     lines.append(
         f"Id {card.model_id}, variant {card.variant}, created {card.created or '?'} on "
         f"{card.device or '?'}"
@@ -124,14 +196,7 @@ def describe_card(card: ModelCard) -> str:
         f"{k} {v:.4g}" if isinstance(v, float) else f"{k} {v}" for k, v in calibration.items()
     )
     lines.append(f"Calibration: {method}" + (f" ({extra})" if extra else ""))
-    lines.extend(_external_lines(card))
-    metrics = card.validation_metrics
     if metrics:
-        figures = metrics.to_dict()
-        lines.append(
-            f"In-distribution (validation split of the training hospital, {metrics.n} images; "
-            "flatters the model): " + _figures(figures, _SHOWN)
-        )
         (tn, fp), (fn, tp) = metrics.confusion_matrix
         lines.append(f"Confusion matrix at the threshold: TN {tn}, FP {fp}, FN {fn}, TP {tp}")
     lines.extend(_composition_lines(card))

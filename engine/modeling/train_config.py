@@ -17,6 +17,7 @@ from engine.modeling.architectures import IMAGENET
 from engine.modeling.calibration import CALIBRATION_METHODS
 from engine.modeling.operating_point import OPERATING_POINT_METHODS
 from engine.modeling.tta import TtaRecipe
+from engine.modeling.validation_sites import checked_ages
 
 DEFAULT_OUT_DIR = Path("runs")
 
@@ -64,6 +65,10 @@ class TrainConfig:
         tta: the test-time views the bundle averages over (:mod:`engine.modeling.tta`).
         deterministic: enable TensorFlow op determinism (process-wide, cannot be undone).
         name: a display name for the model; ``None`` uses the model id.
+        site: where the training images come from, for the card's ``validated_on``; ``None``
+            records "unspecified" with the data folder.
+        ages: the patients' ages in whole years (min, max), when known; predictions for
+            patients outside them carry a warning. ``None``: not recorded, no age warning.
     """
 
     variant: str
@@ -92,6 +97,8 @@ class TrainConfig:
     tta: tuple[str, ...] = ("identity",)
     deterministic: bool = True
     name: str | None = None
+    site: str | None = None
+    ages: tuple[int, int] | None = None
 
     def __post_init__(self) -> None:
         spec = variants.get_variant(self.variant)
@@ -112,6 +119,7 @@ class TrainConfig:
         _check_choice("calibration", self.calibration, CALIBRATION_METHODS)
         _check_choice("fit_on", self.fit_on, ("validation", "external"))
         TtaRecipe(tuple(self.tta))  # raises ConfigError for an unknown view
+        checked_ages(self.ages)
         if self.fit_on == "external" and self.external_dir is None:
             raise ConfigError("fit_on='external' needs an external folder (external_dir).")
         if self.weights_file is not None and self.download_weights:
@@ -155,8 +163,9 @@ class TrainConfig:
         if "variant" not in values or "data_dir" not in values:
             raise ConfigError("A training configuration needs at least 'variant' and 'data_dir'.")
         converted = dict(values)
-        if converted.get("tta") is not None:
-            converted["tta"] = tuple(converted["tta"])
+        for key in ("tta", "ages"):
+            if converted.get(key) is not None:
+                converted[key] = tuple(converted[key])
         for key in ("data_dir", "out_dir", "weights_file", "external_dir"):
             if converted.get(key) is not None:
                 converted[key] = Path(converted[key])

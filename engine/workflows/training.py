@@ -41,6 +41,7 @@ from engine.modeling.card import ModelCard
 from engine.modeling.labelled_folders import find_data_folders, read_labelled_set, stratified_limit
 from engine.modeling.train_config import TrainConfig
 from engine.modeling.tta import TtaRecipe
+from engine.modeling.validation_sites import Site, ValidatedOn
 from engine.progress import Cancelled, OnProgress, ShouldStop, ignore_progress, never_stop
 from engine.runtime import tensorflow
 from engine.workflows.distribution import Distribution, choose_strategy, multi_worker_keras_fixes
@@ -282,8 +283,20 @@ def _card(
             "split": split.to_card(),
         },
         versions=_versions(),
+        validated_on=ValidatedOn((_site(config, split),)),
         device=distribution.description,
         created=datetime.now(UTC).isoformat(timespec="seconds"),
+    )
+
+
+def _site(config: TrainConfig, split: datasets.Split) -> Site:
+    """The training data's site as the trainer named it; "unspecified" with the folder when not
+    (ages and views stay unrecorded unless given: no age warning then)."""
+    folder = Path(config.data_dir).resolve()
+    return Site(
+        name=config.site or f"unspecified (images from {folder})",
+        ages=config.ages,
+        images={"training": len(split.train.paths), "validation": len(split.validation.paths)},
     )
 
 

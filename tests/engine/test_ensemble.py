@@ -82,6 +82,7 @@ def test_ensemble_bundle_round_trips_with_members_tta_and_external_figures(
     assert card.external["metrics"]["n"] == 48
     assert [c["name"] for c in card.robustness["changes"]][:2] == ["crop", "pad"]
     assert card.training["ensemble_of"] == [load_bundle(m).card.model_id for m in members]
+    assert card.validated_on == load_bundle(members[0]).card.validated_on is not None
     summary = describe_card(card)
     assert (
         "Expected on images from elsewhere (48 external images, calibration and threshold "

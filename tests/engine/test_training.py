@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -63,6 +64,7 @@ def _config(data: Path, out: Path, variant: str = "cnn", **changes: Any) -> Trai
         ({"operating_point": "f1"}, "operating_point must be one of target_sensitivity, youden"),
         ({"download_weights": True}, "'cnn' trains from scratch and takes no ImageNet weights"),
         ({"epochs": True}, "epochs must be between 1 and 1000, got True"),
+        ({"ages": (5, 1)}, "'ages' must satisfy 0 <= min <= max <= 130, got"),
     ],
 )
 def test_config_rejects_bad_values_naming_the_setting(
@@ -83,8 +85,10 @@ def test_config_rejects_a_missing_weights_file_and_two_weight_sources(tmp_path: 
 
 
 def test_config_round_trips_through_a_dict(tmp_path: Path) -> None:
-    config = _config(tmp_path, tmp_path / "runs", "xception", limit=100, name="x")
-    assert TrainConfig.from_dict(config.to_dict()) == config
+    config = _config(
+        tmp_path, tmp_path / "runs", "xception", limit=100, name="x", site="A", ages=(1, 5)
+    )
+    assert TrainConfig.from_dict(json.loads(json.dumps(config.to_dict()))) == config
     assert config.to_dict()["data_dir"] == str(tmp_path)
     with pytest.raises(ConfigError, match=r"Unknown training settings \['colour'\]"):
         TrainConfig.from_dict({**config.to_dict(), "colour": "red"})
@@ -115,6 +119,10 @@ def test_every_variant_trains_one_epoch_and_writes_a_loadable_bundle(
     assert card.validation_metrics.n == sum(card.data["counts"]["validation"].values())
     assert card.data["unreadable_skipped"] == 0
     assert card.training["weights"]["source"] == ("file" if weights else "random")
+    (site,) = card.validated_on.sites  # not named: unspecified, ages unknown (no age warning)
+    assert site.name == f"unspecified (images from {tiny_train_set.resolve()})"
+    assert site.ages is None and card.validated_on.ages is None
+    assert site.image_count == sum(sum(n.values()) for n in card.data["counts"].values())
     # Weights only, no optimizer state: Adam's moments would make the file about 3x as big.
     size = (result.bundle / "model.keras").stat().st_size
     assert size < 4 * card.training["parameters"] * 1.3 + 300_000
@@ -204,6 +212,10 @@ def test_cli_trains_in_a_child_process_and_prints_the_bundle_and_metrics(
             "3",
             "--limit",
             "40",
+            "--site",
+            "Test hospital",
+            "--ages",
+            "1-5",
         ]
     )
     captured = capsys.readouterr()
@@ -213,6 +225,8 @@ def test_cli_trains_in_a_child_process_and_prints_the_bundle_and_metrics(
     assert "sensitivity" in captured.out and "confusion matrix: TN" in captured.out
     assert "epoch 1/1 done" in captured.err
     assert bundle.card.training["config"]["limit"] == 40
+    (site,) = bundle.card.validated_on.sites
+    assert (site.name, site.ages) == ("Test hospital", (1, 5))
     command = bundle.card.command
     assert command.startswith("hilum train ") and "--limit 40" in command and "--seed 3" in command
     assert (
@@ -227,6 +241,9 @@ def test_cli_reports_a_bad_setting_as_a_usage_error(
 ) -> None:
     assert main(["train", str(tmp_path), "--variant", "cnn", "--epochs", "0"]) == 2
     assert "epochs must be between 1 and 1000, got 0" in capsys.readouterr().err
+    with pytest.raises(SystemExit, match="2"):  # argparse refuses it before the run
+        main(["train", str(tmp_path), "--variant", "cnn", "--ages", "five"])
+    assert "expected MIN-MAX in whole years, e.g. 1-5; got 'five'" in capsys.readouterr().err
 
 
 def test_cli_lists_the_variants(capsys: pytest.CaptureFixture[str]) -> None:

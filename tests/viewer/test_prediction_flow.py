@@ -93,8 +93,9 @@ def test_show_model_card_gives_a_readable_summary_and_the_full_card(
 def test_the_model_card_shows_figures_from_elsewhere_before_in_distribution(
     qtbot: QtBot, make_window: MakeWindow
 ) -> None:
-    """The shipped card's summary leads with what to expect on images from elsewhere (the
-    cross-fitted external figures), then the flattering in-distribution ones, then robustness."""
+    """The shipped card's summary leads with where the model was validated, in plain words (no
+    parameter names before "Technical details"), then what to expect on images from elsewhere
+    (the cross-fitted external figures), then the flattering in-distribution ones."""
     from PySide6.QtWidgets import QDialog, QPlainTextEdit
 
     from engine.modeling.bundles import read_card
@@ -113,4 +114,7 @@ def test_the_model_card_shows_figures_from_elsewhere_before_in_distribution(
     )
     assert f"accuracy {crossed['accuracy']:.3f}" in text
     assert elsewhere < text.index("In-distribution (validation split") < text.index("Robustness")
+    lines = text.splitlines()
+    assert lines[1].startswith("Validated on: Guangzhou") and "children aged 1–5 years" in lines[1]
+    assert "platt" not in text[: text.index("Technical details")].lower()
     assert "Test-time augmentation: mean over identity, hflip, zoom_in, zoom_out" in text
