@@ -4,7 +4,9 @@ The Worklist tab runs :func:`triage` on a worker thread and shows the rows, most
 first; ``hilum predict --csv`` writes the same rows with :func:`csv_text`, so a CSV from either
 reads the same. Each row carries the file's patient and study date read from its header
 (:func:`study_context`, no pixel decoding), and each prediction is recorded in the history as
-soon as it is made, so a crash loses none of them.
+soon as it is made, so a crash loses none of them. Each row also carries the checks' verdict
+(:func:`engine.inference.check_verdict.verdict_fields`); the CSV writes ``OUTSIDE`` instead of
+the label of an image outside what the model was validated on.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from typing import Protocol
 
 from engine.imaging.files import walk_images
 from engine.imaging.studies import UNKNOWN_PATIENT, find_studies
+from engine.inference.check_verdict import OUTSIDE_LABEL, verdict_fields
 from engine.inference.prediction_fields import FilePrediction
 from engine.progress import OnProgress, Progress, ShouldStop
 from engine.workflows.history import History, HistoryEntry, HistoryError
@@ -34,6 +37,10 @@ CSV_FIELDS = (
     "study_date",
     "warnings",
     "error",
+    "in_domain",
+    "domain_score",
+    "chest_radiograph",
+    "outside",
 )
 
 
@@ -66,6 +73,10 @@ class TriageRow:
         study_date: DICOM Study Date as stored (YYYYMMDD; "" when not known).
         warnings: the prediction's warnings.
         error: why there is no prediction ("" when there is one).
+        in_domain: the domain check's verdict (``None`` without a check or a prediction).
+        domain_score: the domain check's score (``None`` without a check or a prediction).
+        chest_radiograph: the chest-radiograph check passed (``None`` without a prediction).
+        outside: the sentence shown instead of the label, ``None`` when both checks pass.
     """
 
     path: Path
@@ -77,6 +88,10 @@ class TriageRow:
     study_date: str
     warnings: tuple[str, ...] = ()
     error: str = ""
+    in_domain: bool | None = None
+    domain_score: float | None = None
+    chest_radiograph: bool | None = None
+    outside: str | None = None
 
     @property
     def remark(self) -> str:
@@ -130,6 +145,7 @@ def triage_row(result: FileResultLike, context: dict[Path, tuple[str, str]]) -> 
         patient,
         study_date,
         tuple(prediction.warnings),
+        **verdict_fields(prediction),
     )
 
 
@@ -174,8 +190,16 @@ def triage(
     return TriageSummary(len(files), done, done < len(files) and should_stop(), history_error)
 
 
+def _flag(value: bool | None) -> str:
+    return "" if value is None else str(value).lower()
+
+
 def csv_text(rows: Iterable[TriageRow]) -> str:
-    """The rows as CSV (header :data:`CSV_FIELDS`), probabilities with 4 decimals."""
+    """The rows as CSV (header :data:`CSV_FIELDS`), probabilities with 4 decimals.
+
+    The label of an image outside what the model was validated on is ``OUTSIDE``; the check
+    flags are ``true``/``false`` (empty when unknown).
+    """
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
     writer.writerow(CSV_FIELDS)
@@ -185,13 +209,17 @@ def csv_text(rows: Iterable[TriageRow]) -> str:
                 row.path.name,
                 str(row.path),
                 "" if row.probability is None else f"{row.probability:.4f}",
-                row.label,
+                OUTSIDE_LABEL if row.outside else row.label,
                 "" if row.threshold is None else f"{row.threshold:.4f}",
                 row.model_id,
                 row.patient,
                 row.study_date,
                 " | ".join(row.warnings),
                 row.error,
+                _flag(row.in_domain),
+                "" if row.domain_score is None else f"{row.domain_score:.4f}",
+                _flag(row.chest_radiograph),
+                row.outside or "",
             ]
         )
     return buffer.getvalue()
