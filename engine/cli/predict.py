@@ -26,7 +26,7 @@ from engine.errors import ImageReadError, ModelFileError
 from engine.imaging.files import walk_images
 from engine.imaging.images import load_image
 from engine.imaging.radiograph import FloatImage
-from engine.inference.check_verdict import domain_line, finding, verdict_fields
+from engine.inference.check_verdict import finding, result_line, verdict_fields
 from engine.inference.gradcam import HEATMAP_METHODS, overlay_rgb
 from engine.inference.heatmap_strength import scaled_heatmap
 from engine.inference.predictor import FileResult, Predictor
@@ -128,20 +128,10 @@ def _row(result: FileResult, threshold: float) -> dict[str, Any]:
 
 
 def _format(result: FileResult, row: dict[str, Any]) -> str:
-    """The printed lines of one file: its finding, or OUTSIDE with the reason, and its warnings."""
-    prediction = result.prediction
-    if prediction is None:
+    """The printed lines of one file: its result (or OUTSIDE with the reason) and warnings."""
+    if result.prediction is None:
         return f"ERROR {row['error']}"
-    if prediction.outside is not None:
-        line = (
-            f"{row['path']}: {row['label']} - {prediction.outside} (model output "
-            f"{row['probability']:.3f}, not validated for this image: not a finding)"
-        )
-    else:
-        line = (
-            f"{row['path']}: {row['label']} (probability {row['probability']:.3f}, "
-            f"threshold {row['threshold']:.3f}; {domain_line(prediction)})"
-        )
+    line = f"{row['path']}: {result_line(result.prediction)}"
     return "\n".join([line, *(f"  warning: {warning}" for warning in row["warnings"])])
 
 

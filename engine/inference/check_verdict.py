@@ -66,6 +66,20 @@ def chest_line(prediction: PredictionFields) -> str:
     return "Chest-radiograph check: failed (not plausibly a frontal chest radiograph)"
 
 
+def result_line(prediction: PredictionFields) -> str:
+    """One line for a terminal: the label, probability, threshold and domain check, or, for an
+    image outside, ``OUTSIDE``, the reason and the probability called unvalidated."""
+    if prediction.outside is not None:
+        return (
+            f"{OUTSIDE_LABEL} - {prediction.outside} (model output {prediction.probability:.3f}, "
+            "not validated for this image: not a finding)"
+        )
+    return (
+        f"{prediction.label} (probability {prediction.probability:.3f}, threshold "
+        f"{prediction.threshold:.3f}; {domain_line(prediction)})"
+    )
+
+
 def verdict_fields(prediction: PredictionFields | None) -> dict[str, Any]:
     """The verdict as machine-readable fields (JSON rows, CSV columns); ``None`` for each when
     there is no prediction (a file that could not be read).
