@@ -18,6 +18,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
+import numpy.typing as npt
 
 from engine.errors import DatasetError, ImageReadError
 from engine.imaging.images import load_image
@@ -124,74 +125,93 @@ def _gaussian(values: Features) -> tuple[Matrix, Matrix]:
     return estimate.location_, estimate.precision_
 
 
-def fit_reference(
-    entries: Sequence[Entry],
-    sources: Sequence[tuple[DomainSource, list[Features]]],
-    held_out: list[Features],
-    false_alarm_rate: float = FALSE_ALARM_RATE,
-) -> DomainReference:
-    """A reference from features already computed.
+def _distances(gaussians: Sequence[tuple[Matrix, Matrix]], values: Sequence[Features]) -> Matrix:
+    """``(entries, n)`` Mahalanobis distances of ``n`` images to one source's Gaussians."""
+    rows = []
+    for (mean, precision), rows_of_entry in zip(gaussians, values, strict=True):
+        centred = np.asarray(rows_of_entry, np.float64) - mean
+        squared = np.einsum("ij,jk,ik->i", centred, precision, centred)
+        rows.append(np.sqrt(np.maximum(squared, 0.0)))
+    return np.asarray(rows)
 
-    Args:
-        entries: the ``(member, layer)`` pairs the features belong to.
-        sources: per source of validated images, its description and its features per entry.
-        held_out: features per entry of in-domain images that fitted no Gaussian: they set the
-            scales and the threshold.
-        false_alarm_rate: the share of ``held_out`` the threshold flags.
+
+def _component(
+    source: DomainSource,
+    gaussians: Sequence[tuple[Matrix, Matrix]],
+    held_distances: Matrix,
+    false_alarm_rate: float,
+) -> DomainComponent:
+    """A component from its Gaussians and held-out images' distances: the scales (median per
+    entry) and the threshold (the ``1 - false_alarm_rate`` quantile of their raw scores)."""
+    if held_distances.shape[1] < 10:
+        raise DatasetError(f"The domain check needs at least 10 held-out images of {source.name}.")
+    scales = np.maximum(np.median(held_distances, axis=1), 1e-12)
+    raw = (held_distances / scales[:, None]).mean(axis=0)
+    return DomainComponent(
+        source,
+        tuple(mean for mean, _ in gaussians),
+        tuple(precision for _, precision in gaussians),
+        scales,
+        float(np.quantile(raw, 1.0 - false_alarm_rate)),
+    )
+
+
+def fit_component(
+    source: DomainSource,
+    values: Sequence[Features],
+    held_out: Sequence[Features],
+    false_alarm_rate: float = FALSE_ALARM_RATE,
+) -> DomainComponent:
+    """A component fitted on ``values`` with its threshold set on separate ``held_out`` images
+    (features per entry, ``(n, width)`` each).
 
     Raises:
-        DatasetError: a source or the held-out set has fewer than 10 images.
+        DatasetError: fewer than 10 images to fit or to hold out.
     """
-    for source, values in sources:
-        if len(values[0]) < 10:
-            raise DatasetError(f"The domain check needs at least 10 images of {source.name}.")
-    if len(held_out[0]) < 10:
-        raise DatasetError("The domain check needs at least 10 held-out images for its threshold.")
-    components = []
-    for source, values in sources:
-        fitted = [_gaussian(v) for v in values]
-        components.append(
-            DomainComponent(source, tuple(m for m, _ in fitted), tuple(p for _, p in fitted))
-        )
-    unscaled = DomainReference(tuple(entries), tuple(components), np.ones(len(entries)), 1.0)
-    singles = _single_entry_references(unscaled)
-    per_entry = [single.raw_scores([held_out[i]]) for i, single in enumerate(singles)]
-    scales = np.asarray([float(np.median(scores)) for scores in per_entry])
-    scaled = replace(unscaled, scales=np.maximum(scales, 1e-12))
-    threshold = float(np.quantile(scaled.raw_scores(held_out), 1.0 - false_alarm_rate))
-    return replace(scaled, threshold=threshold)
+    if len(values[0]) < 10:
+        raise DatasetError(f"The domain check needs at least 10 images of {source.name}.")
+    gaussians = [_gaussian(v) for v in values]
+    return _component(source, gaussians, _distances(gaussians, held_out), false_alarm_rate)
 
 
-def _single_entry_references(reference: DomainReference) -> list[DomainReference]:
-    """One reference per entry (for that entry's scale)."""
-    return [
-        DomainReference(
-            (entry,),
-            tuple(
-                DomainComponent(c.source, (c.means[index],), (c.precisions[index],))
-                for c in reference.components
-            ),
-            np.ones(1),
-            1.0,
-        )
-        for index, entry in enumerate(reference.entries)
-    ]
+def cross_fit_component(
+    source: DomainSource,
+    values: Sequence[Features],
+    folds: Sequence[npt.NDArray[np.int64]],
+    false_alarm_rate: float = FALSE_ALARM_RATE,
+) -> DomainComponent:
+    """A component fitted on all of ``values``, its scales and threshold set on cross-fitted
+    distances (each image's distance to Gaussians fitted without its fold): for a site, whose
+    few images cannot spare a separate held-out part.
+
+    Args:
+        source: the source's description.
+        values: features per entry, ``(n, width)`` each.
+        folds: the held-out indices of each fold (group images of one patient in one fold).
+    """
+    n = len(values[0])
+    held = np.zeros((len(values), n))
+    for fold in folds:
+        inside = np.setdiff1d(np.arange(n), fold)
+        gaussians = [_gaussian(v[inside]) for v in values]
+        held[:, fold] = _distances(gaussians, [v[fold] for v in values])
+    return _component(source, [_gaussian(v) for v in values], held, false_alarm_rate)
 
 
 def fit_domain_check(
     bundle: Bundle,
-    sources: Sequence[SourceImages],
+    source: SourceImages,
     held_out: SourceImages,
     *,
     false_alarm_rate: float = FALSE_ALARM_RATE,
     on_progress: OnProgress = ignore_progress,
     should_stop: ShouldStop = never_stop,
 ) -> tuple[DomainReference, DomainCheckSection]:
-    """Fit a bundle's domain check from its validated images (nothing is written).
+    """Fit a bundle's domain check from the images it was built on (nothing is written).
 
     Args:
         bundle: the loaded bundle.
-        sources: the images each Gaussian is fitted on (capped at :data:`MAX_IMAGES`).
+        source: the images the Gaussians are fitted on (capped at :data:`MAX_IMAGES`).
         held_out: in-domain images that fit no Gaussian (capped too): scales and threshold.
         false_alarm_rate: the share of ``held_out`` flagged.
 
@@ -204,36 +224,34 @@ def fit_domain_check(
     """
     members = bundle.members
     entries = entries_for(members)
-    fitted = []
-    for source in sources:
-        paths = sample(source.paths)
-        values = image_features(
-            members, entries, paths, on_progress=on_progress, should_stop=should_stop
+
+    def features(paths: Sequence[Path]) -> list[Features]:
+        return image_features(
+            members, entries, sample(paths), on_progress=on_progress, should_stop=should_stop
         )
-        fitted.append((DomainSource(source.name, len(values[0])), values))
-    held = image_features(
-        members,
-        entries,
-        sample(held_out.paths),
-        on_progress=on_progress,
-        should_stop=should_stop,
+
+    values = features(source.paths)
+    held = features(held_out.paths)
+    component = fit_component(
+        DomainSource(source.name, len(values[0])), values, held, false_alarm_rate
     )
-    reference = fit_reference(entries, fitted, held, false_alarm_rate)
+    reference = DomainReference(entries, (component,))
+    return reference, describe(reference, len(held[0]), held_out.name, false_alarm_rate)
+
+
+def describe(
+    reference: DomainReference, held_images: int, held_name: str, false_alarm_rate: float
+) -> DomainCheckSection:
+    """The card section of a reference (file and checksum still empty)."""
     method = (
         f"Mahalanobis distance (covariance shrunk by {SHRINKAGE:g}) of the {FEATURES} to each "
         f"source's images, the image {CANONICAL}; threshold at the "
-        f"{1 - false_alarm_rate:.1%} quantile of {len(held[0])} held-out images ({held_out.name})"
+        f"{1 - false_alarm_rate:.1%} quantile of {held_images} held-out images ({held_name})"
     )
-    section = DomainCheckSection(
-        "",
-        "",
-        reference.layers,
-        tuple(s for s, _ in fitted),
-        len(held[0]),
-        false_alarm_rate,
-        method,
+    sources = tuple(component.source for component in reference.components)
+    return DomainCheckSection(
+        "", "", reference.layers, sources, held_images, false_alarm_rate, method
     )
-    return reference, section
 
 
 def write_domain_check(

@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import io
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -179,6 +180,24 @@ def entry_features(
     return [found[entry] for entry in entries]
 
 
+@dataclass(frozen=True)
+class SiteResult:
+    """A commissioned site's head's result for an image nearest to that site."""
+
+    site: str
+    probability: float
+    threshold: float
+
+
+@dataclass(frozen=True)
+class DomainAssessment:
+    """One image's domain score (above 1 is outside) and, for an image nearest to a site a
+    bundle was commissioned for, that site's head's result."""
+
+    score: float
+    site: SiteResult | None
+
+
 class DomainCheck:
     """A bundle's domain check: its reference and the feature extractors it needs.
 
@@ -195,8 +214,26 @@ class DomainCheck:
         """Per entry of the reference, the ``(n, width)`` features of canonical images."""
         return entry_features(self._extractors, self.reference.entries, canonicals)
 
-    def scores(self, canonicals: Sequence[FloatImage]) -> npt.NDArray[np.float64]:
-        """Domain scores of canonical images (above 1 is outside)."""
+    def assess(self, canonicals: Sequence[FloatImage]) -> list[DomainAssessment]:
+        """The domain check's verdict on canonical images, with a site head's result where the
+        nearest component has one."""
         if not canonicals:
-            return np.zeros(0)
-        return self.reference.scores(self.features(canonicals))
+            return []
+        features = self.features(canonicals)
+        per_component = self.reference.component_scores(features)
+        nearest = per_component.argmin(axis=1)
+        heads: dict[int, npt.NDArray[np.float64]] = {}
+        for index in set(nearest.tolist()):
+            head = self.reference.components[index].head
+            if head is not None:
+                heads[index] = head.probabilities(features)
+        results = []
+        for row, index in enumerate(nearest.tolist()):
+            component = self.reference.components[index]
+            site = None
+            if component.head is not None:
+                site = SiteResult(
+                    component.source.name, float(heads[index][row]), component.head.threshold
+                )
+            results.append(DomainAssessment(float(per_component[row, index]), site))
+        return results

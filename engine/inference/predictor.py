@@ -35,7 +35,7 @@ from engine.errors import ImageReadError
 from engine.imaging.images import load_image
 from engine.imaging.radiograph import FloatImage, Radiograph
 from engine.inference.caveats import GRAD_CAM
-from engine.inference.domain_features import DomainCheck, canonical_image
+from engine.inference.domain_features import DomainAssessment, DomainCheck, canonical_image
 from engine.inference.domain_verdict import outside_sentence, validated_on
 from engine.inference.gradcam import ZERO_MAP_NOTE, Method, upsample
 from engine.inference.ood import OodCheck, OodReference, check_radiograph, load_ood_reference
@@ -57,7 +57,8 @@ class Prediction:
         probability: probability of pneumonia, calibrated when the card has a calibration.
         raw_probability: the model's own output, before calibration.
         label: ``"PNEUMONIA"`` when ``probability >= threshold``, else ``"NORMAL"``.
-        threshold: the card's operating point.
+        threshold: the operating point in force: the card's, or for an image nearest to a site
+            the bundle was commissioned for, that site head's.
         heatmap: Grad-CAM map, float32 in [0, 1] at the image's display size (rows, columns),
             or ``None`` when heatmaps were not asked for (batch runs).
         timings: seconds spent in ``decode``, ``preprocess`` (including the out-of-distribution
@@ -211,7 +212,7 @@ class Predictor:
         started = time.perf_counter()
         scored = self.scorer.raw_with_heatmap(prepared.inputs)
         prepared.timings["model_cam"] = time.perf_counter() - started
-        domain = self._domain_scores([prepared])
+        domain = self._domain([prepared])
         return self._finish(prepared, scored.raw, scored.heatmap, scored.empty, domain[0])
 
     def probabilities(self, images: Sequence[FloatImage], *, batch_size: int = 32) -> FloatArray:
@@ -299,7 +300,7 @@ class Predictor:
             else:
                 probabilities = self.scorer.raw([item.inputs for item in prepared])
             share = (time.perf_counter() - started) / len(prepared)
-            domain = self._domain_scores(prepared)
+            domain = self._domain(prepared)
             for index, item in enumerate(prepared):
                 item.timings["model_cam"] = share
                 outcomes[id(item)] = self._finish(
@@ -337,18 +338,17 @@ class Predictor:
             {"decode": decoded - started, "preprocess": time.perf_counter() - decoded},
         )
 
-    def _domain_scores(self, prepared: Sequence[_Prepared]) -> list[float | None]:
-        """The domain check's scores of prepared images (``None`` each without a check)."""
+    def _domain(self, prepared: Sequence[_Prepared]) -> list[DomainAssessment | None]:
+        """The domain check's assessment of prepared images (``None`` each without a check)."""
         if self.domain is None:
             return [None] * len(prepared)
         started = time.perf_counter()
-        scores = self.domain.scores(
-            [item.canonical for item in prepared if item.canonical is not None]
-        )
+        canonicals = [item.canonical for item in prepared if item.canonical is not None]
+        assessed = self.domain.assess(canonicals)
         share = (time.perf_counter() - started) / max(1, len(prepared))
         for item in prepared:
             item.timings["domain"] = share
-        return [float(score) for score in scores]
+        return list(assessed)
 
     def _finish(
         self,
@@ -356,19 +356,27 @@ class Predictor:
         raw: float,
         cam: npt.NDArray[np.float32] | None,
         empty: bool,
-        domain_score: float | None,
+        domain: DomainAssessment | None,
     ) -> Prediction:
         started = time.perf_counter()
         heatmap = None if cam is None else upsample(cam, prepared.shape)
         prepared.timings["resize"] = time.perf_counter() - started
         probability = float(self._calibration.apply(raw))
+        threshold = self.threshold
         notes = [ZERO_MAP_NOTE] if empty else []
+        domain_score = None if domain is None else domain.score
         in_domain = None if domain_score is None else domain_score <= LIMIT
+        if domain is not None and domain.site is not None:  # a commissioned site's own head
+            probability, threshold = domain.site.probability, domain.site.threshold
+            notes.append(
+                f"Scored by the head commissioned for {domain.site.site} (this image is nearest "
+                "to that site's images); the heatmap is the original network's."
+            )
         return Prediction(
             probability=probability,
             raw_probability=raw,
-            label=label_for(probability, self.threshold),
-            threshold=self.threshold,
+            label=label_for(probability, threshold),
+            threshold=threshold,
             heatmap=heatmap,
             timings=dict(prepared.timings),
             model_id=self.model_id,

@@ -19,14 +19,17 @@ What is stored (the card's ``domain_check`` section describes it; the arrays liv
   have many nearly constant directions, and an unshrunk (or Ledoit-Wolf, which chose almost no
   shrinkage here) precision makes the distance hinge on them — measured, its rate on another
   hospital's films moved between 31 % and 94 % with the random draw of training images;
-* **scales**: per entry, the median distance of held-out in-domain images, so that entries of
-  different width weigh alike;
-* **threshold**: on the score below, the ``1 - false_alarm_rate`` quantile of held-out
-  in-domain images' scores.
+* **scales**: per component and entry, the median distance of the source's held-out images,
+  so that entries of different width weigh alike;
+* **thresholds**: per component, the ``1 - false_alarm_rate`` quantile of its held-out images'
+  scores (the original validation images; for a site, cross-fitted fit images);
+* **site heads** (commissioned bundles only): a linear head per site component that scores the
+  images nearest to it (:class:`SiteHead`).
 
-The score of an image is ``min over components of mean over entries of d / scale``, with ``d``
-the Mahalanobis distance of the entry's features to the component. It is reported divided by
-the threshold, so a **score above 1 is outside** whatever the model.
+An image's score against a component is the mean over entries of ``d / scale``, with ``d`` the
+Mahalanobis distance of the entry's features to the component, divided by the component's
+threshold; its **domain score is the smallest over components**, so a **score above 1 is
+outside** whatever the model, and the nearest component decides which head scores it.
 
 Fitting lives in :mod:`engine.evaluation.domain_fitting`, feature extraction in
 :mod:`engine.inference.domain_features`; this module is the value type, its file and its score.
@@ -132,12 +135,50 @@ class DomainCheckSection:
 
 
 @dataclass(frozen=True)
+class SiteHead:
+    """A linear head on a component's features, fitted when a bundle is commissioned for a site.
+
+    Images nearest to the component are scored by this head instead of the network's own (see
+    :mod:`engine.workflows.commissioning`): standardise the concatenated entry features, then
+    ``sigmoid(z @ weights + bias)``; ``bias`` already holds the calibration fitted on
+    cross-fitted predictions, and ``threshold`` is the head's operating point.
+    """
+
+    mean: Matrix
+    scale: Matrix
+    weights: Matrix
+    bias: float
+    threshold: float
+
+    def probabilities(self, features: Sequence[FeatureRows]) -> Matrix:
+        """Calibrated probabilities of pneumonia for ``n`` images' features (per entry)."""
+        joined = np.concatenate([np.asarray(f, np.float64) for f in features], axis=1)
+        logits = ((joined - self.mean) / self.scale) @ self.weights + self.bias
+        result: Matrix = 1.0 / (1.0 + np.exp(-np.clip(logits, -60.0, 60.0)))
+        return result
+
+
+@dataclass(frozen=True)
 class DomainComponent:
-    """One source's Gaussian: per entry, the mean and the precision (inverse covariance)."""
+    """One source's Gaussian: per entry, the mean, the precision (inverse covariance) and the
+    median held-out distance (scale); the threshold on its score; an optional site head."""
 
     source: DomainSource
     means: tuple[Matrix, ...]
     precisions: tuple[Matrix, ...]
+    scales: Matrix
+    threshold: float
+    head: SiteHead | None = None
+
+    def raw_scores(self, features: Sequence[FeatureRows]) -> Matrix:
+        """Mean over entries of the Mahalanobis distance divided by the entry's scale."""
+        total = np.zeros(len(features[0]))
+        for index, values in enumerate(features):
+            centred = np.asarray(values, np.float64) - self.means[index]
+            squared = np.einsum("ij,jk,ik->i", centred, self.precisions[index], centred)
+            total += np.sqrt(np.maximum(squared, 0.0)) / self.scales[index]
+        result: Matrix = total / len(features)
+        return result
 
 
 @dataclass(frozen=True)
@@ -146,51 +187,57 @@ class DomainReference:
 
     entries: tuple[Entry, ...]
     components: tuple[DomainComponent, ...]
-    scales: Matrix
-    threshold: float
 
     @property
     def layers(self) -> tuple[str, ...]:
         """The entries as ``"member:layer:statistic"`` names."""
         return tuple(":".join(str(part) for part in entry) for entry in self.entries)
 
-    def raw_scores(self, features: Sequence[FeatureRows]) -> Matrix:
-        """Scores before division by the threshold, for ``n`` images.
+    def component_scores(self, features: Sequence[FeatureRows]) -> Matrix:
+        """``(n, components)`` scores: each component's raw score over its threshold.
 
         Args:
             features: per entry, an ``(n, width)`` array of the images' features.
         """
         if len(features) != len(self.entries):
             raise ValueError(f"Expected {len(self.entries)} feature arrays, got {len(features)}.")
-        per_component = []
-        for component in self.components:
-            total = np.zeros(len(features[0]))
-            for index, values in enumerate(features):
-                centred = np.asarray(values, np.float64) - component.means[index]
-                squared = np.einsum("ij,jk,ik->i", centred, component.precisions[index], centred)
-                total += np.sqrt(np.maximum(squared, 0.0)) / self.scales[index]
-            per_component.append(total / len(features))
-        result: Matrix = np.min(per_component, axis=0)
-        return result
+        columns = [c.raw_scores(features) / c.threshold for c in self.components]
+        return np.stack(columns, axis=1)
 
     def scores(self, features: Sequence[FeatureRows]) -> Matrix:
-        """Scores of ``n`` images; above :data:`LIMIT` (1) is outside."""
-        return self.raw_scores(features) / self.threshold
+        """Scores of ``n`` images (the nearest component's); above :data:`LIMIT` is outside."""
+        result: Matrix = self.component_scores(features).min(axis=1)
+        return result
 
     def to_bytes(self) -> bytes:
-        """The reference as an ``.npz`` (plain arrays and a JSON header; no pickle)."""
+        """The reference as an ``.npz`` (plain arrays and a JSON header; no pickle).
+
+        Arrays are stored as float32 (half the size); scores are computed in float64.
+        """
         header = {
             "entries": [list(entry) for entry in self.entries],
-            "sources": [[c.source.name, c.source.images] for c in self.components],
-            "threshold": self.threshold,
+            "components": [
+                {
+                    "name": c.source.name,
+                    "images": c.source.images,
+                    "threshold": c.threshold,
+                    "head": None
+                    if c.head is None
+                    else {"bias": c.head.bias, "threshold": c.head.threshold},
+                }
+                for c in self.components
+            ],
         }
-        arrays: dict[str, Any] = {"header": np.array(json.dumps(header)), "scales": self.scales}
-        for c_index, component in enumerate(self.components):
-            for e_index in range(len(self.entries)):
-                arrays[f"mean_{c_index}_{e_index}"] = component.means[e_index].astype(np.float32)
-                arrays[f"precision_{c_index}_{e_index}"] = component.precisions[e_index].astype(
-                    np.float32
-                )
+        arrays: dict[str, Any] = {"header": np.array(json.dumps(header))}
+        for c, component in enumerate(self.components):
+            arrays[f"scales_{c}"] = component.scales
+            for e in range(len(self.entries)):
+                arrays[f"mean_{c}_{e}"] = component.means[e].astype(np.float32)
+                arrays[f"precision_{c}_{e}"] = component.precisions[e].astype(np.float32)
+            if component.head is not None:
+                arrays[f"head_mean_{c}"] = component.head.mean
+                arrays[f"head_scale_{c}"] = component.head.scale
+                arrays[f"head_weights_{c}"] = component.head.weights
         buffer = io.BytesIO()
         np.savez(buffer, **arrays)
         return buffer.getvalue()
@@ -206,25 +253,32 @@ class DomainReference:
             with np.load(io.BytesIO(data), allow_pickle=False) as arrays:
                 header = json.loads(str(arrays["header"]))
                 entries = tuple(_entry(m, layer, stat) for m, layer, stat in header["entries"])
-                components = tuple(
-                    DomainComponent(
-                        DomainSource(str(name), int(images)),
-                        tuple(
-                            arrays[f"mean_{c}_{e}"].astype(np.float64) for e in range(len(entries))
-                        ),
-                        tuple(
-                            arrays[f"precision_{c}_{e}"].astype(np.float64)
-                            for e in range(len(entries))
-                        ),
+
+                def read(name: str) -> Matrix:
+                    return np.asarray(arrays[name], dtype=np.float64)
+
+                components = []
+                for c, item in enumerate(header["components"]):
+                    head = item["head"]
+                    components.append(
+                        DomainComponent(
+                            DomainSource(str(item["name"]), int(item["images"])),
+                            tuple(read(f"mean_{c}_{e}") for e in range(len(entries))),
+                            tuple(read(f"precision_{c}_{e}") for e in range(len(entries))),
+                            read(f"scales_{c}"),
+                            float(item["threshold"]),
+                            None
+                            if head is None
+                            else SiteHead(
+                                read(f"head_mean_{c}"),
+                                read(f"head_scale_{c}"),
+                                read(f"head_weights_{c}"),
+                                float(head["bias"]),
+                                float(head["threshold"]),
+                            ),
+                        )
                     )
-                    for c, (name, images) in enumerate(header["sources"])
-                )
-                return cls(
-                    entries,
-                    components,
-                    arrays["scales"].astype(np.float64),
-                    float(header["threshold"]),
-                )
+                return cls(entries, tuple(components))
         except (OSError, ValueError, KeyError, TypeError) as error:
             raise ConfigError(f"not a domain reference ({error})") from None
 
