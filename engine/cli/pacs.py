@@ -185,6 +185,7 @@ def _run_get(args: argparse.Namespace, _: CliContext) -> int:
 def _run_send(args: argparse.Namespace, context: CliContext) -> int:
     from engine.cli.listen import load_predictor
     from engine.imaging.images import load_image
+    from engine.inference.check_verdict import result_line
     from engine.pacs.result_objects import ModelIdentity, ResultObjects, export_results
     from engine.pacs.results import build_results
     from engine.pacs.sending import send_instances
@@ -199,7 +200,7 @@ def _run_send(args: argparse.Namespace, context: CliContext) -> int:
         radiograph = load_image(path)
         prediction = predictor.predict(radiograph)
         results.append(build_results(radiograph, prediction, identity))
-        print(f"{path}: {prediction.label} {prediction.probability:.3f}")
+        print(f"{path}: {result_line(prediction)}")
     if args.export is not None:
         for result in results:
             for written in export_results(result, args.export):

@@ -4,6 +4,11 @@ Runs :meth:`engine.inference.predictor.Predictor.predict_many` over files and fo
 JSON object, or CSV row) per file, an error for each file that cannot be read, and exit status 1
 when any file failed. Without ``--model`` the shipped default model is used. The CSV is the
 Worklist's (:func:`engine.workflows.triage.csv_text`), with each file's patient and study date.
+
+Every row carries the checks' verdict (:func:`engine.inference.check_verdict.verdict_fields`:
+``in_domain``, ``domain_score``, ``chest_radiograph``, ``outside``). An image outside what the
+model was validated on gets the label ``OUTSIDE``, never NORMAL/PNEUMONIA; its probability stays
+in the JSON for research, and the printed line calls it unvalidated.
 """
 
 from __future__ import annotations
@@ -21,6 +26,7 @@ from engine.errors import ImageReadError, ModelFileError
 from engine.imaging.files import walk_images
 from engine.imaging.images import load_image
 from engine.imaging.radiograph import FloatImage
+from engine.inference.check_verdict import finding, result_line, verdict_fields
 from engine.inference.gradcam import HEATMAP_METHODS, overlay_rgb
 from engine.inference.heatmap_strength import scaled_heatmap
 from engine.inference.predictor import FileResult, Predictor
@@ -90,7 +96,7 @@ def run(args: argparse.Namespace, context: CliContext) -> int:
         rows.append(row)
         triage_rows.append(triage_row(result, headers))
         if not args.json and not args.csv:
-            print(_format(row), flush=True)
+            print(_format(result, row), flush=True)
     failed = sum(row["error"] is not None for row in rows)
     if args.json:
         json.dump(rows, sys.stdout, indent=2)
@@ -112,21 +118,20 @@ def _row(result: FileResult, threshold: float) -> dict[str, Any]:
     return {
         "path": str(result.path),
         "probability": None if prediction is None else round(prediction.probability, 6),
-        "label": None if prediction is None else prediction.label,
+        "label": None if prediction is None else finding(prediction),
         "threshold": threshold,
         "error": result.error,
         "warnings": [] if prediction is None else list(prediction.warnings),
         "seconds": None if prediction is None else round(prediction.seconds, 4),
+        **verdict_fields(prediction),
     }
 
 
-def _format(row: dict[str, Any]) -> str:
-    if row["error"]:
+def _format(result: FileResult, row: dict[str, Any]) -> str:
+    """The printed lines of one file: its result (or OUTSIDE with the reason) and warnings."""
+    if result.prediction is None:
         return f"ERROR {row['error']}"
-    line = (
-        f"{row['path']}: {row['label']} (probability {row['probability']:.3f}, "
-        f"threshold {row['threshold']:.3f})"
-    )
+    line = f"{row['path']}: {result_line(result.prediction)}"
     return "\n".join([line, *(f"  warning: {warning}" for warning in row["warnings"])])
 
 

@@ -9,6 +9,14 @@ The report always carries :data:`DISCLAIMER` and :data:`HEATMAP_NOTE`: Hilum sup
 it does not make one, and Grad-CAM maps are coarse evidence, not localisation (Saporta et al.,
 Nat Mach Intell 2022). The heatmap is drawn at the strength the viewer uses
 (:mod:`engine.inference.heatmap_strength`: faded below the operating point), and the page says so.
+
+Every report states the checks' verdict (:mod:`engine.inference.check_verdict`). When an image is
+outside what the model was validated on, the headline is the check's ("Not a chest radiograph" or
+"Outside what this model was validated on") with its reason, there is no NORMAL/PNEUMONIA label,
+the probability is printed only as the model's unvalidated output, and the heatmap is not drawn:
+a coloured hot spot reads as a finding whatever its caption says, and a printed or forwarded page
+keeps the colours longer than the small print; for such an image the map means nothing
+validated. The page says why the panel is empty.
 """
 
 from __future__ import annotations
@@ -30,6 +38,12 @@ from engine.inference.caveats import (
     heatmap_kind_note,
     heatmap_scale_label,
 )
+from engine.inference.check_verdict import (
+    chest_line,
+    domain_line,
+    headline,
+    passed_chest_check,
+)
 from engine.inference.heatmap_strength import scaled_heatmap, strength_legend
 from engine.inference.prediction_fields import PredictionFields
 from engine.modeling.card import ModelCard
@@ -43,6 +57,11 @@ MAX_IMAGE_SIDE = 1200
 #: Opacity of the heatmap overlay where its (strength-scaled) weight is 1.
 OVERLAY_OPACITY = 0.6
 _TEXT_WIDTH = 100  # characters per line of body text at 9 pt on A4
+#: Where the heatmap would be, for an image outside what the model was validated on.
+NO_HEATMAP_OUTSIDE = (
+    "Heatmap not drawn: the image is outside what the model was validated on, so a map of the "
+    "model's evidence would have no validated meaning here."
+)
 
 
 def validation_figures(card: ModelCard) -> tuple[float | None, float | None, float | None]:
@@ -98,18 +117,33 @@ def _lines(
         f"{_study_date(study_date) or 'not known'}",
         f"Report created: {created.astimezone(UTC):%Y-%m-%d %H:%M} UTC",
         "",
-        f"Probability of pneumonia: {prediction.probability:.3f}",
-        f"Label: {prediction.label} (PNEUMONIA when the probability is >= the threshold)",
-        f"Threshold: {threshold}",
     ]
+    if prediction.outside is None:
+        lines += [
+            f"Probability of pneumonia: {prediction.probability:.3f}",
+            f"Label: {prediction.label} (PNEUMONIA when the probability is >= the threshold)",
+            f"Threshold: {threshold}",
+            domain_line(prediction),
+        ]
+    else:
+        lines += [
+            f"Why: {headline(prediction.outside)[1]}",
+            "Label: none (no NORMAL/PNEUMONIA finding for an image outside what the model was "
+            "validated on)",
+            f"Model output: probability {prediction.probability:.3f}, UNVALIDATED for this image "
+            "(not a finding)",
+            chest_line(prediction),
+            domain_line(prediction),
+        ]
     lines += [f"Warning: {warning}" for warning in prediction.warnings]
     auc, sensitivity, specificity = validation_figures(card)
+    applies = "" if prediction.outside is None else "; they do not apply to this image"
     lines += [
         "",
         f"Model: {card.display_name}    variant: {card.variant}",
         f"Model id: {card.model_id}",
         f"Validation: AUC {_shown(auc)}, sensitivity {_shown(sensitivity)}, "
-        f"specificity {_shown(specificity)} (at the card's operating point)",
+        f"specificity {_shown(specificity)} (at the card's operating point{applies})",
     ]
     if prediction.model_id != card.model_id:
         lines.append(f"Note: the prediction was made by model {prediction.model_id}.")
@@ -159,9 +193,12 @@ def write_pdf_report(
         cam = scaled_heatmap(
             _checked_image("heatmap", heatmap), prediction.probability, prediction.threshold
         )
+    if prediction.outside is not None:
+        cam = None  # see the module's docstring
     moment = created or datetime.now(UTC)
     figure = Figure(figsize=PAGE_SIZE)
-    figure.text(0.06, 0.955, "Hilum — chest X-ray report", fontsize=16, fontweight="bold")
+    kind = "chest X-ray" if passed_chest_check(prediction) else "image"
+    figure.text(0.06, 0.955, f"Hilum — {kind} report", fontsize=16, fontweight="bold")
     figure.text(0.06, 0.935, "Decision support for pediatric pneumonia", fontsize=10)
 
     extent = (0.0, float(image.shape[1]), float(image.shape[0]), 0.0)
@@ -172,7 +209,16 @@ def write_pdf_report(
         axes.set_title(title, fontsize=10)
         axes.set_axis_off()
     if cam is None:
-        right.text(0.5, 0.5, "no heatmap", transform=right.transAxes, ha="center", color="w")
+        missing = "no heatmap" if prediction.outside is None else "no heatmap:\nnot validated"
+        right.text(
+            0.5,
+            0.5,
+            missing,
+            transform=right.transAxes,
+            ha="center",
+            color="w",
+            bbox={"facecolor": "black", "alpha": 0.6, "edgecolor": "none"},
+        )
     else:
         # Opacity grows with the (strength-scaled) weight, as in the viewer: no evidence, no tint.
         layer = right.imshow(
@@ -190,6 +236,8 @@ def write_pdf_report(
         )
         if part
     )
+    if prediction.outside is not None:
+        legend = NO_HEATMAP_OUTSIDE
     figure.text(
         0.06,
         0.50,
@@ -201,14 +249,11 @@ def write_pdf_report(
 
     text = _lines(prediction, card, file_name, patient_id, study_date, moment)
     body = "\n".join(textwrap.fill(line, _TEXT_WIDTH) if line else "" for line in text)
-    figure.text(
-        0.06,
-        0.435,
-        f"{prediction.label}: probability {prediction.probability:.3f}",
-        fontsize=14,
-        fontweight="bold",
-        va="top",
-    )
+    if prediction.outside is None:
+        result, colour = f"{prediction.label}: probability {prediction.probability:.3f}", "black"
+    else:
+        result, colour = headline(prediction.outside)[0], "#b00020"
+    figure.text(0.06, 0.435, result, fontsize=14, fontweight="bold", va="top", color=colour)
     figure.text(0.06, 0.40, body, fontsize=9, va="top", linespacing=1.5)
     figure.text(
         0.06,

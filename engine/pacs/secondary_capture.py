@@ -5,6 +5,11 @@ blended on top (:func:`engine.inference.gradcam.overlay_rgb`), and above it a bl
 with the result and the statement that this is not a diagnosis. It is flagged as derived
 (Image Type ``DERIVED\\SECONDARY``), with burned-in annotation (Burned In Annotation ``YES``),
 and references the source image (Referenced Image and Source Image Sequences).
+
+For an image outside what the model was validated on (``prediction.outside``) the picture is the
+gray image with no heatmap colours, and the caption says OUTSIDE with the reason instead of a
+label and probability: a burned-in number or hot spot cannot be qualified later, and travels
+with every copy of the image.
 """
 
 from __future__ import annotations
@@ -20,6 +25,7 @@ from pydicom.uid import SecondaryCaptureImageStorage
 
 from engine.imaging.radiograph import FloatImage
 from engine.inference.caveats import DISCLAIMER, HEATMAP_NOTE
+from engine.inference.check_verdict import OUTSIDE_LABEL, domain_line
 from engine.inference.gradcam import overlay_rgb
 from engine.pacs.result_objects import (
     ModelIdentity,
@@ -33,15 +39,25 @@ if TYPE_CHECKING:
 
 SERIES_NUMBER = 9901
 SERIES_DESCRIPTION = "Hilum heatmap overlay (not a diagnosis)"
+OUTSIDE_SERIES_DESCRIPTION = "Hilum: outside what the model was validated on"
 OVERLAY_OPACITY = 0.4
 
 
 def caption_lines(prediction: Prediction, model: ModelIdentity) -> list[str]:
-    """The caption burned into the image: the result, the model, the warning."""
+    """The caption burned into the image: the result (or OUTSIDE and why), the model, the
+    warning, the domain check."""
+    if prediction.outside is not None:
+        return [
+            "HILUM AI RESULT - NOT A DIAGNOSIS - NO HEATMAP",
+            f"{OUTSIDE_LABEL} - {prediction.outside}",
+            f"No finding: the model's output is not validated for this image - model "
+            f"{model.model_id}",
+        ]
     return [
         "HILUM AI HEATMAP - NOT A DIAGNOSIS - coarse evidence, not localisation",
         f"P(pneumonia) {prediction.probability:.2f}: {prediction.label} at threshold "
         f"{prediction.threshold:.2f} - model {model.model_id}",
+        domain_line(prediction),
     ]
 
 
@@ -78,8 +94,8 @@ def build_secondary_capture(
     Args:
         source: the source image's header (:func:`engine.pacs.result_objects.read_source`).
         pixels: the source at its default display, in [0, 1] (``Radiograph.pixels``).
-        prediction: the prediction (probability, label, threshold).
-        heatmap: its heatmap, same shape as ``pixels``.
+        prediction: the prediction (probability, label, threshold, the checks' verdicts).
+        heatmap: its heatmap, same shape as ``pixels`` (not drawn for an image outside).
         model: the model's identity.
 
     Returns:
@@ -93,19 +109,28 @@ def build_secondary_capture(
             f"The heatmap is {heatmap.shape} but the image is {pixels.shape}; predict the image "
             "shown (with a heatmap) before building its Secondary Capture."
         )
-    rgb = captioned_overlay(pixels, heatmap, caption_lines(prediction, model))
     ds = new_instance(source, SecondaryCaptureImageStorage, "OT", SERIES_NUMBER)
-    ds.SeriesDescription = SERIES_DESCRIPTION
+    if prediction.outside is None:
+        ds.SeriesDescription = SERIES_DESCRIPTION
+        ds.DerivationDescription = (
+            "Grad-CAM heatmap of the model's pneumonia output blended over the image at its "
+            "default display; caption burned in."
+        )
+        ds.ImageComments = f"{DISCLAIMER} {HEATMAP_NOTE}"
+    else:
+        heatmap = np.zeros_like(pixels)  # the overlay's gray, without a single colour
+        ds.SeriesDescription = OUTSIDE_SERIES_DESCRIPTION
+        ds.DerivationDescription = (
+            "The image at its default display, without a heatmap (the image is outside what "
+            "the model was validated on); caption burned in."
+        )
+        ds.ImageComments = f"{DISCLAIMER} {prediction.outside}"
+    rgb = captioned_overlay(pixels, heatmap, caption_lines(prediction, model))
     ds.ConversionType = "WSD"  # workstation
     ds.ImageType = ["DERIVED", "SECONDARY"]
     ds.PatientOrientation = source.get("PatientOrientation", "")
     ds.BurnedInAnnotation = "YES"
     ds.LossyImageCompression = "00"
-    ds.DerivationDescription = (
-        "Grad-CAM heatmap of the model's pneumonia output blended over the image at its "
-        "default display; caption burned in."
-    )
-    ds.ImageComments = f"{DISCLAIMER} {HEATMAP_NOTE}"
     ds.ReferencedImageSequence = [image_reference(source)]
     source_item = image_reference(source)
     source_item.PurposeOfReferenceCodeSequence = [

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from engine.errors import HilumError
+from engine.inference.check_verdict import result_line
 from engine.pacs.nodes import ListenerSettings
 from engine.pacs.scp import StorageListener
 from engine.pacs.storage import ReceivedInstance
@@ -75,7 +76,4 @@ def _predict(predictor: Predictor, path: Path, arrived: float) -> str:
     except HilumError as error:
         return f"not predicted: {error}"
     latency = time.perf_counter() - arrived
-    return (
-        f"{prediction.label} {prediction.probability:.3f} (threshold "
-        f"{prediction.threshold:.3f}), {latency:.2f} s after arrival"
-    )
+    return f"{result_line(prediction)}, {latency:.2f} s after arrival"

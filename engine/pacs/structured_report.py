@@ -5,8 +5,16 @@ The content tree (PS3.3 C.17.3), under a CONTAINER titled "Hilum AI result (not 
 * HAS OBS CONTEXT: Algorithm Name and Algorithm Version (DCM 111001, 111003) = the model's
   name and id; the model file's SHA-256; Hilum's software version;
 * CONTAINS: Comment (DCM 121106) = the not-a-diagnosis statement; the probability and threshold
-  (NUM, UCUM "1"); the label at that threshold (TEXT); the source image (DCM 121112, Source of
-  Measurement) and the heatmap overlay (IMAGE references); the heatmap note and every warning.
+  (NUM, UCUM "1"); the label at that threshold (TEXT); the checks' verdicts (the
+  chest-radiograph check and the domain check, TEXT, and the domain score, NUM); the source
+  image (DCM 121112, Source of Measurement) and the heatmap overlay (IMAGE references); the
+  heatmap note and every warning.
+
+For an image outside what the model was validated on there is no label and no probability of
+pneumonia: a TEXT item "Outside what the model was validated on" holds the reason instead, the
+model's output is recorded under its own concept, "Unvalidated probability of pneumonia", so
+that nothing reading the probability concept picks it up, and the image referenced is the
+captioned image without a heatmap (:mod:`engine.pacs.secondary_capture`).
 
 Concepts without a standard code use the private coding scheme ``99HILUM`` (declared in the
 Coding Scheme Identification Sequence). The label is text, not a coded finding: it is a model's
@@ -22,6 +30,7 @@ from pydicom.dataset import Dataset
 from pydicom.uid import ComprehensiveSRStorage
 
 from engine.inference.caveats import DISCLAIMER, HEATMAP_NOTE
+from engine.inference.check_verdict import chest_line, domain_line, headline
 from engine.pacs.result_objects import (
     ModelIdentity,
     code,
@@ -42,6 +51,12 @@ PROBABILITY = code("PROBABILITY", PRIVATE_SCHEME, "Probability of pneumonia (mod
 THRESHOLD = code("THRESHOLD", PRIVATE_SCHEME, "Decision threshold (operating point)")
 LABEL = code("LABEL", PRIVATE_SCHEME, "Model label at the threshold")
 HEATMAP = code("HEATMAP", PRIVATE_SCHEME, "Heatmap overlay")
+RESULT_IMAGE = code("RESULT-IMAGE", PRIVATE_SCHEME, "Result image (no heatmap)")
+OUTSIDE = code("OUTSIDE", PRIVATE_SCHEME, "Outside what the model was validated on")
+UNVALIDATED = code("UNVALIDATED-PROB", PRIVATE_SCHEME, "Unvalidated probability of pneumonia")
+CHEST_CHECK = code("CHEST-CHECK", PRIVATE_SCHEME, "Chest-radiograph check")
+DOMAIN_CHECK = code("DOMAIN-CHECK", PRIVATE_SCHEME, "Domain check")
+DOMAIN_SCORE = code("DOMAIN-SCORE", PRIVATE_SCHEME, "Domain score (above 1 is outside)")
 SHA256 = code("MODEL-SHA256", PRIVATE_SCHEME, "Model file SHA-256")
 SOFTWARE = code("SOFTWARE", PRIVATE_SCHEME, "Hilum software version")
 WARNING = code("WARNING", PRIVATE_SCHEME, "Warning")
@@ -81,6 +96,30 @@ def _image(concept: Dataset, instance: Dataset) -> Dataset:
     return item
 
 
+def _result(prediction: Prediction) -> list[Dataset]:
+    """The finding and the checks' verdicts: label and probability for an image inside, the
+    reason and the unvalidated output for one outside."""
+    if prediction.outside is None:
+        items = [
+            _number(PROBABILITY, prediction.probability),
+            _number(THRESHOLD, prediction.threshold),
+            _text("CONTAINS", LABEL, prediction.label),
+        ]
+    else:
+        items = [
+            _text("CONTAINS", OUTSIDE, prediction.outside),
+            _number(UNVALIDATED, prediction.probability),
+            _number(THRESHOLD, prediction.threshold),
+        ]
+    items += [
+        _text("CONTAINS", CHEST_CHECK, headline(chest_line(prediction))[1]),
+        _text("CONTAINS", DOMAIN_CHECK, headline(domain_line(prediction))[1]),
+    ]
+    if prediction.domain_score is not None:
+        items.append(_number(DOMAIN_SCORE, prediction.domain_score))
+    return items
+
+
 def _evidence(instances: list[Dataset]) -> Dataset:
     """A Hierarchical SOP Instance Reference item of ``instances`` (one study), by series."""
     study = Dataset()
@@ -108,7 +147,8 @@ def build_structured_report(
     Args:
         source: the source image's header.
         secondary_capture: the heatmap overlay built for it.
-        prediction: the prediction (probability, label, threshold, warnings).
+        prediction: the prediction (probability, label, threshold, the checks' verdicts,
+            warnings).
         model: the model's identity.
 
     Returns:
@@ -134,13 +174,13 @@ def build_structured_report(
         _text("HAS OBS CONTEXT", SHA256, model.sha256 or "unknown"),
         _text("HAS OBS CONTEXT", SOFTWARE, software_version()),
         _text("CONTAINS", COMMENT, DISCLAIMER),
-        _number(PROBABILITY, prediction.probability),
-        _number(THRESHOLD, prediction.threshold),
-        _text("CONTAINS", LABEL, prediction.label),
+        *_result(prediction),
         _image(SOURCE, source),
-        _image(HEATMAP, secondary_capture),
-        _text("CONTAINS", COMMENT, HEATMAP_NOTE),
     ]
+    if prediction.outside is None:
+        content += [_image(HEATMAP, secondary_capture), _text("CONTAINS", COMMENT, HEATMAP_NOTE)]
+    else:
+        content.append(_image(RESULT_IMAGE, secondary_capture))
     content += [_text("CONTAINS", WARNING, warning) for warning in prediction.warnings]
     ds.ContentSequence = content
     return ds

@@ -4,7 +4,9 @@ The Worklist tab runs :func:`triage` on a worker thread and shows the rows, most
 first; ``hilum predict --csv`` writes the same rows with :func:`csv_text`, so a CSV from either
 reads the same. Each row carries the file's patient and study date read from its header
 (:func:`study_context`, no pixel decoding), and each prediction is recorded in the history as
-soon as it is made, so a crash loses none of them.
+soon as it is made, so a crash loses none of them. Each row also carries the checks' verdict
+(:func:`engine.inference.check_verdict.verdict_fields`); the CSV writes ``OUTSIDE`` instead of
+the label of an image outside what the model was validated on.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from typing import Protocol
 
 from engine.imaging.files import walk_images
 from engine.imaging.studies import UNKNOWN_PATIENT, find_studies
+from engine.inference.check_verdict import OUTSIDE_LABEL, verdict_fields
 from engine.inference.prediction_fields import FilePrediction
 from engine.progress import OnProgress, Progress, ShouldStop
 from engine.workflows.history import History, HistoryEntry, HistoryError
@@ -35,6 +38,10 @@ CSV_FIELDS = (
     "study_date",
     "warnings",
     "error",
+    "in_domain",
+    "domain_score",
+    "chest_radiograph",
+    "outside",
 )
 
 
@@ -68,6 +75,10 @@ class TriageRow:
         warnings: the prediction's warnings.
         error: why there is no prediction ("" when there is one).
         source: where the image came from (:func:`engine.workflows.source_drift.image_source`).
+        in_domain: the domain check's verdict (``None`` without a check or a prediction).
+        domain_score: the domain check's score (``None`` without a check or a prediction).
+        chest_radiograph: the chest-radiograph check passed (``None`` without a prediction).
+        outside: the sentence shown instead of the label, ``None`` when both checks pass.
     """
 
     path: Path
@@ -80,6 +91,10 @@ class TriageRow:
     warnings: tuple[str, ...] = ()
     error: str = ""
     source: str = ""
+    in_domain: bool | None = None
+    domain_score: float | None = None
+    chest_radiograph: bool | None = None
+    outside: str | None = None
 
     @property
     def remark(self) -> str:
@@ -137,6 +152,7 @@ def triage_row(
         study_date,
         tuple(prediction.warnings),
         source=source,
+        **verdict_fields(prediction),
     )
 
 
@@ -188,8 +204,16 @@ def triage(
     return TriageSummary(len(files), done, done < len(files) and should_stop(), history_error)
 
 
+def _flag(value: bool | None) -> str:
+    return "" if value is None else str(value).lower()
+
+
 def csv_text(rows: Iterable[TriageRow]) -> str:
-    """The rows as CSV (header :data:`CSV_FIELDS`), probabilities with 4 decimals."""
+    """The rows as CSV (header :data:`CSV_FIELDS`), probabilities with 4 decimals.
+
+    The label of an image outside what the model was validated on is ``OUTSIDE``; the check
+    flags are ``true``/``false`` (empty when unknown).
+    """
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
     writer.writerow(CSV_FIELDS)
@@ -199,13 +223,17 @@ def csv_text(rows: Iterable[TriageRow]) -> str:
                 row.path.name,
                 str(row.path),
                 "" if row.probability is None else f"{row.probability:.4f}",
-                row.label,
+                OUTSIDE_LABEL if row.outside else row.label,
                 "" if row.threshold is None else f"{row.threshold:.4f}",
                 row.model_id,
                 row.patient,
                 row.study_date,
                 " | ".join(row.warnings),
                 row.error,
+                _flag(row.in_domain),
+                "" if row.domain_score is None else f"{row.domain_score:.4f}",
+                _flag(row.chest_radiograph),
+                row.outside or "",
             ]
         )
     return buffer.getvalue()

@@ -13,6 +13,8 @@ import pytest
 from matplotlib.figure import Figure
 
 from engine import load_image
+from engine.inference.domain_verdict import outside_sentence
+from engine.inference.ood import OodCheck
 from engine.inference.prediction_report import DISCLAIMER, validation_figures, write_pdf_report
 from engine.modeling.card import ModelCard
 from engine.modeling.metrics import Metrics
@@ -51,6 +53,30 @@ class FakePrediction:
     threshold: float = 0.38
     model_id: str = "cnn-20240101-abc"
     warnings: tuple[str, ...] = ("The image looks unlike the training images.",)
+    outside: str | None = None
+    in_domain: bool | None = None
+    domain_score: float | None = None
+
+
+INSIDE = FakePrediction(in_domain=True, domain_score=0.934)
+#: The sentences the predictor writes (engine.inference.domain_verdict), for a hip and for an
+#: adult's chest film from another hospital.
+NOT_CHEST = replace(
+    INSIDE,
+    probability=1.0,
+    outside=outside_sentence(
+        OodCheck(True, ("the DICOM header says body part HIP",), 3.2), 1.4, ""
+    ),
+    in_domain=False,
+    domain_score=1.4,
+)
+ELSEWHERE = replace(
+    INSIDE,
+    probability=0.998,
+    outside=outside_sentence(OodCheck(False, (), 0.5), 1.508, "the Guangzhou training set"),
+    in_domain=False,
+    domain_score=1.508,
+)
 
 
 def synthetic_image(rows: int = 300, columns: int = 240) -> np.ndarray:
@@ -197,6 +223,72 @@ def test_the_heatmap_is_faded_below_the_operating_point(
         assert not colourful.any(), "a 2 % prediction shows a hot spot"
     legend = "full strength" if probability >= 0.38 else "faded to"
     assert legend in pdf_text(path)
+
+
+def hot_square_report(path: Path, prediction: FakePrediction) -> tuple[str, np.ndarray]:
+    """A report of a hot heatmap square over a uniform gray image: its text and heatmap panel."""
+    heatmap = np.zeros((40, 40), dtype=np.float32)
+    heatmap[10:22, 12:24] = 1.0
+    write_pdf_report(
+        path,
+        np.full((200, 200), 0.5, dtype=np.float32),
+        heatmap,
+        prediction,
+        CARD,
+        file_name="a.png",
+    )
+    panel = heatmap_panel(render_page(path)).astype(int)
+    return pdf_text(path), (panel.max(axis=2) - panel.min(axis=2)) > 40
+
+
+def test_an_inside_report_states_the_domain_check(tmp_path: Path) -> None:
+    text, colourful = hot_square_report(tmp_path / "inside.pdf", INSIDE)
+    assert "Hilum — chest X-ray report" in text
+    assert "PNEUMONIA: probability 0.873" in text and "Label: PNEUMONIA" in text
+    assert "Domain check: inside what the model was validated on (score 0.93)" in text
+    assert colourful.sum() > 50, "the heatmap is drawn"
+    without = pdf_text(
+        write_pdf_report(
+            tmp_path / "none.pdf",
+            synthetic_image(),
+            None,
+            FakePrediction(),
+            CARD,
+            file_name="a.png",
+        )
+    )
+    assert "Domain check: none (this model has no domain check)" in without
+
+
+@pytest.mark.parametrize(
+    ("prediction", "title", "head", "reason"),
+    [
+        (NOT_CHEST, "Hilum — image report", "Not a chest radiograph", "body part HIP"),
+        (
+            ELSEWHERE,
+            "Hilum — chest X-ray report",
+            "Outside what this model was validated on",
+            "unlike those of the Guangzhou training set (domain score 1.51; above 1 is outside)",
+        ),
+    ],
+)
+def test_an_outside_report_gives_no_finding_and_no_heatmap(
+    tmp_path: Path, prediction: FakePrediction, title: str, head: str, reason: str
+) -> None:
+    text, colourful = hot_square_report(tmp_path / "outside.pdf", prediction)
+    assert f"{title} Decision support" in text
+    assert f"{head} File: a.png" in text, "the check's headline stands where the result would"
+    assert reason in text
+    for finding in ("PNEUMONIA: probability", "Label: PNEUMONIA", "NORMAL:", "Threshold:"):
+        assert finding not in text, finding
+    assert "Label: none (no NORMAL/PNEUMONIA finding" in text
+    assert f"probability {prediction.probability:.3f}, UNVALIDATED for this image" in text
+    assert "Domain check: outside what the model was validated on" in text
+    passed = "failed" if prediction is NOT_CHEST else "passed"
+    assert f"Chest-radiograph check: {passed}" in text
+    assert "they do not apply to this image" in text
+    assert "Heatmap not drawn: the image is outside" in text
+    assert not colourful.any(), "a hot heatmap is not drawn over an image outside"
 
 
 def test_validation_figures_fall_back_to_the_operating_point() -> None:

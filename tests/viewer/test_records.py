@@ -210,3 +210,42 @@ def test_a_pdf_export_that_fails_while_writing_keeps_the_previous_report(
     assert isinstance(blocker.args[0], OSError)
     assert target.read_bytes() == b"previous report"
     assert [p.name for p in target.parent.iterdir()] == ["report.pdf"]
+
+
+def test_the_pdf_of_an_image_outside_the_shipped_models_domain_gives_no_finding(
+    tmp_path: Path, shared_data: Path
+) -> None:
+    """Real predictions of the shipped model: an external film (domain score 0.93, checked by
+    hand) is reported with its label and the domain check; an NIH adult film (1.51) is reported
+    as outside, even at a threshold the user moved."""
+    import pypdfium2 as pdfium
+
+    from engine import load_image
+    from engine.inference.predictor import Predictor
+    from engine.modeling.bundles import read_card
+    from viewer.reading_room.report_export import write_report
+    from viewer.resource_paths import default_model_dir
+
+    model = default_model_dir()
+    assert model is not None
+    predictor, card = Predictor.load(model), read_card(model)
+
+    def report_text(relative: str) -> str:
+        radiograph = load_image(shared_data / relative)
+        path = write_report(
+            tmp_path / "r.pdf", radiograph, predictor.predict(radiograph), card, threshold=0.2
+        )
+        document = pdfium.PdfDocument(str(path))
+        try:
+            return " ".join(document[0].get_textpage().get_text_range().split())
+        finally:
+            document.close()
+
+    inside = report_text("chest_xray/external/NORMAL/IM-0001-0001.jpeg")
+    assert "NORMAL: probability 0.005" in inside
+    assert "Domain check: inside what the model was validated on (score 0.93)" in inside
+    outside = report_text("sites/nih/NORMAL/00001300_000.png")
+    assert "Outside what this model was validated on File:" in outside
+    assert "PNEUMONIA:" not in outside and "NORMAL:" not in outside
+    assert "Label: none" in outside and "UNVALIDATED for this image" in outside
+    assert "(domain score 1.51; above 1 is outside)" in outside

@@ -145,4 +145,4 @@ def test_listen_with_predict_reports_each_arrival_s_prediction(
         server.join(timeout=30)
     expected = predictor.predict(chest_cr)
     assert lines[1].endswith(" s after arrival"), lines
-    assert f": {expected.label} {expected.probability:.3f} (threshold" in lines[1]
+    assert f": {expected.label} (probability {expected.probability:.3f}, threshold" in lines[1]

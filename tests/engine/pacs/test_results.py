@@ -4,6 +4,7 @@ Orthanc's REST API and DCMTK's dsrdump."""
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pydicom
@@ -31,7 +32,10 @@ def hot_corner_heatmap(shape: tuple[int, int]) -> np.ndarray:
     return np.clip(1.0 - 2.0 * distance, 0.0, 1.0).astype(np.float32)
 
 
-def a_prediction(radiograph: Radiograph, heatmap: np.ndarray | None = None) -> Prediction:
+def a_prediction(
+    radiograph: Radiograph, heatmap: np.ndarray | None = None, **verdict: Any
+) -> Prediction:
+    """A PNEUMONIA prediction with a hot corner; ``verdict``: outside, in_domain, domain_score."""
     return Prediction(
         probability=0.8312,
         raw_probability=0.79,
@@ -43,6 +47,7 @@ def a_prediction(radiograph: Radiograph, heatmap: np.ndarray | None = None) -> P
         device="CPU",
         warnings=("The image looks unlike the training images.",),
         path=radiograph.source,
+        **verdict,
     )
 
 
@@ -53,7 +58,7 @@ def chest(chest_cr: Path) -> Radiograph:
 
 @pytest.fixture(scope="module")
 def results(chest: Radiograph) -> ResultObjects:
-    return build_results(chest, a_prediction(chest), MODEL)
+    return build_results(chest, a_prediction(chest, in_domain=True, domain_score=0.62), MODEL)
 
 
 def test_the_secondary_capture_is_a_derived_captioned_overlay_in_the_source_study(
