@@ -29,7 +29,8 @@ from engine.imaging.radiograph import FloatImage
 from engine.inference.check_verdict import finding, result_line, verdict_fields
 from engine.inference.gradcam import HEATMAP_METHODS, overlay_rgb
 from engine.inference.heatmap_strength import scaled_heatmap
-from engine.inference.predictor import FileResult, Predictor
+from engine.inference.prediction import FileResult
+from engine.inference.predictor import Predictor
 from engine.workflows.triage import TriageRow, csv_text, study_context, triage_row
 
 

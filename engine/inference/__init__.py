@@ -10,8 +10,9 @@ if TYPE_CHECKING:
     from engine.inference.caveats import DISCLAIMER, HEATMAP_NOTE
     from engine.inference.gradcam import GradCam, overlay_rgb
     from engine.inference.ood import OodCheck, OodReference, check_radiograph
+    from engine.inference.prediction import FileResult, Prediction
     from engine.inference.prediction_report import write_pdf_report
-    from engine.inference.predictor import FileResult, Prediction, Predictor, predict, predict_many
+    from engine.inference.predictor import Predictor, predict, predict_many
 
 __all__ = [
     "DISCLAIMER",
@@ -32,8 +33,8 @@ __all__ = [
 __getattr__ = lazy_exports(
     __name__,
     {
-        "FileResult": "predictor",
-        "Prediction": "predictor",
+        "FileResult": "prediction",
+        "Prediction": "prediction",
         "Predictor": "predictor",
         "predict": "predictor",
         "predict_many": "predictor",

@@ -1,8 +1,9 @@
 """Out-of-distribution check: is this image plausibly a frontal chest radiograph?
 
 Why: the model answers "pneumonia or not" for *any* picture it is given, a hip or a photograph
-included, with the same confidence. A warning on the :class:`~engine.inference.predictor.Prediction`
-tells the reader when the image does not look like what the model was trained on.
+included, with the same confidence. A warning on the
+:class:`~engine.inference.prediction.Prediction` tells the reader when the image does not look
+like what the model was trained on.
 
 How it is decided (any one rule raises the warning, and the warning names the rule):
 

@@ -1,6 +1,6 @@
 """What the history, the PDF report and batch triage read of a prediction, as a protocol.
 
-``engine.inference.predictor.Prediction`` fits it; so do the tests' stand-ins and the viewer's
+``engine.inference.prediction.Prediction`` fits it; so do the tests' stand-ins and the viewer's
 prediction relabelled at the user's threshold. A module of its own, importing neither TensorFlow
 nor matplotlib, so that the history and batch triage (workflows) and the report can share it.
 """

@@ -22,7 +22,7 @@ from __future__ import annotations
 import os
 import time
 from collections import deque
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -35,11 +35,11 @@ from engine.errors import ImageReadError
 from engine.imaging.images import load_image
 from engine.imaging.radiograph import FloatImage, Radiograph
 from engine.inference.age_check import age_warning
-from engine.inference.caveats import GRAD_CAM
 from engine.inference.domain_features import DomainAssessment, DomainCheck, canonical_image
 from engine.inference.domain_verdict import outside_sentence, validated_on
 from engine.inference.gradcam import ZERO_MAP_NOTE, Method, upsample
 from engine.inference.ood import OodCheck, OodReference, check_radiograph, load_ood_reference
+from engine.inference.prediction import FileResult, Prediction, label_for
 from engine.inference.scorer import Scorer
 from engine.modeling.bundles import Bundle, load_bundle
 from engine.modeling.domain_reference import LIMIT, load_domain_reference
@@ -48,84 +48,6 @@ from engine.progress import OnProgress, Progress, ShouldStop, ignore_progress, n
 from engine.runtime import device
 
 Source = Radiograph | str | os.PathLike[str]
-
-
-@dataclass(frozen=True, eq=False)
-class Prediction:
-    """What the model says about one image.
-
-    Attributes:
-        probability: probability of pneumonia, calibrated when the card has a calibration.
-        raw_probability: the model's own output, before calibration.
-        label: ``"PNEUMONIA"`` when ``probability >= threshold``, else ``"NORMAL"``.
-        threshold: the operating point in force: the card's, or for an image nearest to a site
-            the bundle was commissioned for, that site head's.
-        heatmap: Grad-CAM map, float32 in [0, 1] at the image's display size (rows, columns),
-            or ``None`` when heatmaps were not asked for (batch runs).
-        timings: seconds spent in ``decode``, ``preprocess`` (including the out-of-distribution
-            check), ``model_cam`` (forward + backward pass; a share of the batch in batch
-            runs) and ``resize`` (heatmap to display size).
-        model_id: the bundle's model id.
-        device: where the model ran, e.g. ``"CPU (2 cores, no GPU found)"``.
-        warnings: the reader's warnings, the out-of-distribution and age warnings, heatmap notes.
-        path: the file read, or ``None`` for a radiograph without a source.
-        out_of_distribution: True when :mod:`engine.inference.ood` flagged the image.
-        ood_score: the content score (> 1 is flagged) or ``None`` when not computed.
-        heatmap_kind: what the heatmap shows, named for the user ("Grad-CAM", or "gradient ×
-            input" for a model without a convolutional layer).
-        in_domain: the domain check's verdict (:mod:`engine.modeling.domain_reference`): False
-            when the image's features are unlike those of the images the model was validated
-            on; ``None`` when the bundle has no domain check.
-        domain_score: the domain check's score (above 1 is outside), ``None`` without one.
-        outside: when either check says the image is outside what the model was validated on,
-            the sentence to show *instead of* the label ("Not a chest radiograph: …" or "Outside
-            what this model was validated on: …"); ``None`` otherwise.
-    """
-
-    probability: float
-    raw_probability: float
-    label: str
-    threshold: float
-    heatmap: FloatImage | None
-    timings: Mapping[str, float]
-    model_id: str
-    device: str
-    warnings: tuple[str, ...] = ()
-    path: Path | None = None
-    out_of_distribution: bool = False
-    ood_score: float | None = None
-    heatmap_kind: str = GRAD_CAM
-    in_domain: bool | None = None
-    domain_score: float | None = None
-    outside: str | None = None
-
-    @property
-    def validated(self) -> bool:
-        """True unless a check says the image is outside what the model was validated on."""
-        return self.outside is None
-
-    def label_at(self, threshold: float) -> str:
-        """The label at another threshold (the viewer's adjustable operating point)."""
-        return label_for(self.probability, threshold)
-
-    @property
-    def seconds(self) -> float:
-        """Total time spent on this image."""
-        return float(sum(self.timings.values()))
-
-
-@dataclass(frozen=True)
-class FileResult:
-    """One file's outcome in :func:`predict_many`: a prediction or the reason there is none."""
-
-    path: Path
-    prediction: Prediction | None = None
-    error: str | None = None
-
-
-def label_for(probability: float, threshold: float) -> str:
-    """``"PNEUMONIA"`` when ``probability >= threshold``, else ``"NORMAL"``."""
-    return "PNEUMONIA" if probability >= threshold else "NORMAL"
 
 
 @dataclass

@@ -16,7 +16,7 @@ from engine.pacs.secondary_capture import build_secondary_capture
 from engine.pacs.structured_report import build_structured_report
 
 if TYPE_CHECKING:
-    from engine.inference.predictor import Prediction
+    from engine.inference.prediction import Prediction
 
 
 def build_results(

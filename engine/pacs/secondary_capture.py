@@ -35,7 +35,7 @@ from engine.pacs.result_objects import (
 )
 
 if TYPE_CHECKING:
-    from engine.inference.predictor import Prediction
+    from engine.inference.prediction import Prediction
 
 SERIES_NUMBER = 9901
 SERIES_DESCRIPTION = "Hilum heatmap overlay (not a diagnosis)"

@@ -40,7 +40,7 @@ from engine.pacs.result_objects import (
 )
 
 if TYPE_CHECKING:
-    from engine.inference.predictor import Prediction
+    from engine.inference.prediction import Prediction
 
 SERIES_NUMBER = 9902
 SERIES_DESCRIPTION = "Hilum AI result (not a diagnosis)"

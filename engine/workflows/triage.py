@@ -46,7 +46,7 @@ CSV_FIELDS = (
 
 
 class FileResultLike(Protocol):
-    """One file's outcome of ``predict_many`` (``engine.inference.predictor.FileResult`` fits)."""
+    """One file's outcome of ``predict_many`` (``engine.inference.prediction.FileResult`` fits)."""
 
     @property
     def path(self) -> Path: ...

@@ -18,6 +18,8 @@ COMMANDS = {
     "predict",
     "robustness",
     "ensemble",
+    "domain-check",
+    "commission",
     "listen",
     "pacs",
     "view",

@@ -10,7 +10,7 @@ from PySide6.QtWidgets import QWidget
 from pytestqt.qtbot import QtBot
 
 from engine import Radiograph
-from engine.inference.predictor import Prediction
+from engine.inference.prediction import Prediction
 from viewer.window.main_window import MainWindow
 
 #: Generous timeouts: the CI machine has two cores shared with other work.

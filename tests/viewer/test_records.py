@@ -11,7 +11,7 @@ from PySide6.QtGui import QPixmap
 from PySide6.QtWidgets import QLabel
 from pytestqt.qtbot import QtBot
 
-from engine.inference.predictor import Prediction
+from engine.inference.prediction import Prediction
 from engine.modeling.card import ModelCard
 from engine.modeling.operating_point import OperatingPoint
 from engine.modeling.preprocessing import Preprocessing

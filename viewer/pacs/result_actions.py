@@ -22,7 +22,7 @@ from viewer.pacs.settings import PacsSettings
 
 if TYPE_CHECKING:
     from engine.imaging.radiograph import Radiograph
-    from engine.inference.predictor import Prediction
+    from engine.inference.prediction import Prediction
     from engine.modeling.card import ModelCard
 
 

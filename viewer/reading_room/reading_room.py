@@ -34,7 +34,8 @@ from viewer.reading_room.study_browser import StudyBrowser
 from viewer.settings import Settings
 
 if TYPE_CHECKING:  # imported for real on the model's thread: keeps start-up fast
-    from engine.inference.predictor import Prediction, Predictor
+    from engine.inference.prediction import Prediction
+    from engine.inference.predictor import Predictor
 
 
 def read_for_display(path: Path) -> tuple[Radiograph, tuple[HeaderRow, ...]]:

@@ -38,7 +38,7 @@ class ShownPrediction:
 
 
 def shown_prediction(prediction: Any, threshold: float | None = None) -> ShownPrediction:
-    """``prediction`` (``engine.inference.predictor.Prediction``) relabelled at the user's
+    """``prediction`` (``engine.inference.prediction.Prediction``) relabelled at the user's
     threshold.
 
     Args:

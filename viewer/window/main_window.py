@@ -36,7 +36,8 @@ from viewer.window.dialogs import ABOUT, model_card_text, text_dialog
 from viewer.window.records_wiring import Records
 
 if TYPE_CHECKING:  # imported for real on a worker thread: keeps start-up fast
-    from engine.inference.predictor import Prediction, Predictor
+    from engine.inference.prediction import Prediction
+    from engine.inference.predictor import Predictor
 
 IMAGE_FILTER = "Images (*.dcm *.dicom *.dic *.jpg *.jpeg *.png);;All files (*)"
 APP_TITLE = "Hilum"

@@ -36,7 +36,8 @@ from viewer.reading_room.report_export import ReportExporter
 from viewer.worklist.worklist_view import Worklist
 
 if TYPE_CHECKING:
-    from engine.inference.predictor import Prediction, Predictor
+    from engine.inference.prediction import Prediction
+    from engine.inference.predictor import Predictor
 
 HISTORY_FILE = "history.sqlite"
 

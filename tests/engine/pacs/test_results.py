@@ -14,7 +14,7 @@ from engine import load_image
 from engine.errors import HilumError
 from engine.imaging.radiograph import Radiograph
 from engine.inference.caveats import DISCLAIMER
-from engine.inference.predictor import Prediction
+from engine.inference.prediction import Prediction
 from engine.pacs.nodes import PacsNode
 from engine.pacs.result_objects import ModelIdentity, ResultObjects, export_results
 from engine.pacs.results import build_results
