@@ -9,7 +9,6 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
-from typing import Any
 
 from engine.cli import arguments as cli
 from engine.progress import Progress
@@ -52,7 +51,8 @@ def run_commission(args: argparse.Namespace, _context: object) -> int:
     before and after, and writes the site bundle to --out.
     """
     from engine.modeling.bundles import read_card
-    from engine.workflows.commissioning import CommissionConfig, commission, site_figures
+    from engine.workflows.commissioning import CommissionConfig, commission
+    from engine.workflows.site_card import site_lines
 
     config = CommissionConfig(
         bundle=Path(args.model),
@@ -70,20 +70,7 @@ def run_commission(args: argparse.Namespace, _context: object) -> int:
         print(f"{progress.message} ({progress.done}/{progress.total})", file=sys.stderr)
 
     out = commission(config, on_progress=show)
-    section = site_figures(read_card(out).extra) or {}
     print(f"Site bundle written to {out}")
-    for name, parts in section.get("figures", {}).items():
-        for when in ("before", "after"):
-            print(f"{name} {when}: {_line(parts[when])}")
+    for line in site_lines(read_card(out)):
+        print(line)
     return 0
-
-
-def _line(figures: dict[str, Any]) -> str:
-    """One set's figures with intervals, on one line."""
-    from engine.evaluation.bootstrap import Interval
-
-    parts = [f"{figures['images']} images", f"outside domain {figures['outside_domain']:.1%}"]
-    for name in ("auc", "sensitivity", "specificity", "accuracy"):
-        interval = Interval(**figures[name])
-        parts.append(f"{name} {interval.text()}")
-    return ", ".join(parts)

@@ -65,8 +65,6 @@ from engine.modeling.labelled_folders import read_labelled_set
 from engine.modeling.site_data import SiteData, read_site_data
 from engine.progress import OnProgress, ShouldStop, ignore_progress, never_stop
 
-#: A site's test part needs at least this many images of each class to be promoted.
-MIN_TEST_PER_CLASS = 30
 #: L2 strength of the site head (inverse): chosen by cross-validation on NIH's fit images.
 HEAD_C = 0.001
 FOLDS = 5
@@ -389,26 +387,3 @@ def _slug(text: str) -> str:
     """A file-name-safe short form of a site name."""
     kept = "".join(c if c.isalnum() else "-" for c in text.lower()).strip("-")
     return "-".join(part for part in kept.split("-") if part)[:32] or "site"
-
-
-def site_figures(card_extra: dict[str, Any]) -> dict[str, Any] | None:
-    """A card's commissioning section (``None`` for a bundle that was not commissioned)."""
-    value = card_extra.get("commissioning")
-    return value if isinstance(value, dict) else None
-
-
-def promotion_problems(card_extra: dict[str, Any]) -> list[str]:
-    """Why a commissioned bundle may not be promoted: too small a test part."""
-    section = site_figures(card_extra)
-    if section is None:
-        return []
-    test = section.get("split", {}).get("test", {})
-    small = {name: n for name, n in test.items() if int(n) < MIN_TEST_PER_CLASS}
-    if not small:
-        return []
-    counts = ", ".join(f"{n} {name}" for name, n in small.items())
-    return [
-        f"Its test part at {section.get('site')} has only {counts} image(s): fewer than "
-        f"{MIN_TEST_PER_CLASS} of a class give intervals too wide to trust. Commission it again "
-        "with more of the site's images."
-    ]

@@ -25,6 +25,7 @@ from engine.errors import HilumError
 from engine.modeling.bundles import read_card
 from engine.modeling.card import ModelCard
 from engine.modeling.card_summary import expected_elsewhere, worst_flip
+from engine.workflows.site_card import promotion_problems, site_lines
 
 #: Names the shipped default model (which the viewer finds in its resources) in
 #: :class:`ReadingRoomModels` and wherever the choice is stored.
@@ -81,12 +82,14 @@ class PromotionCheck:
         card: its card, when it could be read and verified.
         errors: reasons it must not be promoted (each names the bundle and what to do).
         warnings: reasons to think twice; a person may promote anyway.
+        site: for a commissioned bundle, its site figures, shown before anything else.
     """
 
     bundle: Path
     card: ModelCard | None
     errors: tuple[str, ...] = ()
     warnings: tuple[str, ...] = ()
+    site: tuple[str, ...] = ()
 
     @property
     def allowed(self) -> bool:
@@ -191,9 +194,10 @@ def check_promotion(
     return PromotionCheck(
         bundle,
         card,
-        errors=tuple(_blocking(card, name)),
+        errors=tuple(_blocking(card, name) + promotion_problems(card, name)),
         warnings=tuple(
             _external_warnings(card, name, _active_card(active))
             + _robustness_warnings(card, name, max_flip_rate)
         ),
+        site=tuple(site_lines(card)),
     )

@@ -99,7 +99,7 @@ class PromotionBar(QWidget):
         if not check.allowed:
             self.message.emit(f"Not promoted: {check.errors[0]}")
             self.show_refusal(check)
-        elif check.warnings and not self.confirm_promotion(check):
+        elif (check.warnings or check.site) and not self.confirm_promotion(check):
             self.message.emit(f"Not promoted: {check.bundle.name} (cancelled).")
         else:
             self._apply(self.settings.reading_models.promote(check.bundle))
@@ -109,9 +109,11 @@ class PromotionBar(QWidget):
         answer = QMessageBox.question(
             self,
             "Promote this model?",
-            "Before this model replaces the one the reading room reads with:\n\n• "
-            + "\n\n• ".join(check.warnings)
-            + "\n\nPromote it anyway?",
+            "\n".join(check.site)
+            + ("\n\n" if check.site else "")
+            + "Before this model replaces the one the reading room reads with:\n\n• "
+            + "\n\n• ".join(check.warnings or ("nothing else to check.",))
+            + "\n\nPromote it?",
             QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No,
             QMessageBox.StandardButton.No,
         )
@@ -122,7 +124,9 @@ class PromotionBar(QWidget):
         box = QMessageBox(
             QMessageBox.Icon.Warning,
             "Model not promoted",
-            "This model cannot become the reading room's model:\n\n• "
+            "\n".join(check.site)
+            + ("\n\n" if check.site else "")
+            + "This model cannot become the reading room's model:\n\n• "
             + "\n\n• ".join(check.errors),
             QMessageBox.StandardButton.Ok,
             self,
