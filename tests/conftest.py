@@ -62,6 +62,9 @@ dicom_dir = _real_data("dicom", "The 27 real DICOM files.")
 fullres_dir = _real_data("fullres", "60 original-resolution radiographs (NORMAL/, PNEUMONIA/).")
 train_dir = _real_data("chest_xray/train", "The 5,216 training images (224x224 JPEG, two classes).")
 chest_xray_dir = _real_data("chest_xray", "The chest_xray root (holds train/ only).")
+external_dir = _real_data(
+    "chest_xray/external", "313 images from elsewhere (NORMAL/, PNEUMONIA/), never trained on."
+)
 mobilenet_weights = _real_data(
     "weights/mobilenet_2_5_224_tf_no_top.h5",
     "Genuine ImageNet weights of MobileNet v1 alpha 0.25, no top.",

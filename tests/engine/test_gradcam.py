@@ -156,3 +156,72 @@ def test_the_user_is_told_which_kind_of_map_a_scorer_draws():
     assert Scorer([conv, flat]).heatmap_kind == "Grad-CAM + gradient × input"
     assert "no convolutional layer" in heatmap_kind_note(Scorer([flat]).heatmap_kind)
     assert heatmap_kind_note("Grad-CAM") == ""
+
+
+def _known_conv_net() -> tuple[object, dict[str, np.ndarray]]:
+    """conv 2x2 (3 filters, ReLU) -> global average pooling -> dense sigmoid, fixed weights.
+
+    Filter 1's output weight is negative, so Grad-CAM's ReLU of the weighted sum matters.
+    """
+    import keras
+
+    rng = np.random.default_rng(7)
+    weights = {
+        "kernel": rng.normal(size=(2, 2, 2, 3)).astype(np.float32),
+        "bias": np.array([0.1, -0.2, 0.05], np.float32),
+        "w": np.array([1.5, -0.8, 0.6], np.float32),
+        "b0": np.array([-0.3], np.float32),
+    }
+    inputs = keras.Input((5, 5, 2))
+    features = keras.layers.Conv2D(3, 2, activation="relu", name="feat")(inputs)
+    pooled = keras.layers.GlobalAveragePooling2D()(features)
+    outputs = keras.layers.Dense(1, activation="sigmoid")(pooled)
+    model = keras.Model(inputs, outputs)
+    model.get_layer("feat").set_weights([weights["kernel"], weights["bias"]])
+    model.layers[-1].set_weights([weights["w"][:, None], weights["b0"]])
+    return model, weights
+
+
+def _oracle_maps(x: np.ndarray, k: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """Probabilities and normalised Grad-CAM / Grad-CAM++ maps of :func:`_known_conv_net`, by hand.
+
+    The logit is z = sum_c w_c mean_ij(A_c) + b0, so dz/dA_ijc = g_c = w_c / (H W) everywhere.
+    Grad-CAM: weights_c = mean_ij(g_c) = g_c. Grad-CAM++ (Chattopadhay et al. 2018, eq. 19 with
+    the score Y = exp(z), whose higher derivatives are powers of g): alpha_c = g_c^2 /
+    (2 g_c^2 + sum_ab(A_c) g_c^3), weights_c = sum_ij alpha_c ReLU(dY/dA_ijc) = H W alpha_c
+    exp(z) ReLU(g_c). Each map is ReLU(sum_c weights_c A_c) over its maximum.
+    """
+    n, rows, cols, _ = x.shape
+    h, w = rows - 1, cols - 1
+    a = np.zeros((n, h, w, 3))
+    for i in range(h):
+        for j in range(w):
+            patch = x[:, i : i + 2, j : j + 2, :].astype(np.float64)
+            a[:, i, j, :] = np.einsum("nabk,abkc->nc", patch, k["kernel"]) + k["bias"]
+    a = np.maximum(a, 0.0)
+    z = a.mean(axis=(1, 2)) @ k["w"] + k["b0"][0]
+    g = np.broadcast_to(k["w"] / (h * w), (n, 3))
+    sums = a.sum(axis=(1, 2))
+    alpha = g**2 / (2 * g**2 + sums * g**3)
+    weights = {"gradcam": g, "gradcam++": h * w * alpha * np.exp(z)[:, None] * np.maximum(g, 0)}
+    result = {"probabilities": 1.0 / (1.0 + np.exp(-z))}
+    for method, per_channel in weights.items():
+        maps = np.maximum(np.einsum("nhwc,nc->nhw", a, per_channel), 0.0)
+        result[method] = maps / maps.max(axis=(1, 2), keepdims=True)
+    return result
+
+
+@pytest.mark.parametrize("method", ["gradcam", "gradcam++"])
+def test_conv_layer_maps_equal_the_hand_computed_oracle(method):
+    """On a conv net with known weights, both methods give exactly the hand-derived maps."""
+    model, known = _known_conv_net()
+    x = np.random.default_rng(8).normal(size=(2, 5, 5, 2)).astype(np.float32)
+    oracle = _oracle_maps(x, known)
+    other = "gradcam" if method == "gradcam++" else "gradcam++"
+    assert np.abs(oracle[method] - oracle[other]).max() > 0.05, "the oracles must tell them apart"
+
+    batch = GradCam(model, "feat", method).run(x)
+
+    assert not batch.empty.any()
+    np.testing.assert_allclose(batch.probabilities, oracle["probabilities"], atol=1e-6)
+    np.testing.assert_allclose(batch.maps, oracle[method], atol=1e-5)

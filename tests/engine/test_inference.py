@@ -5,6 +5,7 @@ The consistency checks of issue 4 need the trained default model and skip withou
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -55,14 +56,25 @@ def test_predict_a_jpeg(predictor, jpeg):
     assert result.path == jpeg and not result.out_of_distribution
 
 
-def test_predict_a_full_size_dicom_gives_a_heatmap_at_display_size(predictor, dicom_dir):
+def test_predict_a_full_size_dicom_gives_a_heatmap_at_display_size(
+    predictor, dicom_dir, monkeypatch
+):
     radiograph = load_image(dicom_dir / "RG1_UNCR.dcm")
+    decoded: list[object] = []
+
+    def counting_load_image(source: object) -> object:
+        decoded.append(source)
+        return load_image(source)
+
+    monkeypatch.setattr("engine.inference.predictor.load_image", counting_load_image)
 
     result = predictor.predict(radiograph)
 
     assert result.heatmap is not None and result.heatmap.shape == radiograph.pixels.shape
     assert np.isfinite(result.heatmap).all()
-    assert result.timings["decode"] < 0.01  # already decoded: a Radiograph was given
+    assert decoded == [], "a Radiograph was given: it must not be decoded again"
+    predictor.predict(dicom_dir / "RG1_UNCR.dcm")
+    assert decoded == [dicom_dir / "RG1_UNCR.dcm"], "a path is decoded once (the spy sees it)"
 
 
 def test_the_model_sees_exactly_the_cards_preprocessing(predictor, jpeg):
@@ -90,11 +102,20 @@ def test_calibrated_probability_follows_the_card(tmp_path, jpeg, predictor):
     assert abs(result.probability - result.raw_probability) > 0.05
 
 
-def test_label_at_another_threshold(predictor, jpeg):
-    result = predictor.predict(jpeg)
-    assert result.label_at(0.0) == "PNEUMONIA"
-    assert result.label_at(1.0 + 1e-9) == "NORMAL"
-    assert result.label_at(result.probability) == "PNEUMONIA"
+@pytest.mark.parametrize(
+    ("threshold", "label"),
+    [
+        (0.0, "PNEUMONIA"),
+        (0.29, "PNEUMONIA"),
+        (0.3, "PNEUMONIA"),
+        (0.31, "NORMAL"),
+        (1.0, "NORMAL"),
+    ],
+)
+def test_label_at_another_threshold(predictor, jpeg, threshold, label):
+    """A probability of 0.3 is PNEUMONIA at thresholds up to 0.3 (inclusive), NORMAL above."""
+    result = replace(predictor.predict(jpeg), probability=0.3)
+    assert result.label_at(threshold) == label
 
 
 def test_an_all_zero_heatmap_is_zeros_with_a_note(tmp_path, jpeg):

@@ -8,10 +8,11 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+import shiboken6
 from PySide6.QtCore import QThread
 from PySide6.QtWidgets import QApplication
 from pytestqt.qtbot import QtBot
@@ -107,6 +108,44 @@ def test_a_standalone_job_runs_on_the_global_pool(qtbot: QtBot) -> None:
     with qtbot.waitSignal(job.succeeded, timeout=5_000) as blocker:
         job.start()
     assert blocker.args == [6]
+
+
+def _run_on(qtbot: QtBot, runner: JobRunner, fn: Callable[[], object]) -> object:
+    job = runner.submit(fn, callbacks=False)
+    with qtbot.waitSignal(job.succeeded, timeout=5_000) as blocker:
+        job.start()
+    return blocker.args[0]
+
+
+def test_a_pool_thread_keeps_its_python_state_even_with_a_reused_thread_id(qtbot: QtBot) -> None:
+    """Regression (90e094d): the kept Python thread state was marked by thread id, but the id
+    of a thread of a destroyed runner comes back for a new runner's thread, whose new state was
+    then not kept: each job got a fresh state again, and TensorFlow's per-thread state dangled.
+
+    Observable: a ``threading.local`` value set by one job is still there for the next job on
+    the same pool thread (a fresh state per job would drop it), also on a thread whose id an
+    earlier runner's thread had.
+    """
+    local = threading.local()
+
+    def mark() -> int:
+        local.mark = True
+        return threading.get_ident()
+
+    def still_marked() -> bool:
+        return getattr(local, "mark", False)
+
+    seen: set[int] = set()
+    for _ in range(8):
+        runner = JobRunner(max_threads=1)
+        ident = _run_on(qtbot, runner, mark)
+        assert _run_on(qtbot, runner, still_marked), "the thread state was not kept"
+        assert runner.shutdown(5_000)
+        shiboken6.delete(runner)  # its pool's thread ends: the id is free again
+        if ident in seen:
+            return  # a reused id, and the new thread's state was kept too
+        seen.add(ident)
+    pytest.fail(f"no thread id came back in 8 runners ({len(seen)} ids): nothing was tested")
 
 
 #: Loads the shipped model in one job and predicts in the next, on a one-thread runner, in a

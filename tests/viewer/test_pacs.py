@@ -11,6 +11,7 @@ import pytest
 from pytestqt.qtbot import QtBot
 
 from engine.errors import ConfigError
+from engine.inference.predictor import Predictor
 from engine.pacs.nodes import AllowedCaller, ListenerSettings, PacsNode
 from tests.engine.tiny_bundles import make_bundle
 from tests.pacs_support import ORTHANC_AET, Orthanc, dcmtk
@@ -112,7 +113,11 @@ def test_arriving_images_are_listed_and_predicted_into_the_worklist(
     header = pydicom.dcmread(chest_cr, stop_before_pixels=True)
     path = tmp_path / header.StudyInstanceUID / f"{header.SOPInstanceUID}.dcm"
     assert [row.path for row in worklist.rows()] == [path]
-    assert worklist.rows()[0].probability is not None
+    # The received copy is predicted as the engine predicts the file that was sent.
+    sent = Predictor.load(tiny_bundle).predict(chest_cr)
+    received = worklist.rows()[0]
+    assert received.probability == pytest.approx(sent.probability, abs=1e-6)
+    assert received.label == sent.label
     qtbot.waitUntil(lambda: path in window.browser.image_paths(), timeout=LOAD_TIMEOUT_MS)
 
     with qtbot.waitSignal(worklist.finished, timeout=MODEL_TIMEOUT_MS):

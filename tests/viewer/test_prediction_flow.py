@@ -13,6 +13,7 @@ import numpy as np
 import pytest
 from pytestqt.qtbot import QtBot
 
+from engine.inference.predictor import Predictor
 from tests.engine.tiny_bundles import make_bundle
 from tests.viewer.helpers import MODEL_TIMEOUT_MS, open_and_wait
 from viewer.resource_paths import default_model_dir
@@ -59,15 +60,20 @@ def test_an_image_opened_before_the_model_is_predicted_when_it_is_ready(
 def test_the_default_model_predicts_the_image_shown(
     qtbot: QtBot, make_window: MakeWindow, fullres_dir: Path
 ) -> None:
-    if default_model_dir() is None:
+    bundle = default_model_dir()
+    if bundle is None:
         pytest.skip("no shipped default model at resources/models/default (the lead adds it)")
     window = make_window()
     with qtbot.waitSignal(window.model_ready, timeout=MODEL_TIMEOUT_MS):
         window.start_model()
     with qtbot.waitSignal(window.prediction_shown, timeout=MODEL_TIMEOUT_MS) as blocker:
         window.open_paths([an_image(fullres_dir)])
-    assert 0.0 <= blocker.args[0].probability <= 1.0
     assert_prediction_on_screen(window)
+    # The viewer's path (job, model lifecycle, shown prediction) gives the engine's numbers.
+    engine = Predictor.load(bundle).predict(an_image(fullres_dir))
+    shown = blocker.args[0]
+    assert shown.probability == pytest.approx(engine.probability, abs=1e-6)
+    assert (shown.label, window.panel.label_text) == (engine.label, engine.label)
 
 
 def test_show_model_card_gives_a_readable_summary_and_the_full_card(

@@ -20,11 +20,12 @@ from engine.errors import DatasetError
 from engine.evaluation.bundle_evaluation import evaluate_bundle
 from engine.evaluation.comparison import COLUMNS
 from engine.modeling.bundles import find_bundles, read_card
+from engine.modeling.labelled_folders import CLASS_NAMES
 from engine.modeling.train_config import TrainConfig
 from engine.modeling.variants import build_model, get_variant, list_variants
 from engine.progress import Progress
 from engine.workflows.promotion import SHIPPED_DEFAULT, PromotionCheck
-from engine.workflows.training import TrainingResult
+from engine.workflows.training import TrainingResult, split_of
 from engine.workflows.training_process import train_in_process
 from tests.engine.tiny_bundles import train_tiny
 from tests.viewer.helpers import show_widget
@@ -37,6 +38,10 @@ pytestmark = pytest.mark.data
 
 TRAIN_TIMEOUT_MS = 240_000
 MODEL_TIMEOUT_MS = 90_000
+#: Ticks of a 20 ms GUI-thread timer that must be served while one variant trains (measured
+#: 235 and 288 for dense and cnn). A loop served only when a progress report arrives (14 per
+#: variant here) would let at most about one tick through per report.
+MIN_TICKS = 50
 #: The metric keys the comparison takes from the engine's metrics, by column key.
 METRIC_COLUMNS = {
     "loss": "loss",
@@ -60,6 +65,26 @@ def assert_same_metrics(row: dict[str, object], metrics: dict[str, object]) -> N
             assert row[column] == expected, column
         else:
             assert row[column] == pytest.approx(expected), column
+
+
+def recomputed_validation_metrics(bundle: Path, data: Path, folder: Path) -> dict[str, object]:
+    """The engine's evaluation of ``bundle`` on its validation images, found again from the
+    card's split (seed, fraction) of ``data`` and linked into ``folder``: figures computed
+    apart from the card that the comparison row is built from."""
+    split = read_card(bundle).data["split"]
+    config = TrainConfig(
+        variant="dense",
+        data_dir=data,
+        out_dir=folder / "unused",
+        seed=split["seed"],
+        validation_fraction=split["fraction"],
+    )
+    validation = split_of(config).validation
+    for path, label in zip(validation.paths, validation.labels, strict=True):
+        target = folder / CLASS_NAMES[label] / path.name
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.symlink_to(path)
+    return evaluate_bundle(bundle, folder).metrics.to_dict()
 
 
 @pytest.fixture(scope="module")
@@ -130,9 +155,12 @@ def test_trains_two_variants_with_progress_and_a_responsive_window(
 ) -> None:
     """Both variants train with progress, and the GUI thread keeps serving its event loop.
 
-    Responsiveness is checked by what load cannot break: a 20 ms timer kept firing while each
-    variant trained (training that blocked the GUI thread would let no tick through until it
-    ended). How long the loop stalls is a figure for ``benchmarks/training_responsiveness.py``.
+    Responsiveness is checked by what load cannot break: a 20 ms timer kept firing, many times,
+    while each variant trained (training that blocked the GUI thread, even between batches,
+    would let only a tick or so through per report). The comparison rows are checked against
+    the engine's evaluation of each model on its validation images, not against the card they
+    were built from. How long the loop stalls is a figure for
+    ``benchmarks/training_responsiveness.py``.
     """
     tab = make_tab(tmp_path / "models")
     scan(qtbot, tab, tiny_train_set)
@@ -167,7 +195,8 @@ def test_trains_two_variants_with_progress_and_a_responsive_window(
         first = events.index((name, "progress"))
         last = events.index((name, "finished"))
         ticks = [kind for _, kind in events[first:last] if kind == "tick"]
-        assert ticks, f"the event loop served no timer tick while {name} trained"
+
+        assert len(ticks) >= MIN_TICKS, f"{len(ticks)} timer ticks while {name} trained"
     for name in ("dense", "cnn"):
         result = results[name]
         assert isinstance(result, TrainingResult) and result.bundle is not None
@@ -184,8 +213,11 @@ def test_trains_two_variants_with_progress_and_a_responsive_window(
     assert sorted(e.bundle for e in tab.comparison.entries) == sorted(
         find_bundles(tmp_path / "models")
     )
-    for entry in tab.comparison.entries:
-        assert_same_metrics(entry.row, read_card(entry.bundle).to_dict()["validation_metrics"])
+    for index, entry in enumerate(tab.comparison.entries):
+        expected = recomputed_validation_metrics(
+            entry.bundle, tiny_train_set, tmp_path / str(index)
+        )
+        assert_same_metrics(entry.row, expected)
 
 
 def test_comparison_matches_engine_sorts_numbers_and_exports(
@@ -205,7 +237,8 @@ def test_comparison_matches_engine_sorts_numbers_and_exports(
     for row in range(2):
         entry = table.record_at(table.proxy.index(row, 0))
         card = read_card(entry.bundle).to_dict()
-        assert_same_metrics(entry.row, card["validation_metrics"])
+        expected = recomputed_validation_metrics(entry.bundle, tiny_train_set, tmp_path / str(row))
+        assert_same_metrics(entry.row, expected)
         assert entry.row["parameters"] == card["training"]["parameters"]
         shown = table.proxy.index(row, columns.index("parameters")).data()
         assert shown == f"{card['training']['parameters']:,}"
@@ -346,13 +379,13 @@ def test_cancel_keeps_the_finished_model_and_leaves_no_bundle(
     tab.variants.set_checked(["dense", "cnn"])
     set_quick_settings(tab, epochs=2)
     after_cancel: list[Progress] = []
-    cancelled_at: list[int] = []
+    cancelled_at: list[Progress] = []
 
     def on_progress(name: str, report: Progress) -> None:
         if name != "cnn":
             return
         if not cancelled_at:
-            cancelled_at.append(report.done)
+            cancelled_at.append(report)
             tab.cancel_training()
         else:
             after_cancel.append(report)
@@ -364,7 +397,9 @@ def test_cancel_keeps_the_finished_model_and_leaves_no_bundle(
     assert finished.args == [True]
     # The stop reaches the child process within POLL_SECONDS; it then stops after one batch.
     assert not [r for r in after_cancel if r.final_of_epoch], "an epoch ended after Cancel"
-    assert len(after_cancel) < after_cancel[0].total if after_cancel else True
+    # However soon the stop arrives (none may come after it), fewer than an epoch's batches.
+    assert cancelled_at and cancelled_at[0].total > 1
+    assert len(after_cancel) < cancelled_at[0].total
     bundles = find_bundles(folder)
     assert [b.name.split("-")[0] for b in bundles] == ["dense"]
     assert not [p for p in folder.iterdir() if p.name.startswith(".")], "partial bundle left"
