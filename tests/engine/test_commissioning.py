@@ -1,0 +1,139 @@
+"""Commissioning a bundle for a site, and the bootstrap intervals its figures carry (issue 17)."""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from engine.evaluation.bootstrap import with_intervals
+from engine.evaluation.domain_fitting import (
+    SourceImages,
+    fit_domain_check,
+    image_features,
+    write_domain_check,
+)
+from engine.inference.predictor import Predictor
+from engine.modeling.bundles import load_bundle, read_card
+from engine.modeling.domain_reference import load_domain_reference
+from engine.workflows.commissioning import CommissionConfig, commission
+from engine.workflows.promotion import check_promotion
+from engine.workflows.site_card import MIN_TEST_PER_CLASS, site_section
+from tests.engine.tiny_bundles import make_bundle
+
+
+def test_intervals_hold_the_figure_and_narrow_with_more_patients() -> None:
+    rng = np.random.default_rng(0)
+
+    def widths(n: int) -> tuple[float, float]:
+        labels = np.r_[np.zeros(n), np.ones(n)].astype(int)
+        probabilities = np.clip(labels * 0.3 + rng.uniform(0, 0.7, 2 * n), 0, 1)
+        figures = with_intervals(labels.tolist(), probabilities.tolist(), 0.5)
+        auc = figures["auc"]
+        assert auc.low is not None and auc.high is not None and auc.value is not None
+        assert auc.low <= auc.value <= auc.high
+        return auc.high - auc.low, figures["sensitivity"].value or 0.0
+
+    small, _ = widths(20)
+    large, _ = widths(500)
+    assert large < small / 2
+
+
+def test_perfect_separation_has_no_uncertainty_in_auc() -> None:
+    figures = with_intervals([0, 0, 0, 1, 1, 1], [0.1, 0.2, 0.3, 0.7, 0.8, 0.9], 0.5)
+    assert (figures["auc"].value, figures["auc"].low, figures["auc"].high) == (1.0, 1.0, 1.0)
+    assert figures["specificity"].value == 1.0
+
+
+def test_one_patients_films_are_resampled_together() -> None:
+    # Two patients with many films each: the bootstrap draws patients, so some resamples hold
+    # one class only and the AUC of those is undefined; per-image resampling never would.
+    labels = [0] * 20 + [1] * 20
+    probabilities = [0.4] * 20 + [0.6] * 20
+    grouped = with_intervals(labels, probabilities, 0.5, ["a"] * 20 + ["b"] * 20, resamples=200)
+    assert grouped["auc"].value == 1.0
+    assert grouped["auc"].low is None  # too few resamples with both classes to give an interval
+
+
+@pytest.fixture(scope="module")
+def site_folder(tmp_path_factory: pytest.TempPathFactory, shared_data: Path) -> Path:
+    """40 NORMAL + 40 PNEUMONIA films of the second hospital, linked, with their manifest rows."""
+    nih = shared_data / "sites" / "nih"
+    root = tmp_path_factory.mktemp("site")
+    with (nih / "manifest.csv").open(encoding="utf-8") as stream:
+        rows = list(csv.DictReader(stream))
+    chosen = []
+    for label in ("NORMAL", "PNEUMONIA"):
+        (root / label).mkdir()
+        chosen += [row for row in rows if row["label"] == label][:40]
+    for row in chosen:
+        (root / row["file"]).symlink_to(nih / row["file"])
+    with (root / "manifest.csv").open("w", encoding="utf-8", newline="") as stream:
+        writer = csv.DictWriter(stream, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows(chosen)
+    return root
+
+
+@pytest.fixture(scope="module")
+def site_bundle(
+    tmp_path_factory: pytest.TempPathFactory, tiny_train_set: Path, site_folder: Path
+) -> Path:
+    folder = make_bundle(tmp_path_factory.mktemp("original") / "tiny")
+    paths = tuple(sorted(tiny_train_set.rglob("*.jpeg")))
+    reference, section = fit_domain_check(
+        load_bundle(folder), SourceImages("home", paths[::2]), SourceImages("held", paths[1::2])
+    )
+    write_domain_check(folder, reference, section)
+    out = tmp_path_factory.mktemp("commissioned") / "site"
+    config = CommissionConfig(folder, site_folder, out, "Second Hospital", external=tiny_train_set)
+    return commission(config)
+
+
+def test_the_site_bundle_records_the_site_split_and_figures(site_bundle: Path) -> None:
+    card = read_card(site_bundle)
+    section = site_section(card)
+    assert section is not None and section["site"] == "Second Hospital"
+    split = section["split"]
+    assert split["fit"]["NORMAL"] + split["test"]["NORMAL"] == 40
+    assert split["fit"]["PNEUMONIA"] + split["test"]["PNEUMONIA"] == 40
+    assert section["data"]["manifest_sha256"]
+    assert sum(section["data"]["counts"]["NORMAL"].values()) == 40
+    for moment in ("before", "after"):
+        figures = section["figures"]["test_part"][moment]
+        assert figures["images"] == split["test"]["NORMAL"] + split["test"]["PNEUMONIA"]
+        assert set(figures["auc"]) == {"value", "low", "high"}
+    assert "external" in section["figures"]
+    assert card.domain_check is not None
+    assert [s.name for s in card.domain_check.sources] == ["home", "Second Hospital"]
+
+
+def test_a_site_film_is_scored_by_the_site_head(site_bundle: Path, site_folder: Path) -> None:
+    bundle = load_bundle(site_bundle)
+    assert bundle.card.domain_check is not None
+    reference = load_domain_reference(site_bundle, bundle.card.domain_check)
+    head = reference.components[1].head
+    assert head is not None
+    films = sorted(site_folder.rglob("*.png"))[:10]
+    features = image_features(bundle.members, reference.entries, films)
+    _, assigned = reference.assign(features)
+    predictor = Predictor.load(site_bundle)
+    checked = 0
+    for index, film in enumerate(films):
+        if assigned[index] != 1:
+            continue
+        prediction = predictor.predict(film)
+        expected = head.probabilities([values[index : index + 1] for values in features])[0]
+        assert prediction.probability == pytest.approx(expected, abs=1e-6)
+        assert prediction.threshold == head.threshold
+        checked += 1
+    assert checked > 0
+
+
+def test_a_small_test_part_is_refused_for_promotion(site_bundle: Path) -> None:
+    check = check_promotion(site_bundle)
+    assert not check.allowed
+    assert any(str(MIN_TEST_PER_CLASS) in error for error in check.errors)
+    assert check.site and check.site[0].startswith("Commissioned for Second Hospital")
