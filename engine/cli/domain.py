@@ -57,7 +57,7 @@ def run_domain_check(args: argparse.Namespace, _context: object) -> int:
         print(f"{progress.message} ({progress.done}/{progress.total})", file=sys.stderr)
 
     reference, section = fit_domain_check(
-        bundle, train, validation, false_alarm_rate=args.false_alarm_rate, on_progress=show
+        bundle.members, train, validation, false_alarm_rate=args.false_alarm_rate, on_progress=show
     )
     written = write_domain_check(args.model, reference, section)
     if args.json:

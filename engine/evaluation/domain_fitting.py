@@ -30,6 +30,7 @@ from engine.inference.domain_features import (
     extractors_for,
 )
 from engine.modeling.bundles import Bundle, Member, read_card, update_card
+from engine.modeling.datasets import Split
 from engine.modeling.domain_reference import (
     CANONICAL,
     FEATURES,
@@ -41,17 +42,20 @@ from engine.modeling.domain_reference import (
     Entry,
     Matrix,
 )
-from engine.progress import OnProgress, Progress, ShouldStop, ignore_progress, never_stop
+from engine.progress import (
+    Cancelled,
+    OnProgress,
+    Progress,
+    ShouldStop,
+    ignore_progress,
+    never_stop,
+)
 
 #: Images used per source and for the threshold, at most.
 MAX_IMAGES = 1500
 #: The share of held-out in-domain images the threshold flags.
 FALSE_ALARM_RATE = 0.01
 BATCH = 32
-
-
-class Cancelled(Exception):
-    """``should_stop()`` said stop while features were being computed."""
 
 
 @dataclass(frozen=True)
@@ -199,7 +203,7 @@ def cross_fit_component(
 
 
 def fit_domain_check(
-    bundle: Bundle,
+    members: Sequence[Member],
     source: SourceImages,
     held_out: SourceImages,
     *,
@@ -210,7 +214,7 @@ def fit_domain_check(
     """Fit a bundle's domain check from the images it was built on (nothing is written).
 
     Args:
-        bundle: the loaded bundle.
+        members: the bundle's networks (``Bundle.members``).
         source: the images the Gaussians are fitted on (capped at :data:`MAX_IMAGES`).
         held_out: in-domain images that fit no Gaussian (capped too): scales and threshold.
         false_alarm_rate: the share of ``held_out`` flagged.
@@ -222,7 +226,6 @@ def fit_domain_check(
         Cancelled: ``should_stop()`` became true.
         DatasetError: too few readable images.
     """
-    members = bundle.members
     entries = entries_for(members)
 
     def features(paths: Sequence[Path]) -> list[Features]:
@@ -237,6 +240,51 @@ def fit_domain_check(
     )
     reference = DomainReference(entries, (component,))
     return reference, describe(reference, len(held[0]), held_out.name, false_alarm_rate)
+
+
+def domain_check_files(
+    members: Sequence[Member],
+    source: SourceImages,
+    held_out: SourceImages,
+    *,
+    on_progress: OnProgress = ignore_progress,
+    should_stop: ShouldStop = never_stop,
+) -> tuple[DomainCheckSection, dict[str, str | bytes]]:
+    """Fit a new bundle's domain check: its card section and its file, for
+    :func:`~engine.modeling.bundles.write_bundle` to write in the bundle's one atomic step.
+
+    Raises:
+        Cancelled: ``should_stop()`` became true.
+        DatasetError: too few readable images.
+    """
+    reference, section = fit_domain_check(
+        members, source, held_out, on_progress=on_progress, should_stop=should_stop
+    )
+    name, digest, data = reference.encoded()
+    return replace(section, file=name, sha256=digest), {name: data}
+
+
+def trained_domain_check(
+    members: Sequence[Member],
+    split: Split,
+    *,
+    on_progress: OnProgress = ignore_progress,
+    should_stop: ShouldStop = never_stop,
+) -> tuple[DomainCheckSection, dict[str, str | bytes]]:
+    """A newly trained (or ensembled) bundle's domain check: fitted on its training images,
+    its threshold on its validation images (:func:`domain_check_files`).
+
+    Raises:
+        Cancelled: ``should_stop()`` became true.
+    """
+    root = split.train.root.name
+    return domain_check_files(
+        members,
+        SourceImages(f"the training images of {root}", split.train.paths),
+        SourceImages(f"the validation images of {root}", split.validation.paths),
+        on_progress=on_progress,
+        should_stop=should_stop,
+    )
 
 
 def describe(

@@ -45,7 +45,6 @@ from engine.errors import ConfigError, DatasetError
 from engine.evaluation.bootstrap import Interval, with_intervals
 from engine.evaluation.calibration import fit_calibration
 from engine.evaluation.domain_fitting import (
-    Cancelled,
     cross_fit_component,
     describe,
     image_features,
@@ -63,7 +62,7 @@ from engine.modeling.domain_reference import (
 )
 from engine.modeling.labelled_folders import read_labelled_set
 from engine.modeling.site_data import SiteData, read_site_data
-from engine.progress import OnProgress, ShouldStop, ignore_progress, never_stop
+from engine.progress import Cancelled, OnProgress, ShouldStop, ignore_progress, never_stop
 
 #: L2 strength of the site head (inverse): chosen by cross-validation on NIH's fit images.
 HEAD_C = 0.001

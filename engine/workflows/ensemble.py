@@ -23,6 +23,7 @@ from pathlib import Path
 
 from engine.errors import ConfigError
 from engine.evaluation.assessment import AssessmentConfig, assess
+from engine.evaluation.domain_fitting import trained_domain_check
 from engine.inference.ood import REFERENCE_FILE
 from engine.inference.scorer import Scorer
 from engine.modeling.bundles import Bundle, load_bundle, write_bundle
@@ -30,7 +31,7 @@ from engine.modeling.card import MemberSpec, ModelCard
 from engine.modeling.labelled_folders import read_labelled_set
 from engine.modeling.train_config import TrainConfig
 from engine.modeling.tta import TtaRecipe
-from engine.progress import OnProgress, ShouldStop, ignore_progress, never_stop
+from engine.progress import Cancelled, OnProgress, ShouldStop, ignore_progress, never_stop
 from engine.workflows.training import split_of
 
 #: Training settings that decide the validation split; members must agree on all of them.
@@ -121,10 +122,21 @@ def build_ensemble(
     )[1:]
     card = replace(_ensemble_card(bundles, recipe, name), members=specs, **result.card_fields())
     reference = bundles[0].path / REFERENCE_FILE
-    extra_files = {REFERENCE_FILE: reference.read_text()} if reference.is_file() else {}
+    extra_files: dict[str, str | bytes] = {}
+    if reference.is_file():
+        extra_files[REFERENCE_FILE] = reference.read_text()
+    # The domain check of an ensemble compares every member's features (each member's entries;
+    # an image's score averages over all of them), on the identity view: the image as shown.
+    try:
+        domain, domain_files = trained_domain_check(
+            members, split_of(config), on_progress=on_progress, should_stop=should_stop
+        )
+    except Cancelled:
+        return None
+    extra_files.update(domain_files)
     return write_bundle(
         members[0].model,
-        card,
+        replace(card, domain_check=domain),
         out_dir,
         extra_files=extra_files,
         extra_models=[member.model for member in members[1:]],

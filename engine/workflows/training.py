@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import platform
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from importlib import metadata
 from pathlib import Path
@@ -366,16 +366,27 @@ def train(
     card = _card(config, run, best.best_epoch, distribution, model_id, assessment)
     if not distribution.is_chief:
         return TrainingResult(None, card, run.history)
+    from engine.evaluation.domain_fitting import trained_domain_check
     from engine.inference.ood import fit_ood_reference, reference_files
     from engine.modeling.bundles import read_card, write_bundle
 
-    # The out-of-distribution check's reference (engine.inference.ood) is fitted on the same
-    # training images and written inside the bundle's atomic step; the Predictor reads it there.
+    # The out-of-distribution check's reference (engine.inference.ood) and the domain check's
+    # (engine.modeling.domain_reference) are fitted on the same training images and written
+    # inside the bundle's atomic step; the Predictor reads them there.
     reference = fit_ood_reference(run.data.train.paths)  # ~8 s on 5,216 images
+    try:
+        domain, files = trained_domain_check(
+            (Member(model, card.preprocessing, card.gradcam_layer),),
+            run.data,
+            on_progress=on_progress or ignore_progress,
+            should_stop=should_stop or never_stop,
+        )
+    except Cancelled:
+        return TrainingResult(None, history=run.history, cancelled=True)
     bundle = write_bundle(
         model,
-        card,
+        replace(card, domain_check=domain),
         Path(config.out_dir) / model_id,
-        extra_files=reference_files(reference),
+        extra_files={**reference_files(reference), **files},
     )
     return TrainingResult(bundle, read_card(bundle), run.history)

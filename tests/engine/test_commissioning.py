@@ -84,7 +84,9 @@ def site_bundle(
     folder = make_bundle(tmp_path_factory.mktemp("original") / "tiny")
     paths = tuple(sorted(tiny_train_set.rglob("*.jpeg")))
     reference, section = fit_domain_check(
-        load_bundle(folder), SourceImages("home", paths[::2]), SourceImages("held", paths[1::2])
+        load_bundle(folder).members,
+        SourceImages("home", paths[::2]),
+        SourceImages("held", paths[1::2]),
     )
     write_domain_check(folder, reference, section)
     out = tmp_path_factory.mktemp("commissioned") / "site"

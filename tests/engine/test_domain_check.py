@@ -80,7 +80,9 @@ def tiny_checked_bundle(tmp_path_factory: pytest.TempPathFactory, tiny_train_set
     folder = make_bundle(tmp_path_factory.mktemp("domain") / "tiny")
     paths = tuple(sorted(tiny_train_set.rglob("*.jpeg")))
     reference, section = fit_domain_check(
-        load_bundle(folder), SourceImages("tiny", paths[::2]), SourceImages("held", paths[1::2])
+        load_bundle(folder).members,
+        SourceImages("tiny", paths[::2]),
+        SourceImages("held", paths[1::2]),
     )
     write_domain_check(folder, reference, section)
     return folder
