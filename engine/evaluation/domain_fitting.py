@@ -53,6 +53,8 @@ from engine.progress import (
 
 #: Images used per source and for the threshold, at most.
 MAX_IMAGES = 1500
+#: Fewest images a source or a held-out set may have.
+MIN_IMAGES = 10
 #: The share of held-out in-domain images the threshold flags.
 FALSE_ALARM_RATE = 0.01
 BATCH = 32
@@ -147,8 +149,10 @@ def _component(
 ) -> DomainComponent:
     """A component from its Gaussians and held-out images' distances: the scales (median per
     entry) and the threshold (the ``1 - false_alarm_rate`` quantile of their raw scores)."""
-    if held_distances.shape[1] < 10:
-        raise DatasetError(f"The domain check needs at least 10 held-out images of {source.name}.")
+    if held_distances.shape[1] < MIN_IMAGES:
+        raise DatasetError(
+            f"The domain check needs at least {MIN_IMAGES} held-out images of {source.name}."
+        )
     scales = np.maximum(np.median(held_distances, axis=1), 1e-12)
     raw = (held_distances / scales[:, None]).mean(axis=0)
     return DomainComponent(
@@ -172,8 +176,8 @@ def fit_component(
     Raises:
         DatasetError: fewer than 10 images to fit or to hold out.
     """
-    if len(values[0]) < 10:
-        raise DatasetError(f"The domain check needs at least 10 images of {source.name}.")
+    if len(values[0]) < MIN_IMAGES:
+        raise DatasetError(f"The domain check needs at least {MIN_IMAGES} images of {source.name}.")
     gaussians = [_gaussian(v) for v in values]
     return _component(source, gaussians, _distances(gaussians, held_out), false_alarm_rate)
 
@@ -270,13 +274,21 @@ def trained_domain_check(
     *,
     on_progress: OnProgress = ignore_progress,
     should_stop: ShouldStop = never_stop,
-) -> tuple[DomainCheckSection, dict[str, str | bytes]]:
+) -> tuple[DomainCheckSection | None, dict[str, str | bytes]]:
     """A newly trained (or ensembled) bundle's domain check: fitted on its training images,
     its threshold on its validation images (:func:`domain_check_files`).
+
+    Returns:
+        The card section and the file; ``(None, {})`` when there are too few images for a
+        threshold that means anything (fewer than :data:`MIN_IMAGES` validation images: a tiny
+        trial run), so the bundle says it has no domain check rather than carry a meaningless
+        one.
 
     Raises:
         Cancelled: ``should_stop()`` became true.
     """
+    if min(len(split.train), len(split.validation)) < MIN_IMAGES:
+        return None, {}
     root = split.train.root.name
     return domain_check_files(
         members,

@@ -59,6 +59,7 @@ from engine.modeling.domain_reference import (
     DomainReference,
     DomainSource,
     SiteHead,
+    head_inputs,
 )
 from engine.modeling.labelled_folders import read_labelled_set
 from engine.modeling.site_data import SiteData, read_site_data
@@ -137,7 +138,7 @@ def fit_head(
     """The site head: logistic regression, Platt calibration and operating point (module doc)."""
     from sklearn.linear_model import LogisticRegression
 
-    joined = np.concatenate([np.asarray(f, np.float64) for f in features], axis=1)
+    joined = head_inputs(features)
 
     def fitted(rows: IntArray) -> tuple[FloatArray, FloatArray, FloatArray, float]:
         mean = joined[rows].mean(axis=0)
