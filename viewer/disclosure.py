@@ -58,6 +58,15 @@ class Disclosure:
         validated)."""
         return "" if self.outside is None else headline(self.outside)
 
+    @property
+    def reason(self) -> str:
+        """Why the image is outside: the checks' sentence after its headline, as a sentence of
+        its own ("" when validated), shown beneath the headline."""
+        if self.outside is None:
+            return ""
+        rest = self.outside.removeprefix(self.headline).lstrip(": ")
+        return rest[:1].upper() + rest[1:]
+
     def mark(self, text: str) -> str:
         """``text`` (a label, a probability, a legend) marked unvalidated when it has to be."""
         return text if self.validated else f"{text} ({UNVALIDATED})"

@@ -69,7 +69,9 @@ def assert_result_hidden(window: MainWindow, headline: str) -> None:
     texts = result_texts(window)
     assert not any(word in texts for word in CLASS_WORDS), texts
     assert window.panel.notice.headline_text == headline
-    assert window.panel.notice.sentence_text.startswith(headline + ":")
+    disclosure = window.reading_room.disclosure
+    assert disclosure.outside is not None and disclosure.outside.startswith(headline)
+    assert window.panel.notice.sentence_text[1:] in disclosure.outside, "the checks' reason"
     assert window.panel.label_text == "" and window.panel.probability_text == ""
     assert not window.view.has_heatmap
     assert overlay_difference(window) < 0.01, "no overlay is drawn on the image"

@@ -1,5 +1,5 @@
 """The notice shown where the label would be when an image is outside what the model was
-validated on: a headline, the checks' full sentence, and the button that reveals the
+validated on: a headline, the reason beneath it, and the button that reveals the
 unvalidated result.
 
 It shows a :class:`viewer.disclosure.Disclosure` and decides nothing itself; the button only asks
@@ -53,7 +53,7 @@ class OutsideNotice(QWidget):
         emitting; hide everything for a validated image."""
         self.setVisible(not disclosure.validated)
         self._headline.setText(disclosure.headline)
-        self._sentence.setText(disclosure.outside or "")
+        self._sentence.setText(disclosure.reason)
         self._reveal.blockSignals(True)
         self._reveal.setChecked(disclosure.revealed)
         self._reveal.blockSignals(False)
@@ -71,7 +71,8 @@ class OutsideNotice(QWidget):
 
     @property
     def sentence_text(self) -> str:
-        """The checks' full sentence shown ("" when the notice is hidden)."""
+        """Why the image is outside, shown beneath the headline ("" when the notice is
+        hidden)."""
         return self._sentence.text() if not self.isHidden() else ""
 
     @Slot(bool)
