@@ -20,7 +20,8 @@ costs nothing noticeable.
 
 Schema: versioned with ``PRAGMA user_version``; :data:`MIGRATIONS` holds the statements that
 bring a database from version ``n`` to ``n + 1``, run in one transaction each when a database is
-opened. A database newer than this Hilum is refused rather than guessed at.
+opened. A database newer than this Hilum is refused rather than guessed at. Nullable columns added
+later are a step of their own (:mod:`engine.workflows.history_columns`).
 """
 
 from __future__ import annotations
@@ -39,6 +40,7 @@ from typing import Any
 from engine.errors import HilumError
 from engine.inference.prediction_fields import FilePrediction
 from engine.modeling.bundles import sha256_of
+from engine.workflows.history_columns import ADDED_COLUMNS, add_missing_columns, stored_verdict
 
 #: Where an entry came from: the image viewer, the worklist (batch triage) or the command line.
 SOURCES = ("viewer", "worklist", "cli")
@@ -64,7 +66,9 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 
-_COLUMNS = "id, path, sha256, model_id, probability, threshold, label, time, source, warnings"
+_COLUMNS = "id, path, sha256, model_id, probability, threshold, label, time, source, warnings, " + (
+    ", ".join(name for name, _ in ADDED_COLUMNS)
+)
 _REMEDY = "Move the file aside (Hilum then starts a new history), or restore it from a backup."
 
 
@@ -114,6 +118,8 @@ class HistoryEntry:
         source: one of :data:`SOURCES`.
         warnings: the prediction's warnings.
         id: the row id, 0 until stored.
+        in_domain, domain_score, outside: the checks' verdict (``Prediction``'s fields of
+            these names); ``None`` too in an entry recorded before Hilum stored them.
     """
 
     path: str
@@ -126,6 +132,9 @@ class HistoryEntry:
     source: str = "viewer"
     warnings: tuple[str, ...] = ()
     id: int = 0
+    in_domain: bool | None = None
+    domain_score: float | None = None
+    outside: str | None = None
 
     @classmethod
     def from_prediction(
@@ -159,6 +168,9 @@ class HistoryEntry:
             label=prediction.label,
             source=_checked_source(source),
             warnings=tuple(prediction.warnings),
+            in_domain=prediction.in_domain,
+            domain_score=prediction.domain_score,
+            outside=prediction.outside,
         )
 
 
@@ -170,7 +182,9 @@ def _checked_source(source: str) -> str:
 
 def _entry(row: tuple[Any, ...]) -> HistoryEntry:
     """An entry from a row selected as ``_COLUMNS``."""
-    identifier, path, sha256, model_id, probability, threshold, label, time, source, warnings = row
+    identifier, path, sha256, model_id, probability, threshold, label, time, source, warnings = row[
+        :10
+    ]
     return HistoryEntry(
         path=str(path),
         sha256=str(sha256),
@@ -182,6 +196,7 @@ def _entry(row: tuple[Any, ...]) -> HistoryEntry:
         source=str(source),
         warnings=tuple(json.loads(warnings)),
         id=int(identifier),
+        **stored_verdict(row[10:]),
     )
 
 
@@ -217,6 +232,7 @@ class History:
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute("PRAGMA synchronous=FULL")
             self._migrate()
+            add_missing_columns(self._db)
         except sqlite3.Error as error:
             self._db.close()
             raise HistoryError(
@@ -274,12 +290,13 @@ class History:
             entry.time,
             entry.source,
             json.dumps(list(entry.warnings)),
+            *(getattr(entry, name) for name, _ in ADDED_COLUMNS),
         )
         try:
             with self._lock:
                 cursor = self._db.execute(
                     f"INSERT INTO predictions ({_COLUMNS.removeprefix('id, ')}) "
-                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    f"VALUES ({', '.join('?' * len(values))})",
                     values,
                 )
         except sqlite3.Error as error:
