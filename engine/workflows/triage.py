@@ -19,6 +19,7 @@ from typing import Protocol
 
 from engine.imaging.files import walk_images
 from engine.imaging.studies import UNKNOWN_PATIENT, find_studies
+from engine.inference.domain_verdict import verdict
 from engine.inference.prediction_fields import FilePrediction
 from engine.progress import OnProgress, Progress, ShouldStop
 from engine.workflows.history import History, HistoryEntry, HistoryError
@@ -34,6 +35,8 @@ CSV_FIELDS = (
     "study_date",
     "warnings",
     "error",
+    "verdict",
+    "outside",
 )
 
 
@@ -66,6 +69,9 @@ class TriageRow:
         study_date: DICOM Study Date as stored (YYYYMMDD; "" when not known).
         warnings: the prediction's warnings.
         error: why there is no prediction ("" when there is one).
+        outside: the checks' sentence shown instead of the label when the image is outside what
+            the model was validated on (``None`` when inside, or on error).
+        in_domain: the domain check's verdict (``None`` without one, or on error).
     """
 
     path: Path
@@ -77,6 +83,8 @@ class TriageRow:
     study_date: str
     warnings: tuple[str, ...] = ()
     error: str = ""
+    outside: str | None = None
+    in_domain: bool | None = None
 
     @property
     def remark(self) -> str:
@@ -130,6 +138,8 @@ def triage_row(result: FileResultLike, context: dict[Path, tuple[str, str]]) -> 
         patient,
         study_date,
         tuple(prediction.warnings),
+        outside=prediction.outside,
+        in_domain=prediction.in_domain,
     )
 
 
@@ -175,7 +185,11 @@ def triage(
 
 
 def csv_text(rows: Iterable[TriageRow]) -> str:
-    """The rows as CSV (header :data:`CSV_FIELDS`), probabilities with 4 decimals."""
+    """The rows as CSV (header :data:`CSV_FIELDS`), probabilities with 4 decimals.
+
+    The label stays in its column for machines; the ``verdict`` column says whether it means
+    anything (:func:`engine.inference.domain_verdict.verdict`), ``outside`` why not.
+    """
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
     writer.writerow(CSV_FIELDS)
@@ -192,6 +206,8 @@ def csv_text(rows: Iterable[TriageRow]) -> str:
                 row.study_date,
                 " | ".join(row.warnings),
                 row.error,
+                "" if row.error else verdict(row.outside, row.in_domain),
+                row.outside or "",
             ]
         )
     return buffer.getvalue()
