@@ -44,3 +44,37 @@ def outside_sentence(ood: OodCheck, domain_score: float | None, validated: str) 
             "apply here."
         )
     return None
+
+
+#: The verdicts of :func:`verdict`, as list columns show them.
+VALIDATED = "Validated"
+NO_DOMAIN_CHECK = "No domain check"
+NOT_CHEST_VERDICT = "Not chest"
+OUTSIDE_VERDICT = "Outside"
+
+
+def headline(outside: str) -> str:
+    """The short headline of an :func:`outside_sentence`: :data:`NOT_CHEST` or :data:`OUTSIDE`.
+
+    Why: the reading room shows it in large type where the label would be, with the full
+    sentence beneath.
+    """
+    return NOT_CHEST if outside.startswith(NOT_CHEST) else OUTSIDE
+
+
+def verdict(outside: str | None, in_domain: bool | None) -> str:
+    """The checks' verdict in a word or two, for a column of the triage list or the history.
+
+    Args:
+        outside: the prediction's :func:`outside_sentence` (``None`` when both checks passed).
+        in_domain: the domain check's verdict, ``None`` when no domain check ran (a model
+            without one, or an entry recorded before Hilum had it).
+
+    Returns:
+        :data:`NOT_CHEST_VERDICT` or :data:`OUTSIDE_VERDICT` when a check put the image
+        outside; else :data:`VALIDATED`, or :data:`NO_DOMAIN_CHECK` when only the
+        chest-radiograph check could speak.
+    """
+    if outside is not None:
+        return NOT_CHEST_VERDICT if headline(outside) == NOT_CHEST else OUTSIDE_VERDICT
+    return VALIDATED if in_domain else NO_DOMAIN_CHECK

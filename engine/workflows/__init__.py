@@ -7,7 +7,8 @@ from typing import TYPE_CHECKING
 from engine.lazy_exports import lazy_exports
 
 if TYPE_CHECKING:
-    from engine.workflows.history import History, HistoryEntry, HistoryError
+    from engine.workflows.history import History, HistoryError
+    from engine.workflows.history_entry import HistoryEntry
     from engine.workflows.promotion import PromotionCheck, ReadingRoomModels, check_promotion
     from engine.workflows.training import TrainingResult, train
     from engine.workflows.triage import TriageRow, TriageSummary, csv_text, triage
@@ -31,7 +32,7 @@ __getattr__ = lazy_exports(
     __name__,
     {
         "History": "history",
-        "HistoryEntry": "history",
+        "HistoryEntry": "history_entry",
         "HistoryError": "history",
         "PromotionCheck": "promotion",
         "ReadingRoomModels": "promotion",

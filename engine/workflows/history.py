@@ -20,7 +20,8 @@ costs nothing noticeable.
 
 Schema: versioned with ``PRAGMA user_version``; :data:`MIGRATIONS` holds the statements that
 bring a database from version ``n`` to ``n + 1``, run in one transaction each when a database is
-opened. A database newer than this Hilum is refused rather than guessed at.
+opened. A database newer than this Hilum is refused rather than guessed at. Nullable columns added
+later are a step of their own (:mod:`engine.workflows.history_columns`).
 """
 
 from __future__ import annotations
@@ -30,19 +31,18 @@ import os
 import sqlite3
 import threading
 from collections.abc import Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 from types import TracebackType
 from typing import Any
 
 from engine.errors import HilumError
-from engine.inference.prediction_fields import FilePrediction
-from engine.modeling.bundles import sha256_of
-from engine.workflows.history_columns import add_missing_columns
-
-#: Where an entry came from: the image viewer, the worklist (batch triage) or the command line.
-SOURCES = ("viewer", "worklist", "cli")
+from engine.workflows.history_columns import ADDED_COLUMNS, add_missing_columns, stored_verdict
+from engine.workflows.history_entry import (
+    HistoryEntry,
+    checked_source,
+)
 
 #: ``MIGRATIONS[n]`` brings a database from ``user_version`` n to n + 1.
 MIGRATIONS: tuple[tuple[str, ...], ...] = (
@@ -65,8 +65,9 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 
-_COLUMNS = "id, path, sha256, model_id, probability, threshold, label, time, source, warnings"
-_COLUMNS += ", image_source, in_domain"  # history_columns.ADDED_COLUMNS
+_COLUMNS = "id, path, sha256, model_id, probability, threshold, label, time, source, warnings, " + (
+    ", ".join(name for name, _ in ADDED_COLUMNS)
+)
 _REMEDY = "Move the file aside (Hilum then starts a new history), or restore it from a backup."
 
 
@@ -79,109 +80,16 @@ class HistoryError(HilumError):
     """
 
 
-def utc_now() -> str:
-    """The current time as stored: UTC ISO 8601 with milliseconds (sorts as text)."""
-    return datetime.now(UTC).isoformat(timespec="milliseconds")
-
-
 def _as_stored_time(moment: datetime) -> str:
     """``moment`` in the stored format; a naive datetime is taken as local time."""
     return moment.astimezone(UTC).isoformat(timespec="milliseconds")
 
 
-def content_hash(path: str | os.PathLike[str]) -> str:
-    """sha256 of a file's bytes, or ``""`` when it cannot be read any more.
-
-    Why not raise: the prediction was made and shown; failing to record it because the file was
-    moved since would lose the entry, which is worse than an entry without a hash.
-    """
-    try:
-        return sha256_of(Path(path))
-    except OSError:
-        return ""
-
-
-@dataclass(frozen=True)
-class HistoryEntry:
-    """One recorded prediction.
-
-    Attributes:
-        path: the file's absolute path as it was opened.
-        sha256: sha256 of the file's bytes ("" when it could not be read at record time).
-        model_id: the model bundle's id.
-        probability: probability of pneumonia.
-        threshold: the operating point the label was decided at.
-        label: ``"PNEUMONIA"`` or ``"NORMAL"``.
-        time: when it was recorded, UTC ISO 8601 (see :func:`utc_now`).
-        source: one of :data:`SOURCES`.
-        warnings: the prediction's warnings.
-        image_source: the site the image came from (see :mod:`engine.workflows.source_drift`).
-        in_domain: the domain check's verdict, ``None`` for a model without one.
-        id: the row id, 0 until stored.
-    """
-
-    path: str
-    sha256: str
-    model_id: str
-    probability: float
-    threshold: float
-    label: str
-    time: str = field(default_factory=utc_now)
-    source: str = "viewer"
-    warnings: tuple[str, ...] = ()
-    image_source: str = ""
-    in_domain: bool | None = None
-    id: int = 0
-
-    @classmethod
-    def from_prediction(
-        cls,
-        prediction: FilePrediction,
-        source: str,
-        path: str | os.PathLike[str] | None = None,
-        image_source: str = "",
-    ) -> HistoryEntry:
-        """An entry for ``prediction``, hashing its file now.
-
-        Args:
-            prediction: the prediction shown or batch-run.
-            source: one of :data:`SOURCES`.
-            path: the file, when the prediction does not carry one.
-            image_source: the site the image came from ("" when not known).
-
-        Raises:
-            ValueError: no file path is known, or ``source`` is not one of :data:`SOURCES`.
-        """
-        file = path if path is not None else prediction.path
-        if file is None:
-            raise ValueError(
-                "The prediction has no file path (it was made from an image in memory); "
-                "pass path=... to record it."
-            )
-        return cls(
-            path=os.path.abspath(file),
-            sha256=content_hash(file),
-            model_id=prediction.model_id,
-            probability=float(prediction.probability),
-            threshold=float(prediction.threshold),
-            label=prediction.label,
-            source=_checked_source(source),
-            warnings=tuple(prediction.warnings),
-            image_source=image_source,
-            in_domain=prediction.in_domain,
-        )
-
-
-def _checked_source(source: str) -> str:
-    if source not in SOURCES:
-        raise ValueError(f"History source is {source!r}; expected one of {', '.join(SOURCES)}.")
-    return source
-
-
 def _entry(row: tuple[Any, ...]) -> HistoryEntry:
     """An entry from a row selected as ``_COLUMNS``."""
-    identifier, path, sha256, model_id, probability, threshold, label, time, source, *rest = row
-    warnings, image_source, in_domain = rest
+    identifier, path, sha256, model_id, probability, threshold, label, time, source, warnings = row[
+        :10
+    ]
     return HistoryEntry(
         path=str(path),
         sha256=str(sha256),
@@ -192,9 +100,9 @@ def _entry(row: tuple[Any, ...]) -> HistoryEntry:
         time=str(time),
         source=str(source),
         warnings=tuple(json.loads(warnings)),
-        image_source=str(image_source),
-        in_domain=None if in_domain is None else bool(in_domain),
+        image_source=str(row[10]),
         id=int(identifier),
+        **stored_verdict(row[11:]),
     )
 
 
@@ -277,7 +185,7 @@ class History:
             HistoryError: the database cannot be written (disk full, read-only, damaged).
             ValueError: ``entry.source`` is not one of :data:`SOURCES`.
         """
-        _checked_source(entry.source)
+        checked_source(entry.source)
         values = (
             entry.path,
             entry.sha256,
@@ -288,8 +196,7 @@ class History:
             entry.time,
             entry.source,
             json.dumps(list(entry.warnings)),
-            entry.image_source,
-            None if entry.in_domain is None else int(entry.in_domain),
+            *(getattr(entry, name) for name, _ in ADDED_COLUMNS),
         )
         try:
             with self._lock:

@@ -11,14 +11,21 @@ nothing, and a database touched by either opens under both. Run under a write lo
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Sequence
+from typing import Any
 
 #: (name, declaration) of each column added when missing. ``image_source``: where the image came
 #: from (:func:`engine.workflows.source_drift.image_source`), "" for entries recorded before.
-#: ``in_domain``: the domain check's verdict, 1 / 0, NULL for a model without one (and before).
+#: The checks' verdict of each prediction (``Prediction.in_domain``, ``domain_score``,
+#: ``outside``): ``in_domain`` 1 / 0, NULL for a model without a domain check (and before).
 ADDED_COLUMNS: tuple[tuple[str, str], ...] = (
     ("image_source", "TEXT NOT NULL DEFAULT ''"),
     ("in_domain", "INTEGER"),
+    ("domain_score", "REAL"),
+    ("outside", "TEXT"),
 )
+#: The added columns that hold the verdict, in the order :func:`stored_verdict` reads them.
+VERDICT_COLUMNS = ("in_domain", "domain_score", "outside")
 
 #: Indexes the added columns need (the per-source statistics read a source's newest rows).
 ADDED_INDEXES = (
@@ -48,3 +55,14 @@ def add_missing_columns(db: sqlite3.Connection) -> None:
     except BaseException:
         db.execute("ROLLBACK")
         raise
+
+
+def stored_verdict(values: Sequence[Any]) -> dict[str, Any]:
+    """The :class:`~engine.workflows.history.HistoryEntry` fields of the added columns' values
+    as read (in :data:`VERDICT_COLUMNS` order): SQLite's integer read back as a bool."""
+    in_domain, domain_score, outside = values
+    return {
+        "in_domain": None if in_domain is None else bool(in_domain),
+        "domain_score": None if domain_score is None else float(domain_score),
+        "outside": None if outside is None else str(outside),
+    }

@@ -22,9 +22,11 @@ from typing import Protocol
 from engine.imaging.files import walk_images
 from engine.imaging.studies import UNKNOWN_PATIENT, find_studies
 from engine.inference.check_verdict import OUTSIDE_LABEL, verdict_fields
+from engine.inference.domain_verdict import verdict
 from engine.inference.prediction_fields import FilePrediction
 from engine.progress import OnProgress, Progress, ShouldStop
-from engine.workflows.history import History, HistoryEntry, HistoryError
+from engine.workflows.history import History, HistoryError
+from engine.workflows.history_entry import HistoryEntry
 from engine.workflows.source_drift import file_source
 
 CSV_FIELDS = (
@@ -41,6 +43,7 @@ CSV_FIELDS = (
     "in_domain",
     "domain_score",
     "chest_radiograph",
+    "verdict",
     "outside",
 )
 
@@ -212,7 +215,8 @@ def csv_text(rows: Iterable[TriageRow]) -> str:
     """The rows as CSV (header :data:`CSV_FIELDS`), probabilities with 4 decimals.
 
     The label of an image outside what the model was validated on is ``OUTSIDE``; the check
-    flags are ``true``/``false`` (empty when unknown).
+    flags are ``true``/``false`` (empty when unknown). The ``verdict`` column says in one
+    word whether the label means anything (:func:`engine.inference.domain_verdict.verdict`).
     """
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
@@ -233,6 +237,7 @@ def csv_text(rows: Iterable[TriageRow]) -> str:
                 _flag(row.in_domain),
                 "" if row.domain_score is None else f"{row.domain_score:.4f}",
                 _flag(row.chest_radiograph),
+                "" if row.error else verdict(row.outside, row.in_domain),
                 row.outside or "",
             ]
         )

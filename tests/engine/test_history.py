@@ -15,7 +15,8 @@ from pathlib import Path
 import pytest
 
 from engine.workflows import history as history_module
-from engine.workflows.history import History, HistoryEntry, HistoryError
+from engine.workflows.history import History, HistoryError
+from engine.workflows.history_entry import HistoryEntry
 from tests.fakes import FakePrediction
 
 
@@ -123,7 +124,8 @@ def test_a_crash_keeps_every_committed_entry(db: Path) -> None:
     script = textwrap.dedent(
         f"""
         import os
-        from engine.workflows.history import History, HistoryEntry
+        from engine.workflows.history import History
+        from engine.workflows.history_entry import HistoryEntry
         history = History({str(db)!r})
         for index in range(5):
             history.add(HistoryEntry(f"/x/{{index}}.png", "", "cnn-1", 0.5, 0.4, "PNEUMONIA"))
@@ -202,3 +204,61 @@ def test_migrations_upgrade_an_older_database_and_keep_its_entries(
 def test_an_unknown_source_is_refused_on_add(db: Path) -> None:
     with History(db) as history, pytest.raises(ValueError, match="'pacs'"):
         history.add(entry("/x/a.png", source="pacs"))
+
+
+def test_the_checks_verdict_round_trips(db: Path, tmp_path: Path) -> None:
+    outside = "Outside what this model was validated on: unlike the training images."
+    with History(db) as history:
+        out = history.add(
+            entry("/x/nih.png", 0.99, in_domain=False, domain_score=1.51, outside=outside)
+        )
+        inside = history.add(entry("/x/ext.jpeg", 0.2, in_domain=True, domain_score=0.4))
+        unchecked = history.add(entry("/x/old-model.png", 0.3))
+    with History(db) as history:
+        assert history.query() == [unchecked, inside, out]
+    assert (out.in_domain, out.domain_score, out.outside) == (False, 1.51, outside)
+    image = tmp_path / "a.png"
+    image.write_bytes(b"png")
+    made = HistoryEntry.from_prediction(
+        FakePrediction(
+            0.9,
+            0.5,
+            "PNEUMONIA",
+            "m",
+            path=image,
+            outside=outside,
+            in_domain=False,
+            domain_score=1.2,
+        ),
+        "viewer",
+    )
+    assert (made.in_domain, made.domain_score, made.outside) == (False, 1.2, outside)
+
+
+def test_a_database_without_the_verdict_columns_gains_them_and_keeps_its_entries(
+    db: Path,
+) -> None:
+    """A history written before the checks' verdict was stored: its entries read with the
+    verdict unknown, new entries store it, and the schema version is left alone."""
+    db.parent.mkdir(parents=True)
+    with closing(sqlite3.connect(db)) as raw:
+        for statement in history_module.MIGRATIONS[0]:
+            raw.execute(statement)
+        raw.execute(
+            "INSERT INTO predictions (path, sha256, model_id, probability, threshold, label, time,"
+            " source, warnings) VALUES ('/x/old.png', '', 'cnn-1', 0.8, 0.4, 'PNEUMONIA',"
+            " '2025-01-01T00:00:00.000+00:00', 'viewer', '[\"low contrast\"]')"
+        )
+        raw.execute("PRAGMA user_version = 1")
+        raw.commit()
+    with History(db) as history:
+        (old,) = history.query()
+        assert (old.path, old.label, old.warnings) == ("/x/old.png", "PNEUMONIA", ("low contrast",))
+        assert (old.in_domain, old.domain_score, old.outside) == (None, None, None)
+        new = history.add(entry("/x/new.png", in_domain=False, domain_score=2.0, outside="Outside"))
+    with History(db) as history:  # reopening adds nothing twice
+        assert history.query()[0] == new
+    with closing(sqlite3.connect(db)) as raw:
+        names = [row[1] for row in raw.execute("PRAGMA table_info(predictions)")]
+        assert names[-3:] == ["in_domain", "domain_score", "outside"]
+        assert raw.execute("PRAGMA user_version").fetchone()[0] == history_module.SCHEMA_VERSION

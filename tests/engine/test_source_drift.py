@@ -14,7 +14,8 @@ import pydicom
 import pytest
 
 from engine.progress import ShouldStop
-from engine.workflows.history import History, HistoryEntry
+from engine.workflows.history import History
+from engine.workflows.history_entry import HistoryEntry
 from engine.workflows.source_drift import (
     MINIMUM,
     drifting_sources,

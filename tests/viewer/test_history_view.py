@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 from PySide6.QtCore import Qt
 from pytestqt.qtbot import QtBot
 
-from engine.workflows.history import History, HistoryEntry
+from engine.workflows.history import History
+from engine.workflows.history_entry import HistoryEntry
 from tests.viewer.helpers import show_widget
 from viewer.history.history_view import ANY, POLL_MS, HistoryView
 
@@ -138,3 +140,27 @@ def test_an_unreadable_database_is_shown_in_the_banner(
     view.refresh()
     assert "cannot be read" in view.banner.text()
     assert names(view) == ["carol.png", "chest.jpeg", "chest.dcm"]  # what was listed stays
+
+
+def test_each_entry_shows_the_checks_verdict_and_no_label_when_outside(
+    make_view: Callable[[Path], HistoryView], db: Path
+) -> None:
+    outside = "Not a chest radiograph: the DICOM header says body part HIP."
+    with History(db) as history:
+        history.add(replace(entry("/ward/hip.dcm", 0.99), in_domain=False, outside=outside))
+        history.add(replace(entry("/ward/dan.jpeg", 0.3), in_domain=True, domain_score=0.4))
+    view = make_view(db)
+    proxy = view.table.proxy
+    titles = [
+        view.model.headerData(i, Qt.Orientation.Horizontal) for i in range(proxy.columnCount())
+    ]
+    label, verdict, probability = (titles.index(t) for t in ("Label", "Verdict", "Probability"))
+    rows = {Path(e.path).name: row for row, e in enumerate(view.entries())}
+
+    def cell(name: str, column: int) -> str:
+        return str(proxy.index(rows[name], column).data())
+
+    assert (cell("hip.dcm", verdict), cell("hip.dcm", label)) == ("Not chest", "—")
+    assert cell("hip.dcm", probability) == "0.990 (unvalidated)"
+    assert (cell("dan.jpeg", verdict), cell("dan.jpeg", label)) == ("Validated", "NORMAL")
+    assert cell("chest.jpeg", verdict) == "No domain check"  # recorded without the check

@@ -340,3 +340,96 @@ def test_triage_runs_off_the_gui_thread(
     worklist.set_batch_predictor(recording)
     run_and_wait(qtbot, worklist, [image_folder])
     assert threads and threading.get_ident() not in threads
+
+
+#: name -> (probability, in_domain, outside): two images outside, three inside (one scored by a
+#: model without a domain check).
+VERDICTS = {
+    "img0.png": (0.99, False, "Outside what this model was validated on: unlike the training."),
+    "img1.png": (0.95, None, "Not a chest radiograph: the DICOM header says body part HIP."),
+    "img2.png": (0.70, True, None),
+    "img3.png": (0.20, True, None),
+    "img4.png": (0.50, None, None),
+}
+
+
+def verdict_predict_many(paths: Sequence[Path], *, should_stop: ShouldStop) -> Iterator[FakeResult]:
+    """``predict_many`` whose predictions carry the checks' verdicts of :data:`VERDICTS`."""
+    for path in paths:
+        if path.name not in VERDICTS:
+            yield FakeResult(path, error=f"{path}: not an image.")
+            continue
+        probability, in_domain, outside = VERDICTS[path.name]
+        label = "PNEUMONIA" if probability >= 0.4 else "NORMAL"
+        prediction = FakePrediction(
+            probability, 0.4, label, "fake-1", (), path, outside=outside, in_domain=in_domain
+        )
+        yield FakeResult(path, prediction)
+
+
+def test_outside_rows_sort_after_the_others_whatever_the_sort_and_carry_their_verdict(
+    qtbot: QtBot, make_worklist: Callable[..., Worklist], image_folder: Path
+) -> None:
+    worklist = make_worklist()
+    worklist.set_batch_predictor(verdict_predict_many)
+    run_and_wait(
+        qtbot, worklist, [*(image_folder / name for name in VERDICTS), image_folder / "bad.png"]
+    )
+    table = worklist.table
+
+    def shown() -> list[str]:
+        return [row.path.name for row in table.shown_records()]
+
+    table.sortByColumn(0, Qt.SortOrder.DescendingOrder)
+    assert shown() == ["img2.png", "img4.png", "img3.png", "bad.png", "img0.png", "img1.png"]
+    table.sortByColumn(0, Qt.SortOrder.AscendingOrder)
+    assert shown() == ["bad.png", "img3.png", "img4.png", "img2.png", "img1.png", "img0.png"]
+    table.sortByColumn(3, Qt.SortOrder.DescendingOrder)  # by file name
+    assert shown() == ["img4.png", "img3.png", "img2.png", "bad.png", "img1.png", "img0.png"]
+
+    table.sortByColumn(0, Qt.SortOrder.DescendingOrder)
+    cells = [[table.proxy.index(row, column).data() for column in range(3)] for row in range(6)]
+    assert cells[0] == ["0.700", "PNEUMONIA", "Validated"]
+    assert cells[1] == ["0.500", "PNEUMONIA", "No domain check"]
+    assert cells[3] == ["", "error", ""]
+    assert cells[4] == ["0.990 (unvalidated)", "—", "Outside"]
+    assert cells[5] == ["0.950 (unvalidated)", "—", "Not chest"]
+    grey = table.proxy.index(4, 0).data(Qt.ItemDataRole.ForegroundRole)
+    assert grey is not None and table.proxy.index(0, 0).data(Qt.ItemDataRole.ForegroundRole) is None
+    assert table.proxy.index(4, 2).data(Qt.ItemDataRole.ToolTipRole) == VERDICTS["img0.png"][2]
+
+
+def test_real_out_of_domain_images_are_listed_apart_with_their_verdict(
+    qtbot: QtBot,
+    make_worklist: Callable[..., Worklist],
+    shared_data: Path,
+    history: History,
+    tmp_path: Path,
+) -> None:
+    """The shipped model over an NIH film, a hip CR and an external film of its own hospital."""
+    from engine.inference.predictor import Predictor, predict_many
+
+    bundle = default_model_dir()
+    if bundle is None:
+        pytest.skip("no default model bundle in resources/models/default in this checkout")
+    folder = tmp_path / "mixed"
+    folder.mkdir()
+    for relative in (
+        "sites/nih/NORMAL/00001300_000.png",
+        "dicom/RG2_UNC.dcm",
+        "chest_xray/external/PNEUMONIA/person100_bacteria_477.jpeg",
+    ):
+        (folder / Path(relative).name).symlink_to(shared_data / relative)
+    worklist = make_worklist(history)
+    worklist.set_batch_predictor(partial(predict_many, Predictor.load(bundle), batch_size=4))
+    with qtbot.waitSignal(worklist.finished, timeout=MODEL_TIMEOUT_MS):
+        worklist.run([folder])
+    worklist.table.sortByColumn(0, Qt.SortOrder.DescendingOrder)
+    proxy = worklist.table.proxy
+    assert proxy.index(0, 2).data() == "Validated"
+    assert {proxy.index(row, 2).data() for row in (1, 2)} == {"Outside", "Not chest"}
+    assert all(proxy.index(row, 0).data().endswith("(unvalidated)") for row in (1, 2))
+    recorded = {Path(e.path).name: e for e in history.query()}
+    assert recorded["RG2_UNC.dcm"].outside.startswith("Not a chest radiograph")  # type: ignore[union-attr]
+    assert recorded["00001300_000.png"].in_domain is False
+    assert recorded["person100_bacteria_477.jpeg"].outside is None

@@ -1,5 +1,9 @@
 """The History tab: every prediction shown or batch-run, newest first, filterable.
 
+Each entry shows the checks' verdict; an image outside what the model was validated on has no
+label shown and its probability greyed and marked unvalidated
+(:mod:`viewer.widgets.verdict_columns`).
+
 Filtering is done by the database (:meth:`engine.workflows.history.History.query`), so the
 view stays quick with years of entries; it shows the newest :data:`ROW_LIMIT` matches. The view
 refreshes itself when entries are added, by whichever part of Hilum or another process (the
@@ -25,9 +29,11 @@ from PySide6.QtWidgets import (
 )
 
 from engine.modeling.labelled_folders import CLASS_NAMES
-from engine.workflows.history import History, HistoryEntry, HistoryError
+from engine.workflows.history import History, HistoryError
+from engine.workflows.history_entry import HistoryEntry
 from viewer.errors import ErrorBanner
 from viewer.widgets.record_table import Column, RecordTable, RecordTableModel
+from viewer.widgets.verdict_columns import label_column, probability_column, verdict_column
 
 #: Most rows listed at once (the newest matches).
 ROW_LIMIT = 5000
@@ -54,10 +60,9 @@ COLUMNS = (
         width=150,
     ),
     Column("File", lambda e: Path(e.path).name, tooltip=lambda e: e.path, width=220),
-    Column(
-        "Probability", lambda e: f"{e.probability:.3f}", key=lambda e: e.probability, numeric=True
-    ),
-    Column("Label", lambda e: e.label),
+    probability_column(),
+    label_column(),
+    verdict_column(),
     Column("Threshold", lambda e: f"{e.threshold:.3f}", key=lambda e: e.threshold, numeric=True),
     Column("Model", lambda e: e.model_id, width=160),
     Column("Source", lambda e: e.source),

@@ -3,7 +3,9 @@
 The panel only displays an ``engine.inference.predictor.Prediction`` (anything with ``probability``,
 ``threshold``, ``warnings`` and ``model_id``); it computes nothing but the label at the threshold
 the user is trying out. Moving the threshold slider relabels live and never edits the model card;
-the card's own operating point stays marked on the slider.
+the card's own operating point stays marked on the slider. What is shown of an image outside what
+the model was validated on is decided by a :class:`viewer.disclosure.Disclosure`: its headline
+takes the label's place, and the result appears, marked unvalidated, only once revealed.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ from typing import Protocol
 
 import numpy as np
 from PySide6.QtCore import Qt, Signal, Slot
-from PySide6.QtGui import QColor, QPainter, QPaintEvent, QPen, QPixmap
+from PySide6.QtGui import QPixmap
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -23,8 +25,6 @@ from PySide6.QtWidgets import (
     QLabel,
     QPushButton,
     QSlider,
-    QStyle,
-    QStyleOptionSlider,
     QVBoxLayout,
     QWidget,
 )
@@ -37,6 +37,9 @@ from engine.inference.caveats import (
     heatmap_scale_label,
 )
 from engine.inference.heatmap_strength import strength_legend
+from viewer.disclosure import Disclosure
+from viewer.reading_room.outside_notice import OutsideNotice
+from viewer.widgets.marked_slider import MarkedSlider
 from viewer.widgets.rendering import COLORMAPS, heatmap_rgba, rgba_qimage
 
 SLIDER_STEPS = 1000
@@ -52,56 +55,17 @@ class PredictionLike(Protocol):
     heatmap_kind: str
 
 
-class MarkedSlider(QSlider):
-    """A horizontal slider that also draws a mark at a reference value (the card's threshold)."""
-
-    def __init__(self, parent: QWidget | None = None) -> None:
-        super().__init__(Qt.Orientation.Horizontal, parent)
-        self._mark: int | None = None
-
-    def set_mark(self, value: int | None) -> None:
-        """Mark ``value`` (in slider units), or nothing."""
-        self._mark = value
-        self.update()
-
-    @property
-    def mark(self) -> int | None:
-        """The marked value, if any."""
-        return self._mark
-
-    def paintEvent(self, event: QPaintEvent) -> None:
-        """Paint the slider, then a small red tick at the mark."""
-        super().paintEvent(event)
-        if self._mark is None:
-            return
-        option = QStyleOptionSlider()
-        self.initStyleOption(option)
-        groove = self.style().subControlRect(
-            QStyle.ComplexControl.CC_Slider, option, QStyle.SubControl.SC_SliderGroove, self
-        )
-        handle = self.style().subControlRect(
-            QStyle.ComplexControl.CC_Slider, option, QStyle.SubControl.SC_SliderHandle, self
-        )
-        span = groove.width() - handle.width()
-        x = (
-            groove.x()
-            + handle.width() // 2
-            + QStyle.sliderPositionFromValue(self.minimum(), self.maximum(), self._mark, span)
-        )
-        painter = QPainter(self)
-        painter.setPen(QPen(QColor(200, 30, 30), 2))
-        painter.drawLine(x, 0, x, self.height())
-        painter.end()
-
-
 class PredictionPanel(QWidget):
     """Shows a prediction and the heatmap controls.
 
     Signals:
         heatmap_toggled(bool), opacity_changed(float in [0, 1]), colormap_changed(str),
         threshold_changed(float): the user changed a control.
+        reveal_toggled(bool): the user asked to show or hide the unvalidated result of an image
+            outside what the model was validated on.
     """
 
+    reveal_toggled = Signal(bool)
     heatmap_toggled = Signal(bool)
     opacity_changed = Signal(float)
     colormap_changed = Signal(str)
@@ -112,11 +76,13 @@ class PredictionPanel(QWidget):
         self._prediction: PredictionLike | None = None
         self._card_threshold: float | None = None
         self._class_names: tuple[str, str] = ("NORMAL", "PNEUMONIA")
+        self._disclosure = Disclosure()
+        self._notice = OutsideNotice()
+        self._notice.reveal_toggled.connect(self.reveal_toggled)
 
         self._status = QLabel("No image")
         self._status.setWordWrap(True)
         self._probability = QLabel("–")
-        self._probability.setStyleSheet("font-size: 22pt; font-weight: bold;")
         self._label = QLabel("")
         self._label.setStyleSheet("font-size: 13pt; font-weight: bold;")
         self._slider = MarkedSlider()
@@ -142,6 +108,7 @@ class PredictionPanel(QWidget):
         result = QGroupBox("Prediction")
         form = QVBoxLayout(result)
         form.addWidget(self._status)
+        form.addWidget(self._notice)
         form.addWidget(self._probability)
         form.addWidget(self._label)
         form.addWidget(QLabel("Threshold (operating point):"))
@@ -188,6 +155,7 @@ class PredictionPanel(QWidget):
         layout.addStretch(1)
         layout.addWidget(disclaimer)
         self._set_threshold_enabled(False)
+        self.set_disclosure(self._disclosure)
 
     # --- model and prediction ------------------------------------------------------------------
 
@@ -215,27 +183,55 @@ class PredictionPanel(QWidget):
         self._status.setText(text)
         self._status.setVisible(bool(text))
 
-    def show_prediction(self, prediction: PredictionLike) -> None:
-        """Show ``prediction``; the slider keeps the threshold the user is trying out."""
+    def show_prediction(
+        self, prediction: PredictionLike, disclosure: Disclosure | None = None
+    ) -> None:
+        """Show ``prediction`` as ``disclosure`` allows (hidden if outside, by default); the
+        slider keeps the threshold the user is trying out."""
         self._prediction = prediction
+        self._disclosure = disclosure or Disclosure.of(prediction)
         if self._card_threshold is None:
             self._card_threshold = float(prediction.threshold)
             self._slider.set_mark(self._to_steps(prediction.threshold))
             self.reset_threshold()
         self.set_status("")
-        self._probability.setText(f"{100 * prediction.probability:.1f} %")
-        self._probability.setToolTip("Model probability of pneumonia (calibrated per the card)")
         warnings = list(prediction.warnings)
         self._warnings.setText("\n".join(f"⚠ {w}" for w in warnings))
         self._warnings.setVisible(bool(warnings))
         self._set_threshold_enabled(True)
-        self._set_heatmap_kind(prediction.heatmap_kind)
+        self._heatmap_kind = prediction.heatmap_kind
+        self.set_disclosure(self._disclosure)
+
+    def set_disclosure(self, disclosure: Disclosure) -> None:
+        """Show as much of the prediction as ``disclosure`` allows: the outside notice in the
+        label's place, the probability and label only when shown, marked unvalidated."""
+        self._disclosure = disclosure
+        self._notice.show_disclosure(disclosure)
+        self._probability.setVisible(disclosure.shows_result)
+        self._label.setVisible(disclosure.shows_result)
+        self._probability.setStyleSheet(
+            "font-size: 22pt; font-weight: bold;"
+            + ("" if disclosure.validated else " color: #6b6b6b;")
+        )
+        if self._prediction is not None:
+            self._probability.setText(
+                disclosure.mark(f"{100 * self._prediction.probability:.1f} %")
+            )
+            self._probability.setToolTip(
+                disclosure.mark("Model probability of pneumonia (calibrated per the card)")
+            )
+        self._set_heatmap_kind(self._heatmap_kind)
         self._relabel()
+
+    @property
+    def notice(self) -> OutsideNotice:
+        """The outside notice (headline, sentence, reveal button)."""
+        return self._notice
 
     def _set_heatmap_kind(self, kind: str) -> None:
         """Name what the heatmap shows (Grad-CAM, or gradient × input for the dense baseline)."""
         self._heatmap_kind = kind
-        self._heat_box.setTitle(f"Heatmap: {kind}")
+        self._heat_box.setTitle(self._disclosure.mark(f"Heatmap: {kind}"))
         self._scale.setToolTip(f"Colour and opacity grow with the {heatmap_scale_label(kind)}.")
 
     @property
@@ -250,6 +246,7 @@ class PredictionPanel(QWidget):
         self._label.setText("")
         self._warnings.hide()
         self._set_threshold_enabled(False)
+        self.set_disclosure(Disclosure())
         self.set_status(status)
 
     # --- threshold -----------------------------------------------------------------------------
@@ -271,13 +268,14 @@ class PredictionPanel(QWidget):
 
     @property
     def label_text(self) -> str:
-        """The label shown for the current prediction and threshold ("" without a prediction)."""
-        return self._label.text()
+        """The label shown for the current prediction and threshold ("" without a prediction
+        or while an unvalidated result is hidden)."""
+        return self._label.text() if not self._label.isHidden() else ""
 
     @property
     def probability_text(self) -> str:
-        """The probability shown."""
-        return self._probability.text()
+        """The probability shown ("" while an unvalidated result is hidden)."""
+        return self._probability.text() if not self._probability.isHidden() else ""
 
     @property
     def warnings_text(self) -> str:
@@ -305,16 +303,24 @@ class PredictionPanel(QWidget):
         if prediction is None:
             self._strength.setText("")
             return
+        disclosure = self._disclosure
+        if not disclosure.shows_result:
+            self._strength.setText(
+                "Not drawn: the image is outside what the model was validated on."
+            )
+            return
         legend = strength_legend(prediction.probability, self.threshold)
         note = heatmap_kind_note(self._heatmap_kind)
-        self._strength.setText(f"{note} {legend}" if note else legend)
+        self._strength.setText(disclosure.mark(f"{note} {legend}" if note else legend))
         if self._scale.pixmap().isNull():  # drawn with the first heatmap: matplotlib loads late
             self._draw_scale(self._colormap.currentText())
         positive = prediction.probability >= self.threshold
         negative_name, positive_name = self._class_names
-        self._label.setText(positive_name if positive else negative_name)
+        self._label.setText(disclosure.mark(positive_name if positive else negative_name))
+        colour = "#b3261e;" if positive else "#1b6e20;"
         self._label.setStyleSheet(
-            "font-size: 13pt; font-weight: bold; color: " + ("#b3261e;" if positive else "#1b6e20;")
+            "font-size: 13pt; font-weight: bold; color: "
+            + (colour if disclosure.validated else "#6b6b6b;")
         )
 
     def _set_threshold_enabled(self, enabled: bool) -> None:

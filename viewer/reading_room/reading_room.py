@@ -5,7 +5,10 @@ The flow for one image (../shared/GUIDE.md, "The flows"):
 1. ``load_image`` runs as a job; on success the image view, tags and panel show the radiograph;
 2. when a model is loaded, ``engine.inference.predictor.predict`` runs as a job on the model's
    own thread (:class:`viewer.model.lifecycle.ModelLifecycle`);
-3. its ``Prediction`` (probability, heatmap, warnings) goes to the panel and the view.
+3. its ``Prediction`` (probability, heatmap, warnings) goes to the panel and the view, as much
+   of it as the image's :class:`viewer.disclosure.Disclosure` allows: for an image outside what
+   the model was validated on, the checks' headline instead of the label, and no probability or
+   overlay until the user reveals them (per image: the next image starts hidden again).
 
 Only the newest request counts: results of an image the user already left are dropped. Images
 can be read while the model is still loading; the prediction follows when it is ready.
@@ -23,6 +26,7 @@ from PySide6.QtWidgets import QFileDialog, QSplitter, QTabWidget, QVBoxLayout, Q
 from engine import Radiograph, StudyIndex, load_image
 from engine.imaging.dicom_tags import HeaderRow, header_rows
 from engine.inference.heatmap_strength import heatmap_strength, scaled_heatmap
+from viewer.disclosure import Disclosure
 from viewer.errors import ErrorBanner, describe
 from viewer.jobs import Job, JobRunner
 from viewer.model.lifecycle import ModelLifecycle
@@ -81,6 +85,8 @@ class ReadingRoom(QWidget):
         self._load_job: Job | None = None
         self._predict_job: Job | None = None
         self._prediction: Prediction | None = None
+        #: What of the prediction on screen is shown (one place decides, for every view).
+        self.disclosure = Disclosure()
         self._heat_strength = -1.0  # the strength the heatmap on screen was drawn at
         self._open_first_indexed = False
         self.view = ImageView()
@@ -121,6 +127,7 @@ class ReadingRoom(QWidget):
         self.panel.opacity_changed.connect(self._on_opacity)
         self.panel.colormap_changed.connect(self._on_colormap)
         self.panel.threshold_changed.connect(self._show_heatmap)
+        self.panel.reveal_toggled.connect(self.reveal_result)
         self.models.loading.connect(self._on_model_loading)
         self.models.ready.connect(self._on_model_ready)
         self.models.failed.connect(self._on_model_failed)
@@ -168,6 +175,7 @@ class ReadingRoom(QWidget):
         radiograph, header = loaded
         self.banner.hide()
         self._prediction = None
+        self.disclosure = Disclosure()
         self.view.set_radiograph(radiograph)
         self.tags.show_radiograph(radiograph, header)
         self.browser.select_path(radiograph.source)
@@ -225,17 +233,31 @@ class ReadingRoom(QWidget):
     def show_prediction(self, prediction: Prediction) -> None:
         """Show ``prediction`` of the image on screen: panel, heatmap, ``prediction_shown``."""
         self._prediction = prediction
+        self.disclosure = Disclosure.of(prediction)
         self._heat_strength = -1.0
-        self.panel.show_prediction(prediction)
+        self.panel.show_prediction(prediction, self.disclosure)
         self._show_heatmap()
         self.prediction_shown.emit(prediction)
+
+    @Slot(bool)
+    def reveal_result(self, revealed: bool) -> None:
+        """Show (or hide again) the unvalidated result of the image on screen: the panel's
+        probability and label, and the heatmap overlay, all marked unvalidated."""
+        self.disclosure.revealed = revealed
+        self.panel.set_disclosure(self.disclosure)
+        self._heat_strength = -1.0
+        self._show_heatmap()
 
     @Slot()
     def _show_heatmap(self) -> None:
         """Overlay the prediction's heatmap at the strength of the threshold in use
-        (:mod:`engine.inference.heatmap_strength`); redrawn only when that strength changes."""
+        (:mod:`engine.inference.heatmap_strength`); redrawn only when that strength changes.
+        Nothing is drawn while the disclosure hides the result."""
         prediction = self._prediction
         if prediction is None or prediction.heatmap is None:
+            return
+        if not self.disclosure.shows_result:
+            self.view.set_heatmap(None)
             return
         strength = heatmap_strength(prediction.probability, self.panel.threshold)
         if abs(strength - self._heat_strength) >= 0.005:

@@ -3,7 +3,9 @@
 Why: the Worklist and the History both show lists of plain records (batch results, history
 entries) in sortable tables. Sorting a probability column as text puts 0.9 after 0.10; here each
 column gives a display text *and* a sort key (a float for numbers, folded text otherwise), and a
-:class:`QSortFilterProxyModel` sorts on the key (:data:`SORT_ROLE`).
+:class:`QSortFilterProxyModel` sorts on the key (:data:`SORT_ROLE`). A table can also keep groups of
+records apart whatever the sort column and order (``group``): the triage list sorts images outside
+what the model was validated on after the others.
 """
 
 from __future__ import annotations
@@ -20,12 +22,15 @@ from PySide6.QtCore import (
     QSortFilterProxyModel,
     Qt,
 )
+from PySide6.QtGui import QBrush, QColor
 from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QTableView, QWidget
 
 #: The role that carries a cell's sort key.
 SORT_ROLE = Qt.ItemDataRole.UserRole + 1
 #: Sort key of a missing number: below every real value (errors sort last, descending).
 MISSING = float("-inf")
+#: The text colour of a muted cell (a value shown but not to be relied on).
+MUTED = QBrush(QColor(120, 120, 120))
 
 Index = QModelIndex | QPersistentModelIndex
 
@@ -42,6 +47,7 @@ class Column:
         tooltip: the cell's tooltip, when it has one.
         numeric: right-align the cell (numbers).
         width: initial width in pixels (the user can resize).
+        muted: whether a record's cell is greyed (:data:`MUTED`).
     """
 
     title: str
@@ -50,6 +56,7 @@ class Column:
     tooltip: Callable[[Any], str] | None = None
     numeric: bool = False
     width: int = 100
+    muted: Callable[[Any], bool] | None = None
 
 
 class RecordTableModel(QAbstractTableModel):
@@ -110,6 +117,8 @@ class RecordTableModel(QAbstractTableModel):
             return column.tooltip(record) or None
         if role == Qt.ItemDataRole.TextAlignmentRole and column.numeric:
             return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+        if role == Qt.ItemDataRole.ForegroundRole and column.muted and column.muted(record):
+            return MUTED
         return None
 
     def headerData(
@@ -121,6 +130,26 @@ class RecordTableModel(QAbstractTableModel):
         return None
 
 
+class GroupedSortProxy(QSortFilterProxyModel):
+    """Sorts on :data:`SORT_ROLE` within groups, the groups in ascending order in either sort
+    order (``group`` maps a record to its group; ``None`` sorts as one group)."""
+
+    def __init__(self, group: Callable[[Any], int] | None, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self._group = group
+
+    def lessThan(self, left: Index, right: Index) -> bool:
+        """Group first (lower groups on top whatever the order), then the sort key."""
+        source = self.sourceModel()
+        if self._group is not None and isinstance(source, RecordTableModel):
+            ours = self._group(source.record(left.row()))
+            theirs = self._group(source.record(right.row()))
+            if ours != theirs:  # Qt reverses lessThan when descending: undo it for groups
+                descending = self.sortOrder() == Qt.SortOrder.DescendingOrder
+                return (ours > theirs) if descending else (ours < theirs)
+        return bool(super().lessThan(left, right))
+
+
 class RecordTable(QTableView):
     """A sortable, row-selecting view of a :class:`RecordTableModel`.
 
@@ -128,6 +157,8 @@ class RecordTable(QTableView):
         model: the records to show.
         sort_column: the column sorted by at first.
         sort_order: its order.
+        group: maps a record to its group, kept apart whatever the sort (lower groups first);
+            ``None``: one group.
         parent: the Qt parent.
     """
 
@@ -136,11 +167,12 @@ class RecordTable(QTableView):
         model: RecordTableModel,
         sort_column: int = 0,
         sort_order: Qt.SortOrder = Qt.SortOrder.AscendingOrder,
+        group: Callable[[Any], int] | None = None,
         parent: QWidget | None = None,
     ) -> None:
         super().__init__(parent)
         self.source = model
-        self.proxy = QSortFilterProxyModel(self)
+        self.proxy = GroupedSortProxy(group, self)
         self.proxy.setSourceModel(model)
         self.proxy.setSortRole(SORT_ROLE)
         self.setModel(self.proxy)

@@ -26,7 +26,8 @@ from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QMenu, QMenuBar, QStatusBar, QTabWidget, QVBoxLayout, QWidget
 
 from engine.errors import HilumError
-from engine.workflows.history import History, HistoryEntry, HistoryError
+from engine.workflows.history import History, HistoryError
+from engine.workflows.history_entry import HistoryEntry
 from engine.workflows.source_drift import recorded_source
 from viewer.history.drift_banner import DriftBanner, DriftWatch
 from viewer.history.history_view import HistoryView

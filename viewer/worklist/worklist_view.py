@@ -8,6 +8,8 @@ a thread-safe queue and reports progress; the progress slot, on the GUI thread, 
 rows into the table. Each prediction is recorded in the history on the worker thread as soon as
 it is made (:class:`engine.workflows.history.History` is thread-safe), so a crash loses none
 of them.
+Images outside what the model was validated on carry their verdict and no label, and are sorted
+apart, after the others (:mod:`viewer.widgets.verdict_columns`).
 Double-clicking a row asks the main window to open the image (``open_requested``); the table can
 be exported as CSV (:func:`engine.workflows.triage.csv_text`, the format of ``hilum predict
 --csv``, written atomically).
@@ -37,22 +39,18 @@ from engine.workflows.history import History, HistoryError
 from engine.workflows.triage import BatchPredict, TriageRow, TriageSummary, csv_text, triage
 from viewer.errors import ErrorBanner, describe
 from viewer.jobs import Job, JobRunner
-from viewer.widgets.record_table import MISSING, Column, RecordTable, RecordTableModel
-
-
-def _probability(row: TriageRow) -> str:
-    return "" if row.probability is None else f"{row.probability:.3f}"
-
+from viewer.widgets.record_table import Column, RecordTable, RecordTableModel
+from viewer.widgets.verdict_columns import (
+    label_column,
+    outside_group,
+    probability_column,
+    verdict_column,
+)
 
 COLUMNS = (
-    Column(
-        "Probability",
-        _probability,
-        key=lambda row: MISSING if row.probability is None else row.probability,
-        numeric=True,
-        width=90,
-    ),
-    Column("Label", lambda row: row.label or "error"),
+    probability_column(),
+    label_column(missing="error"),
+    verdict_column(),
     Column("File", lambda row: row.path.name, tooltip=lambda row: str(row.path), width=260),
     Column("Patient", lambda row: row.patient, width=120),
     Column("Study date", lambda row: row.study_date),
@@ -95,8 +93,11 @@ class Worklist(QWidget):
         self._senders: dict[Path, str] = {}  # calling AE title of each image received
 
         self.model = RecordTableModel(COLUMNS, self)
-        # Most suspicious first: that is the point of triage.
-        self.table = RecordTable(self.model, 0, Qt.SortOrder.DescendingOrder)
+        # Most suspicious first: that is the point of triage. Images outside what the model was
+        # validated on are kept after the others whatever the sort: their probability means
+        # nothing, so an out-of-domain 99 % must not top a pneumonia-first list; listed last
+        # (not hidden), they stay in view to be read without the model's help.
+        self.table = RecordTable(self.model, 0, Qt.SortOrder.DescendingOrder, group=outside_group)
         self.table.doubleClicked.connect(self._on_double_click)
         self.banner = ErrorBanner()
         self.progress = QProgressBar()
