@@ -359,7 +359,7 @@ def _write(
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S")
     new_card = replace(
         card,
-        model_id=f"{card.model_id}+{_slug(config.site)}-{stamp}",
+        model_id=f"{card.model_id}+{site_slug(config.site)}-{stamp}",
         name=f"{card.display_name} — commissioned for {config.site}",
         domain_check=replace(section, file=name, sha256=digest),
         created=datetime.now(UTC).isoformat(timespec="seconds"),
@@ -382,7 +382,8 @@ def _class_counts(labels: IntArray) -> dict[str, int]:
     return {"NORMAL": int((labels == 0).sum()), "PNEUMONIA": int((labels == 1).sum())}
 
 
-def _slug(text: str) -> str:
-    """A file-name-safe short form of a site name."""
+def site_slug(text: str) -> str:
+    """A file-name-safe short form of a site name (the model id's suffix; the viewer's default
+    output folder name)."""
     kept = "".join(c if c.isalnum() else "-" for c in text.lower()).strip("-")
     return "-".join(part for part in kept.split("-") if part)[:32] or "site"

@@ -2,26 +2,20 @@
 
 from __future__ import annotations
 
-import csv
 from pathlib import Path
 
 import numpy as np
 import pytest
 
 from engine.evaluation.bootstrap import with_intervals
-from engine.evaluation.domain_fitting import (
-    SourceImages,
-    fit_domain_check,
-    image_features,
-    write_domain_check,
-)
+from engine.evaluation.domain_fitting import image_features
 from engine.inference.predictor import Predictor
 from engine.modeling.bundles import load_bundle, read_card
 from engine.modeling.domain_reference import load_domain_reference
 from engine.workflows.commissioning import CommissionConfig, commission
 from engine.workflows.promotion import check_promotion
 from engine.workflows.site_card import MIN_TEST_PER_CLASS, site_section
-from tests.engine.tiny_bundles import make_bundle
+from tests.engine.tiny_bundles import domain_checked_bundle
 
 
 def test_intervals_hold_the_figure_and_narrow_with_more_patients() -> None:
@@ -58,37 +52,10 @@ def test_one_patients_films_are_resampled_together() -> None:
 
 
 @pytest.fixture(scope="module")
-def site_folder(tmp_path_factory: pytest.TempPathFactory, shared_data: Path) -> Path:
-    """40 NORMAL + 40 PNEUMONIA films of the second hospital, linked, with their manifest rows."""
-    nih = shared_data / "sites" / "nih"
-    root = tmp_path_factory.mktemp("site")
-    with (nih / "manifest.csv").open(encoding="utf-8") as stream:
-        rows = list(csv.DictReader(stream))
-    chosen = []
-    for label in ("NORMAL", "PNEUMONIA"):
-        (root / label).mkdir()
-        chosen += [row for row in rows if row["label"] == label][:40]
-    for row in chosen:
-        (root / row["file"]).symlink_to(nih / row["file"])
-    with (root / "manifest.csv").open("w", encoding="utf-8", newline="") as stream:
-        writer = csv.DictWriter(stream, fieldnames=list(rows[0]))
-        writer.writeheader()
-        writer.writerows(chosen)
-    return root
-
-
-@pytest.fixture(scope="module")
 def site_bundle(
     tmp_path_factory: pytest.TempPathFactory, tiny_train_set: Path, site_folder: Path
 ) -> Path:
-    folder = make_bundle(tmp_path_factory.mktemp("original") / "tiny")
-    paths = tuple(sorted(tiny_train_set.rglob("*.jpeg")))
-    reference, section = fit_domain_check(
-        load_bundle(folder).members,
-        SourceImages("home", paths[::2]),
-        SourceImages("held", paths[1::2]),
-    )
-    write_domain_check(folder, reference, section)
+    folder = domain_checked_bundle(tmp_path_factory.mktemp("original") / "tiny", tiny_train_set)
     out = tmp_path_factory.mktemp("commissioned") / "site"
     config = CommissionConfig(folder, site_folder, out, "Second Hospital", external=tiny_train_set)
     return commission(config)
