@@ -9,7 +9,6 @@
 
 from __future__ import annotations
 
-import csv
 import os
 from pathlib import Path
 from typing import Any
@@ -21,6 +20,8 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 os.environ.setdefault("TF_NUM_INTEROP_THREADS", "2")
 
 import pytest
+
+from tests.site_folders import link_site
 
 # The Orthanc/DCMTK fixtures of the DICOM network tests (engine and viewer).
 pytest_plugins = ["tests.pacs_support"]
@@ -99,18 +100,4 @@ def tiny_train_set(tmp_path_factory: pytest.TempPathFactory, train_dir: Path) ->
 def site_folder(tmp_path_factory: pytest.TempPathFactory, shared_data: Path) -> Path:
     """A second hospital's data folder for commissioning: 40 NORMAL + 40 PNEUMONIA films of
     ``sites/nih``, linked, with their manifest rows (patients and ages)."""
-    nih = shared_data / "sites" / "nih"
-    root = tmp_path_factory.mktemp("site")
-    with (nih / "manifest.csv").open(encoding="utf-8") as stream:
-        rows = list(csv.DictReader(stream))
-    chosen = []
-    for label in ("NORMAL", "PNEUMONIA"):
-        (root / label).mkdir()
-        chosen += [row for row in rows if row["label"] == label][:40]
-    for row in chosen:
-        (root / row["file"]).symlink_to(nih / row["file"])
-    with (root / "manifest.csv").open("w", encoding="utf-8", newline="") as stream:
-        writer = csv.DictWriter(stream, fieldnames=list(rows[0]))
-        writer.writeheader()
-        writer.writerows(chosen)
-    return root
+    return link_site(shared_data / "sites" / "nih", tmp_path_factory.mktemp("site"), 40)

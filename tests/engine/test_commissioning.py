@@ -2,20 +2,23 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
 import pytest
 
+from engine.errors import DatasetError
 from engine.evaluation.bootstrap import with_intervals
 from engine.evaluation.domain_fitting import image_features
 from engine.inference.predictor import Predictor
 from engine.modeling.bundles import load_bundle, read_card
 from engine.modeling.domain_reference import load_domain_reference
-from engine.workflows.commissioning import CommissionConfig, commission
+from engine.workflows.commissioning import CommissionConfig, commission, read_site
 from engine.workflows.promotion import check_promotion
 from engine.workflows.site_card import MIN_TEST_PER_CLASS, site_section
 from tests.engine.tiny_bundles import domain_checked_bundle
+from tests.site_folders import link_site
 
 
 def test_intervals_hold_the_figure_and_narrow_with_more_patients() -> None:
@@ -106,3 +109,18 @@ def test_a_small_test_part_is_refused_for_promotion(site_bundle: Path) -> None:
     assert not check.allowed
     assert any(str(MIN_TEST_PER_CLASS) in error for error in check.errors)
     assert check.site and check.site[0].startswith("Commissioned for Second Hospital")
+
+
+def test_a_site_with_too_few_patients_is_refused_naming_the_folder(
+    shared_data: Path, tmp_path: Path
+) -> None:
+    # The first 12 films of each class hold 9 NORMAL patients: the test part would keep about 4
+    # and the fit part could not be cross-fitted in 5 folds (sklearn failed with a bare
+    # ValueError). read_site is commission's first look at the site, and needs no model.
+    site = link_site(shared_data / "sites" / "nih", tmp_path / "small", 12)
+    config = CommissionConfig(tmp_path / "no-bundle", site, tmp_path / "out", "Small")
+    with pytest.raises(DatasetError) as refused:
+        read_site(config)
+    assert str(site) in str(refused.value) and "9 NORMAL patient(s)" in str(refused.value)
+    bigger = link_site(shared_data / "sites" / "nih", tmp_path / "bigger", 18)
+    assert len(read_site(replace(config, site_data=bigger)).images) == 36

@@ -34,6 +34,7 @@ from tests.engine.tiny_bundles import (
     promotable_card,
     write_card_bundle,
 )
+from tests.site_folders import link_site
 from tests.viewer.helpers import show_widget
 from viewer.jobs import JobRunner
 from viewer.settings import Settings, TrainingSettings
@@ -180,20 +181,31 @@ def test_cancel_during_the_run_leaves_no_bundle(
     assert panel.start_button.isEnabled() and not panel.promote_button.isEnabled()
 
 
-def test_a_folder_without_class_folders_is_named_in_the_message(
+@pytest.mark.parametrize(
+    ("make_site", "problem"),
+    [
+        (lambda root, nih: (root / "images").mkdir(parents=True), "NORMAL/ and PNEUMONIA/"),
+        (lambda root, nih: link_site(nih, root, 12), "9 NORMAL patient(s)"),
+    ],
+    ids=["no class folders", "too few patients"],
+)
+def test_an_unusable_site_folder_is_named_in_the_message(
     qtbot: QtBot,
     make_panel: Callable[[], tuple[CommissionPanel, PromotionBar]],
+    shared_data: Path,
     tmp_path: Path,
+    make_site: Callable[[Path, Path], object],
+    problem: str,
 ) -> None:
     ward = tmp_path / "ward"
-    (ward / "images").mkdir(parents=True)
+    make_site(ward, shared_data / "sites" / "nih")
     panel, _ = make_panel()
     type_into(panel.form.site_data.edit, str(ward))
     error = run(qtbot, panel)
     assert isinstance(error, DatasetError)
     assert panel.banner.isVisible()
     message = panel.banner.text()
-    assert str(ward) in message and "NORMAL/ and PNEUMONIA/" in message
+    assert str(ward) in message and problem in message
     assert panel.form.out.path is not None and not panel.form.out.path.exists()
 
 

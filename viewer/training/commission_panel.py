@@ -33,9 +33,8 @@ from engine.errors import ConfigError
 from engine.modeling.bundles import read_card
 from engine.modeling.card import ModelCard
 from engine.modeling.labelled_folders import read_labelled_set
-from engine.modeling.site_data import read_site_data
 from engine.progress import Cancelled, OnProgress, Progress, ShouldStop
-from engine.workflows.commissioning import CommissionConfig, commission
+from engine.workflows.commissioning import CommissionConfig, commission, read_site
 from engine.workflows.site_card import site_lines
 from viewer.errors import ErrorBanner
 from viewer.jobs import Job, JobRunner
@@ -50,13 +49,13 @@ def commission_site(
     """Commission ``config.bundle`` and read the new bundle's card.
 
     The site's folder (and the "also measure on" folder) are read first: a folder without class
-    folders is reported at once, not after the model has loaded.
+    folders, or with too few patients, is reported at once, not after the model has loaded.
 
     Raises:
         DatasetError, ConfigError, ModelFileError: as :func:`commission`.
         Cancelled: ``should_stop()`` became true; nothing was written.
     """
-    read_site_data(config.site_data)
+    read_site(config)
     if config.external is not None:
         read_labelled_set(config.external)
     on_progress(Progress("commission", 0, None, f"Loading {config.bundle.name}…"))
