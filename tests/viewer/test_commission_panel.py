@@ -24,6 +24,7 @@ from pytestqt.qtbot import QtBot
 
 from engine.errors import ConfigError, DatasetError
 from engine.evaluation import domain_fitting
+from engine.inference.domain_features import entry_features
 from engine.modeling.bundles import read_card
 from engine.modeling.card import CARD_FILE
 from engine.progress import Cancelled, Progress
@@ -150,13 +151,12 @@ def test_cancel_during_the_run_leaves_no_bundle(
     # mid-run however fast the machine is.
     clicked = threading.Event()
     batches = []
-    features = domain_fitting.entry_features
 
     def gated(*args: Any) -> Any:
         batches.append(1)
         if len(batches) == 2:
             assert clicked.wait(RUN_TIMEOUT_MS / 1000)
-        return features(*args)
+        return entry_features(*args)
 
     monkeypatch.setattr(domain_fitting, "entry_features", gated)
     panel, _ = make_panel()
