@@ -21,6 +21,8 @@ os.environ.setdefault("TF_NUM_INTEROP_THREADS", "2")
 
 import pytest
 
+from tests.site_folders import link_site
+
 # The Orthanc/DCMTK fixtures of the DICOM network tests (engine and viewer).
 pytest_plugins = ["tests.pacs_support"]
 
@@ -92,3 +94,10 @@ def tiny_train_set(tmp_path_factory: pytest.TempPathFactory, train_dir: Path) ->
         for source in sorted((train_dir / name).iterdir())[::40][:24]:
             (root / name / source.name).symlink_to(source)
     return root
+
+
+@pytest.fixture(scope="session")
+def site_folder(tmp_path_factory: pytest.TempPathFactory, shared_data: Path) -> Path:
+    """A second hospital's data folder for commissioning: 40 NORMAL + 40 PNEUMONIA films of
+    ``sites/nih``, linked, with their manifest rows (patients and ages)."""
+    return link_site(shared_data / "sites" / "nih", tmp_path_factory.mktemp("site"), 40)

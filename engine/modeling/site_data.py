@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import csv
 import hashlib
+import math
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -77,6 +78,29 @@ def read_site_data(folder: str | os.PathLike[str]) -> SiteData:
         patients.append(row.get("patient_id") or patient_id(path))
         ages.append(_age(row.get("age")))
     return SiteData(images, tuple(patients), tuple(ages), digest)
+
+
+def require_enough_patients(site: SiteData, test_folds: int, fit_folds: int) -> None:
+    """Refuse a site with too few patients of a class to split and cross-fit.
+
+    Commissioning keeps about ``1 / test_folds`` of each class's patients as the test part and
+    cross-fits the rest in ``fit_folds`` folds: each class needs a patient per test fold and
+    ``fit_folds`` patients left for fitting.
+
+    Raises:
+        DatasetError: naming the folder, the class, its patients and what to do.
+    """
+    needed = max(test_folds, math.ceil(fit_folds * test_folds / (test_folds - 1)))
+    for label, name in enumerate(CLASS_NAMES):
+        rows = [p for p, y in zip(site.patients, site.images.labels, strict=True) if y == label]
+        if len(set(rows)) < needed:
+            raise DatasetError(
+                f"{site.images.root}: {len(set(rows))} {name} patient(s) ({len(rows)} images); "
+                f"commissioning needs at least {needed} of each class (a test part of about "
+                f"1/{test_folds} of them, {fit_folds}-fold cross-fitting on the rest). Add more "
+                "of the site's labelled images (with a manifest.csv naming each image's "
+                "patient_id)."
+            )
 
 
 def _age(text: str | None) -> float | None:

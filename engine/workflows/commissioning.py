@@ -62,7 +62,7 @@ from engine.modeling.domain_reference import (
     head_inputs,
 )
 from engine.modeling.labelled_folders import read_labelled_set
-from engine.modeling.site_data import SiteData, read_site_data
+from engine.modeling.site_data import SiteData, read_site_data, require_enough_patients
 from engine.progress import Cancelled, OnProgress, ShouldStop, ignore_progress, never_stop
 
 #: L2 strength of the site head (inverse): chosen by cross-validation on NIH's fit images.
@@ -94,6 +94,11 @@ class CommissionConfig:
             raise ConfigError(
                 f"target_sensitivity must be in [0.5, 1), got {self.target_sensitivity}."
             )
+
+    @property
+    def test_folds(self) -> int:
+        """The number of patient folds whose first is the test part."""
+        return max(2, round(1.0 / self.test_fraction))
 
 
 @dataclass(frozen=True)
@@ -249,10 +254,9 @@ def commission(
             "`hilum domain-check`."
         )
     original = predictor.domain.reference
-    site = read_site_data(config.site_data)
+    site = read_site(config)
     labels = np.asarray(site.images.labels)
-    folds = max(2, round(1.0 / config.test_fraction))
-    test = grouped_folds(labels, site.patients, folds, config.seed)[0]
+    test = grouped_folds(labels, site.patients, config.test_folds, config.seed)[0]
     fit = np.setdiff1d(np.arange(len(labels)), test)
     scored = _score(
         predictor,
@@ -294,6 +298,13 @@ def commission(
     if config.refit_on_all:
         final = _site_reference(original, scored, config)
     return _write(bundle, final, site, fit, test, report, config)
+
+
+def read_site(config: CommissionConfig) -> SiteData:
+    """The site's images; DatasetError, before any model loads, when too few to split by patient."""
+    site = read_site_data(config.site_data)
+    require_enough_patients(site, config.test_folds, FOLDS)
+    return site
 
 
 def _site_reference(
@@ -360,7 +371,7 @@ def _write(
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S")
     new_card = replace(
         card,
-        model_id=f"{card.model_id}+{_slug(config.site)}-{stamp}",
+        model_id=f"{card.model_id}+{site_slug(config.site)}-{stamp}",
         name=f"{card.display_name} — commissioned for {config.site}",
         domain_check=replace(section, file=name, sha256=digest),
         created=datetime.now(UTC).isoformat(timespec="seconds"),
@@ -383,7 +394,7 @@ def _class_counts(labels: IntArray) -> dict[str, int]:
     return {"NORMAL": int((labels == 0).sum()), "PNEUMONIA": int((labels == 1).sum())}
 
 
-def _slug(text: str) -> str:
-    """A file-name-safe short form of a site name."""
+def site_slug(text: str) -> str:
+    """A file-name-safe short form of a site name (model ids, the viewer's output folders)."""
     kept = "".join(c if c.isalnum() else "-" for c in text.lower()).strip("-")
     return "-".join(part for part in kept.split("-") if part)[:32] or "site"

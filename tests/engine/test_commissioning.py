@@ -2,26 +2,23 @@
 
 from __future__ import annotations
 
-import csv
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
 import pytest
 
+from engine.errors import DatasetError
 from engine.evaluation.bootstrap import with_intervals
-from engine.evaluation.domain_fitting import (
-    SourceImages,
-    fit_domain_check,
-    image_features,
-    write_domain_check,
-)
+from engine.evaluation.domain_fitting import image_features
 from engine.inference.predictor import Predictor
 from engine.modeling.bundles import load_bundle, read_card
 from engine.modeling.domain_reference import load_domain_reference
-from engine.workflows.commissioning import CommissionConfig, commission
+from engine.workflows.commissioning import CommissionConfig, commission, read_site
 from engine.workflows.promotion import check_promotion
 from engine.workflows.site_card import MIN_TEST_PER_CLASS, site_section
-from tests.engine.tiny_bundles import make_bundle
+from tests.engine.tiny_bundles import domain_checked_bundle
+from tests.site_folders import link_site
 
 
 def test_intervals_hold_the_figure_and_narrow_with_more_patients() -> None:
@@ -58,37 +55,10 @@ def test_one_patients_films_are_resampled_together() -> None:
 
 
 @pytest.fixture(scope="module")
-def site_folder(tmp_path_factory: pytest.TempPathFactory, shared_data: Path) -> Path:
-    """40 NORMAL + 40 PNEUMONIA films of the second hospital, linked, with their manifest rows."""
-    nih = shared_data / "sites" / "nih"
-    root = tmp_path_factory.mktemp("site")
-    with (nih / "manifest.csv").open(encoding="utf-8") as stream:
-        rows = list(csv.DictReader(stream))
-    chosen = []
-    for label in ("NORMAL", "PNEUMONIA"):
-        (root / label).mkdir()
-        chosen += [row for row in rows if row["label"] == label][:40]
-    for row in chosen:
-        (root / row["file"]).symlink_to(nih / row["file"])
-    with (root / "manifest.csv").open("w", encoding="utf-8", newline="") as stream:
-        writer = csv.DictWriter(stream, fieldnames=list(rows[0]))
-        writer.writeheader()
-        writer.writerows(chosen)
-    return root
-
-
-@pytest.fixture(scope="module")
 def site_bundle(
     tmp_path_factory: pytest.TempPathFactory, tiny_train_set: Path, site_folder: Path
 ) -> Path:
-    folder = make_bundle(tmp_path_factory.mktemp("original") / "tiny")
-    paths = tuple(sorted(tiny_train_set.rglob("*.jpeg")))
-    reference, section = fit_domain_check(
-        load_bundle(folder).members,
-        SourceImages("home", paths[::2]),
-        SourceImages("held", paths[1::2]),
-    )
-    write_domain_check(folder, reference, section)
+    folder = domain_checked_bundle(tmp_path_factory.mktemp("original") / "tiny", tiny_train_set)
     out = tmp_path_factory.mktemp("commissioned") / "site"
     config = CommissionConfig(folder, site_folder, out, "Second Hospital", external=tiny_train_set)
     return commission(config)
@@ -139,3 +109,18 @@ def test_a_small_test_part_is_refused_for_promotion(site_bundle: Path) -> None:
     assert not check.allowed
     assert any(str(MIN_TEST_PER_CLASS) in error for error in check.errors)
     assert check.site and check.site[0].startswith("Commissioned for Second Hospital")
+
+
+def test_a_site_with_too_few_patients_is_refused_naming_the_folder(
+    shared_data: Path, tmp_path: Path
+) -> None:
+    # The first 12 films of each class hold 9 NORMAL patients: the test part would keep about 4
+    # and the fit part could not be cross-fitted in 5 folds (sklearn failed with a bare
+    # ValueError). read_site is commission's first look at the site, and needs no model.
+    site = link_site(shared_data / "sites" / "nih", tmp_path / "small", 12)
+    config = CommissionConfig(tmp_path / "no-bundle", site, tmp_path / "out", "Small")
+    with pytest.raises(DatasetError) as refused:
+        read_site(config)
+    assert str(site) in str(refused.value) and "9 NORMAL patient(s)" in str(refused.value)
+    bigger = link_site(shared_data / "sites" / "nih", tmp_path / "bigger", 18)
+    assert len(read_site(replace(config, site_data=bigger)).images) == 36

@@ -11,17 +11,15 @@ import pytest
 
 from engine.errors import ModelFileError
 from engine.evaluation.domain_fitting import (
-    SourceImages,
     cross_fit_component,
     fit_component,
-    fit_domain_check,
     write_domain_check,
 )
 from engine.inference.domain_verdict import NOT_CHEST, OUTSIDE
 from engine.inference.predictor import Predictor
-from engine.modeling.bundles import load_bundle, read_card
+from engine.modeling.bundles import read_card
 from engine.modeling.domain_reference import DomainReference, DomainSource
-from tests.engine.tiny_bundles import make_bundle
+from tests.engine.tiny_bundles import domain_checked_bundle
 
 REPO = Path(__file__).resolve().parents[2]
 DEFAULT_MODEL = REPO / "resources" / "models" / "default"
@@ -77,15 +75,7 @@ def test_the_reference_survives_its_file_format() -> None:
 @pytest.fixture(scope="module")
 def tiny_checked_bundle(tmp_path_factory: pytest.TempPathFactory, tiny_train_set: Path) -> Path:
     """A tiny bundle whose domain check is fitted on 48 real training images."""
-    folder = make_bundle(tmp_path_factory.mktemp("domain") / "tiny")
-    paths = tuple(sorted(tiny_train_set.rglob("*.jpeg")))
-    reference, section = fit_domain_check(
-        load_bundle(folder).members,
-        SourceImages("tiny", paths[::2]),
-        SourceImages("held", paths[1::2]),
-    )
-    write_domain_check(folder, reference, section)
-    return folder
+    return domain_checked_bundle(tmp_path_factory.mktemp("domain") / "tiny", tiny_train_set)
 
 
 def test_a_fitted_check_is_named_in_the_card_and_read_by_the_predictor(

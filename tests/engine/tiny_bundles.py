@@ -1,7 +1,7 @@
 """Tiny, untrained model bundles for inference tests (built in a second, never committed), tiny
 trained ones (one epoch on a tiny set), bundles whose ``model.keras`` is a stand-in (for checks
-that read and verify cards, never load a network), and the arguments of a tiny ``hilum train``
-run."""
+that read and verify cards, never load a network), tiny bundles with a domain check (for
+commissioning), and the arguments of a tiny ``hilum train`` run."""
 
 from __future__ import annotations
 
@@ -66,6 +66,23 @@ def make_bundle(folder: Path, preprocessing: Preprocessing | None = None, **opti
     spec = preprocessing or Preprocessing(64)
     model = tiny_model(spec, seed=options.pop("seed", 0), zero_cam=options.pop("zero_cam", False))
     return write_bundle(model, tiny_card(spec, **options), folder)
+
+
+def domain_checked_bundle(folder: Path, images: Path) -> Path:
+    """A tiny bundle at ``folder`` with a domain check fitted on ``images`` (a labelled folder:
+    every other JPEG for the source "home", the rest held out), as commissioning needs."""
+    from engine.evaluation.domain_fitting import SourceImages, fit_domain_check, write_domain_check
+    from engine.modeling.bundles import load_bundle
+
+    make_bundle(folder)
+    paths = tuple(sorted(images.rglob("*.jpeg")))
+    reference, section = fit_domain_check(
+        load_bundle(folder).members,
+        SourceImages("home", paths[::2]),
+        SourceImages("held", paths[1::2]),
+    )
+    write_domain_check(folder, reference, section)
+    return folder
 
 
 def external_figures(sensitivity: float, specificity: float) -> dict[str, Any]:

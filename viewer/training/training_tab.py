@@ -10,6 +10,9 @@ sets the job's stop flag, which the engine turns into ``model.stop_training`` wi
 variants already finished keep their bundles, the cancelled one leaves none (the engine writes a
 bundle atomically, only at the very end).
 
+The "Commission for a site" page (:class:`viewer.training.commission_panel.CommissionPanel`) runs
+``hilum commission`` on the same runner; training and commissioning wait for each other.
+
 Closing the window while a model trains asks first (:meth:`TrainingTab.confirm_stop_training`),
 then cancels and waits for the job.
 """
@@ -40,6 +43,7 @@ from engine.workflows.training_process import train_in_process
 from viewer.errors import describe
 from viewer.jobs import Job, JobRunner
 from viewer.settings import Settings, TrainingSettings
+from viewer.training.commission_panel import CommissionPanel
 from viewer.training.comparison_view import ComparisonView
 from viewer.training.dataset_panel import DatasetPanel
 from viewer.training.train_form import DEFAULTS, TrainForm
@@ -104,6 +108,7 @@ class TrainingTab(QWidget):
         self.progress = TrainingProgress()
         self.curves = TrainingCurves()
         self.comparison = ComparisonView(self.settings, self._tf)
+        self.commissioning = CommissionPanel(self.settings, self._tf, self.comparison.promotion)
         self._build_layout()
 
         self.dataset.folder_changed.connect(self._on_folder_changed)
@@ -113,6 +118,8 @@ class TrainingTab(QWidget):
         self.form.edited.connect(self._validate)
         self.comparison.promoted.connect(self.promoted)
         self.comparison.default_requested.connect(self.default_requested)
+        self.commissioning.commissioned.connect(self.comparison.add_trained)
+        self.commissioning.running_changed.connect(self._validate)
         self.variants.set_parameter_counts(self.settings.parameter_counts)
         self._shown = False
         self._validate()
@@ -140,6 +147,7 @@ class TrainingTab(QWidget):
         self.pages = QTabWidget()
         self.pages.addTab(running, "Progress")
         self.pages.addTab(self.comparison, "Comparison")
+        self.pages.addTab(self.commissioning, "Commission for a site")
         self.running_page = running
         layout = QHBoxLayout(self)
         layout.addWidget(scroll)
@@ -168,6 +176,8 @@ class TrainingTab(QWidget):
         """Why training cannot start now, or ``None`` when it can."""
         if self.is_training:
             return "Training…"
+        if self.commissioning.is_running:
+            return "Commissioning a model for a site…"
         if self.dataset.folder is None:
             return "Choose a data folder."
         if self.dataset.summary is None:
@@ -183,6 +193,7 @@ class TrainingTab(QWidget):
         self.reason.setText(reason or f"Ready: {len(self.variants.checked())} variant(s).")
         self.start_button.setEnabled(reason is None)
         self.cancel_button.setEnabled(self.is_training and not self._cancelled)
+        self.commissioning.set_blocked("Training…" if self.is_training else None)
 
     # --- first show and parameter counts --------------------------------------------------------
 
