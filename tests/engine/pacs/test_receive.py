@@ -97,6 +97,11 @@ def test_a_caller_not_on_the_allow_list_is_rejected_at_association(
     assert received == [] and files_under(listener.settings.out_dir) == []
 
 
+# After Hilum rejects the association, storescu's abort can reach pynetdicom's state machine
+# while it waits for the transport to close (Sta13), and pynetdicom's reactor thread raises
+# InvalidEventError there (seen once in a fully loaded suite, never alone). The rejection and its
+# result are what this test checks; the library's own thread noise is not.
+@pytest.mark.filterwarnings("ignore::pytest.PytestUnhandledThreadExceptionWarning")
 def test_an_allowed_title_from_another_host_is_rejected(
     tmp_path: Path, pacs_tools: None, small_cr: Path
 ) -> None:
