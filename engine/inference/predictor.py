@@ -61,8 +61,8 @@ class Prediction:
         heatmap: Grad-CAM map, float32 in [0, 1] at the image's display size (rows, columns),
             or ``None`` when heatmaps were not asked for (batch runs).
         timings: seconds spent in ``decode``, ``preprocess`` (including the out-of-distribution
-            check), ``model_cam`` (forward + backward pass; a share of the batch in batch
-            runs) and ``resize`` (heatmap to display size).
+            check), ``model_cam`` (the forward pass of every view, with the heatmap; a share
+            of the batch in batch runs) and ``resize`` (heatmap to display size).
         model_id: the bundle's model id.
         device: where the model ran, e.g. ``"CPU (2 cores, no GPU found)"``.
         warnings: the reader's warnings, then the out-of-distribution warning and heatmap notes.
@@ -292,7 +292,7 @@ class Predictor:
             maps: list[npt.NDArray[np.float32] | None] = [None] * len(prepared)
             empty = [False] * len(prepared)
             if with_heatmaps:
-                scored = [self.scorer.raw_with_heatmap(item.inputs) for item in prepared]
+                scored = self.scorer.raw_with_heatmaps([item.inputs for item in prepared])
                 probabilities = np.asarray([item.raw for item in scored])
                 maps = [item.heatmap for item in scored]
                 empty = [item.empty for item in scored]

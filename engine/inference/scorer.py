@@ -95,21 +95,41 @@ class Scorer:
 
     def raw_with_heatmap(self, inputs: list[npt.NDArray[np.float32]]) -> Scored:
         """One image's mean raw probability and mean heatmap (identity view, conv grid)."""
-        probabilities: list[float] = []
-        maps: list[npt.NDArray[np.float32]] = []
-        for batch, cam in zip(inputs, self._cams, strict=True):
-            shown = cam.run(batch[:1])
-            others = cam.probabilities(batch[1:]) if len(batch) > 1 else np.zeros(0)
-            probabilities.append(float(np.concatenate([shown.probabilities, others]).mean()))
-            if not shown.empty[0]:
-                maps.append(shown.maps[0])
-        if not maps:
-            return Scored(float(np.mean(probabilities)), np.zeros((1, 1), np.float32), True)
-        grid = max((m.shape for m in maps), key=lambda shape: shape[0] * shape[1])
-        mean = np.mean([upsample(m, grid) for m in maps], axis=0)
-        peak = float(mean.max())
-        heatmap = (mean / peak if peak > 0 else mean).astype(np.float32)
-        return Scored(float(np.mean(probabilities)), heatmap, peak <= 0)
+        return self.raw_with_heatmaps([inputs])[0]
+
+    def raw_with_heatmaps(self, inputs: Sequence[list[npt.NDArray[np.float32]]]) -> list[Scored]:
+        """Several images' mean raw probabilities and mean heatmaps (identity view, conv grid).
+
+        Why one call per member: when a member's heatmap needs no backward pass
+        (:attr:`GradCam.single_pass`), every view of every image goes through the network in one
+        batch, which yields all the probabilities and the identity views' maps at once. A
+        member that needs the tape runs it on the identity views only, and the forward pass
+        alone on the other views.
+        """
+        count = len(inputs)
+        probabilities = np.zeros((count, self.views))
+        maps: list[list[npt.NDArray[np.float32]]] = [[] for _ in range(count)]
+        for index, cam in enumerate(self._cams):
+            stacked = np.concatenate([image[index] for image in inputs])
+            shown = slice(None, None, self.views)  # the identity view of each image
+            if cam.single_pass:
+                batch = cam.run(stacked)
+                member = batch.probabilities.reshape(count, self.views)
+                cams, empty = batch.maps[shown], batch.empty[shown]
+            else:
+                identity = cam.run(stacked[shown])
+                others = np.arange(len(stacked)) % self.views != 0
+                member = np.zeros((count, self.views), np.float32)
+                member[:, 0] = identity.probabilities
+                if others.any():
+                    member[:, 1:] = cam.probabilities(stacked[others]).reshape(count, -1)
+                cams, empty = identity.maps, identity.empty
+            probabilities += member
+            for image in range(count):
+                if not empty[image]:
+                    maps[image].append(cams[image])
+        means = probabilities.mean(axis=1) / len(self._cams)
+        return [_scored(float(raw), found) for raw, found in zip(means, maps, strict=True)]
 
     def raw_of_pixels(
         self, images: Sequence[FloatImage], batch_size: int = 32
@@ -120,3 +140,15 @@ class Scorer:
             for start in range(0, len(images), batch_size)
         ]
         return np.concatenate(chunks) if chunks else np.zeros(0)
+
+
+def _scored(raw: float, maps: list[npt.NDArray[np.float32]]) -> Scored:
+    """One image's result from its raw probability and its members' non-empty maps (mean map,
+    renormalised; empty when no member has one)."""
+    if not maps:
+        return Scored(raw, np.zeros((1, 1), np.float32), True)
+    grid = max((m.shape for m in maps), key=lambda shape: shape[0] * shape[1])
+    mean = np.mean([upsample(m, grid) for m in maps], axis=0)
+    peak = float(mean.max())
+    heatmap = (mean / peak if peak > 0 else mean).astype(np.float32)
+    return Scored(raw, heatmap, peak <= 0)
