@@ -56,9 +56,14 @@ def canonical_image(pixels: FloatImage) -> FloatImage:
         float32 (224, 224) in [0, 1].
     """
     gray = pixels if pixels.ndim == 2 else pixels.mean(axis=2)
-    eight_bit = np.clip(np.rint(gray * 255.0), 0, 255).astype(np.uint8)
-    image = Image.fromarray(eight_bit).convert("RGB")
-    image = image.resize((CANONICAL_SIZE, CANONICAL_SIZE), Image.Resampling.BICUBIC)
+    levels = np.multiply(gray, np.float32(255.0), dtype=np.float32)  # one float32 scratch copy
+    np.clip(np.rint(levels, out=levels), 0.0, 255.0, out=levels)
+    # Resized as one gray band, then made RGB: Pillow resamples each band of an RGB image alike,
+    # so this is the training images' RGB resize exactly, at a third of the cost on a 2k image.
+    image = Image.fromarray(levels.astype(np.uint8)).resize(
+        (CANONICAL_SIZE, CANONICAL_SIZE), Image.Resampling.BICUBIC
+    )
+    image = image.convert("RGB")
     buffer = io.BytesIO()
     image.save(buffer, "JPEG", quality=CANONICAL_QUALITY)
     buffer.seek(0)
