@@ -57,6 +57,7 @@ def viewing_files(data: Path, count: int) -> list[Path]:
     kinds = [itertools.cycle(files) for files in (train, fullres, dicom) if files]
     return [next(kind) for kind in itertools.islice(itertools.cycle(kinds), count)]
 
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--model", type=Path, default=DEFAULT_MODEL)

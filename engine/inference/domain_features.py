@@ -37,7 +37,7 @@ from engine.imaging.radiograph import FloatImage
 from engine.modeling.bundles import Member
 from engine.modeling.domain_reference import STATISTICS, DomainReference, Entry
 from engine.modeling.preprocessing import preprocess
-from engine.runtime import tensorflow
+from engine.runtime import in_row_chunks, tensorflow
 
 CANONICAL_SIZE = 224
 CANONICAL_QUALITY = 75
@@ -155,7 +155,7 @@ class FeatureExtractor:
 
     def __call__(self, inputs: npt.NDArray[np.float32]) -> dict[tuple[str, str], Features]:
         """``(layer, statistic)`` -> the ``(n, width)`` pooled features of a batch of inputs."""
-        values = [np.asarray(v, dtype=np.float32) for v in self._pooled(inputs)]
+        values = in_row_chunks(self._pooled, inputs)
         keys = [(layer, stat) for layer in self.layers for stat in STATISTICS]
         return dict(zip(keys, values, strict=True))
 

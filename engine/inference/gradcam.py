@@ -49,7 +49,7 @@ import numpy.typing as npt
 
 from engine.errors import ModelFileError
 from engine.imaging.radiograph import FloatImage
-from engine.runtime import tensorflow
+from engine.runtime import in_row_chunks, tensorflow
 
 Method = Literal["gradcam", "gradcam++"]
 HEATMAP_METHODS: tuple[Method, ...] = ("gradcam", "gradcam++")
@@ -182,21 +182,20 @@ class GradCam:
         Returns:
             The probabilities and the normalised maps (see :class:`CamBatch`).
         """
-        probabilities, maps = self._run(images)
-        raw = np.asarray(maps, dtype=np.float32)
+        probabilities, raw = in_row_chunks(self._run, images)
         peaks = raw.max(axis=(1, 2))
         empty = ~(peaks > _ZERO_MAP)  # NaN peaks count as empty too
         scale = np.where(empty, 1.0, peaks).astype(np.float32)
         normalised = np.where(empty[:, None, None], 0.0, raw / scale[:, None, None])
         return CamBatch(
-            np.asarray(probabilities, dtype=np.float32),
+            probabilities,
             np.clip(normalised, 0.0, 1.0).astype(np.float32),
             empty,
         )
 
     def probabilities(self, images: npt.NDArray[np.float32]) -> npt.NDArray[np.float32]:
         """Probabilities only (the forward pass), for batch runs without heatmaps."""
-        return np.asarray(self._probabilities(images), dtype=np.float32)
+        return in_row_chunks(self._probabilities, images)[0]
 
 
 def upsample(cam: FloatImage, shape: tuple[int, int]) -> FloatImage:
