@@ -8,8 +8,10 @@ Measures, in one process:
 * open-to-heatmap latency of :func:`engine.inference.predictor.predict` for a 2k x 2k DICOM
 (uncompressed
   and JPEG 2000) and a 224 px JPEG: median of ``--runs`` warm runs, split into decode,
-  preprocess (with the out-of-distribution check), model (forward pass alone), CAM (the rest of
-  the one forward+backward pass) and heatmap resize;
+  preprocess (with the out-of-distribution check and the domain check's canonical copy), model
+  (the forward pass of one view alone), CAM (the rest of the model call: the other test-time
+  views in the same forward call, the class activation map, or the backward pass for a head
+  that needs it) and heatmap resize; the total also holds the domain check's forward pass;
 * batch throughput of :meth:`Predictor.predict_many` over the training JPEGs, without and with
   heatmaps;
 * the seed notebooks' way on the same model (``keras.utils.image_dataset_from_directory`` +

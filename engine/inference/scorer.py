@@ -107,6 +107,8 @@ class Scorer:
         alone on the other views.
         """
         count = len(inputs)
+        if not count:
+            return []
         probabilities = np.zeros((count, self.views))
         maps: list[list[npt.NDArray[np.float32]]] = [[] for _ in range(count)]
         for index, cam in enumerate(self._cams):

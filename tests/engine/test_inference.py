@@ -152,11 +152,21 @@ def test_predict_many_streams_a_per_file_error_and_keeps_order(predictor, some_j
     assert reports[-1].total == len(paths)
 
 
-def test_predict_many_with_heatmaps(predictor, some_jpegs):
-    results = list(predictor.predict_many(some_jpegs[:3], with_heatmaps=True, batch_size=2))
-    for result in results:
+def test_predict_many_with_heatmaps(predictor, some_jpegs, tmp_path):
+    corrupt = tmp_path / "corrupt.jpg"
+    corrupt.write_bytes(b"\xff\xd8\xff\xe0 not a JPEG")
+    paths = [corrupt, corrupt, *some_jpegs[:3]]  # the first batch of 2 has no readable file
+
+    results = list(predictor.predict_many(paths, with_heatmaps=True, batch_size=2))
+
+    assert [result.path for result in results] == paths
+    assert [result.error is not None for result in results] == [True, True, False, False, False]
+    for path, result in zip(paths[2:], results[2:], strict=True):
+        single = predictor.predict(path)
         assert result.prediction is not None and result.prediction.heatmap is not None
-        assert result.prediction.heatmap.shape == (224, 224)
+        assert single.heatmap is not None and result.prediction.heatmap.shape == (224, 224)
+        assert result.prediction.probability == pytest.approx(single.probability, abs=1e-5)
+        np.testing.assert_allclose(result.prediction.heatmap, single.heatmap, atol=1e-5)
 
 
 def test_predict_many_stops_when_asked(predictor, some_jpegs):
