@@ -16,8 +16,9 @@ import pytest
 from engine.imaging.images import load_image
 from engine.inference.gradcam import GradCam
 from engine.inference.scorer import Scorer
-from engine.modeling.bundles import Bundle, load_bundle
+from engine.modeling.bundles import Bundle, Member, load_bundle
 from engine.modeling.preprocessing import Preprocessing, preprocess
+from engine.modeling.tta import TtaRecipe
 from engine.runtime import tensorflow
 
 REPO = Path(__file__).resolve().parents[2]
@@ -136,3 +137,22 @@ def test_every_view_in_one_call_gives_the_per_image_results(shipped, real_images
         np.testing.assert_allclose(alone.heatmap, scored.heatmap, atol=1e-5)
         identity = tape.run(inputs[index][0][:1])  # the image as shown, through the tape
         np.testing.assert_allclose(scored.heatmap, identity.maps[0], atol=1e-5)
+
+
+def test_a_member_that_needs_the_tape_scores_every_view_and_maps_the_identity_view(images):
+    """Grad-CAM++ keeps the backward pass: on the identity views only, the other views forward."""
+    model = _model("hidden")
+    tta = TtaRecipe(("identity", "hflip", "zoom_in"))
+    scorer = Scorer([Member(model, SPEC, "last_conv")], tta, "gradcam++")
+    gray = [image[..., 0] for image in images]
+    inputs = [scorer.inputs(pixels) for pixels in gray]
+
+    scored = scorer.raw_with_heatmaps(inputs)
+
+    forward = np.asarray(model(np.concatenate([x[0] for x in inputs]), training=False))
+    expected = forward.reshape(len(gray), 3).mean(axis=1)
+    np.testing.assert_allclose([s.raw for s in scored], expected, atol=1e-5)
+    identity = GradCam(model, "last_conv", "gradcam++").run(np.stack([x[0][0] for x in inputs]))
+    for index, result in enumerate(scored):
+        assert result.heatmap is not None
+        np.testing.assert_allclose(result.heatmap, identity.maps[index], atol=1e-5)
