@@ -17,7 +17,7 @@ from engine.imaging.images import load_image
 from engine.inference.gradcam import GradCam
 from engine.inference.scorer import Scorer
 from engine.modeling.bundles import Bundle, Member, load_bundle
-from engine.modeling.preprocessing import Preprocessing, preprocess
+from engine.modeling.preprocessing import Preprocessing, network_input, preprocess
 from engine.modeling.tta import TtaRecipe
 from engine.runtime import tensorflow
 
@@ -135,7 +135,8 @@ def test_every_view_in_one_call_gives_the_per_image_results(shipped, real_images
         assert alone.raw == pytest.approx(scored.raw, abs=1e-5)
         assert scored.heatmap is not None and alone.heatmap is not None
         np.testing.assert_allclose(alone.heatmap, scored.heatmap, atol=1e-5)
-        identity = tape.run(inputs[index][0][:1])  # the image as shown, through the tape
+        shown = network_input(inputs[index][0][:1], shipped.card.preprocessing)
+        identity = tape.run(shown)  # the image as shown, through the tape
         np.testing.assert_allclose(scored.heatmap, identity.maps[0], atol=1e-5)
 
 
