@@ -18,6 +18,7 @@ from engine.inference.ood import fit_ood_reference, save_ood_reference
 from engine.inference.predictor import Predictor, predict, predict_many
 from engine.modeling.calibration import Calibration
 from engine.modeling.preprocessing import preprocess
+from engine.modeling.tta import make_views
 from engine.progress import Progress
 from tests.engine.tiny_bundles import make_bundle
 
@@ -223,3 +224,21 @@ def test_jpeg_and_dicom_of_the_same_pixels_agree(default_predictor, train_dir, t
                 dicom = write_sample(pixels, folder, syntax, photometric)
                 probability = default_predictor.predict(dicom).probability
                 assert abs(probability - reference) <= 0.02, (jpeg.name, syntax.name, photometric)
+
+
+def test_the_batched_fast_path_gives_the_cards_probability(default_predictor, fullres_dir):
+    """The raw probability of :func:`predict` (every view in one forward call, the class
+    activation map, views held gray until the call) is the card's definition computed the plain
+    way: each test-time view preprocessed alone and run alone, the outputs averaged."""
+    bundle = default_predictor.bundle
+    spec, views = bundle.card.preprocessing, bundle.card.tta.views
+    for path in sorted(fullres_dir.glob("*/*.jpeg")):
+        pixels = load_image(path).pixels
+        plain = [
+            float(np.asarray(bundle.model(preprocess(view, spec)[None], training=False))[0, 0])
+            for view in make_views(pixels, spec.image_size, views)
+        ]
+
+        fast = default_predictor.predict(path).raw_probability
+
+        assert fast == pytest.approx(float(np.mean(plain)), abs=1e-4), path.name  # measured ~1e-7
