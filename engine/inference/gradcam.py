@@ -28,8 +28,9 @@ the logit is ``b + sum_c w_c * mean_ij(A_ijc)`` (dropout is the identity at infe
 weights over ``H W``: the map is the class activation map (Zhou et al. 2016; Selvaraju et al.
 2017, sec. 3.1), computed from the forward pass's activations with no gradient tape (measured
 on the shipped model on 2 busy CPU cores, one image: 25 ms instead of 31-35 ms with the tape;
-more important, every test-time view then runs in the same call). Grad-CAM++ keeps the tape: its exponential-score weights are not
-the head's weights, even for this head. :attr:`GradCam.single_pass` says which path runs.
+more important, every test-time view then runs in the same call). Grad-CAM++ keeps the tape:
+its exponential-score weights are not the head's weights, even for this head.
+:attr:`GradCam.single_pass` says which path runs.
 
 Each map is divided by its maximum; a map that is zero everywhere (no positive evidence, or
 vanishing gradients) stays zero and is flagged, never divided into NaN. The map is computed at
