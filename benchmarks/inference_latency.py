@@ -8,14 +8,18 @@ Measures, in one process:
 * open-to-heatmap latency of :func:`engine.inference.predictor.predict` for a 2k x 2k DICOM
 (uncompressed
   and JPEG 2000) and a 224 px JPEG: median of ``--runs`` warm runs, split into decode,
-  preprocess (with the out-of-distribution check), model (forward pass alone), CAM (the rest of
-  the one forward+backward pass) and heatmap resize;
+  preprocess (with the out-of-distribution check and the domain check's canonical copy), model
+  (the forward pass of one view alone), CAM (the rest of the model call: the other test-time
+  views in the same forward call, the class activation map, or the backward pass for a head
+  that needs it) and heatmap resize; the total also holds the domain check's forward pass;
 * batch throughput of :meth:`Predictor.predict_many` over the training JPEGs, without and with
   heatmaps;
 * the seed notebooks' way on the same model (``keras.utils.image_dataset_from_directory`` +
   ``model.predict``), for the ratio, and the forward pass alone on inputs already in memory
   (the ceiling of any pipeline with this model);
-* peak resident memory.
+* peak resident memory, also as it was before the seed notebooks' way ran (Keras's
+  ``model.predict`` on batches of 32 holds its own activations; Hilum's path alone is the first
+  figure).
 
 Usage::
 
@@ -50,6 +54,11 @@ DEFAULT_MODEL = REPO / "resources" / "models" / "default"
 
 def median_ms(values: list[float]) -> float:
     return 1000.0 * statistics.median(values)
+
+
+def peak_gb() -> float:
+    """Peak resident memory of this process so far, in GB."""
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024**2  # KiB on Linux
 
 
 def latency(predictor: Predictor, path: Path, runs: int) -> dict[str, float]:
@@ -187,6 +196,7 @@ def main() -> None:
     print(f"\nBatch throughput over {len(files)} training JPEGs (batch {args.batch_size})")
     fast = throughput(predictor, files, args.batch_size, heatmaps=False)
     with_maps = throughput(predictor, files, args.batch_size, heatmaps=True)
+    hilum_peak = peak_gb()
     seed = seed_baseline(
         predictor.bundle.model, train_dir, len(files), spec.image_size, spec.channels, spec.scaling
     )
@@ -201,8 +211,7 @@ def main() -> None:
         f"{'model alone (inputs in memory)':34s} {ceiling:7.0f} images/s  "
         f"({ceiling / seed:.1f}x seed: the most any pipeline can gain)"
     )
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024**2  # KiB on Linux
-    print(f"\nPeak RSS {peak:.2f} GB")
+    print(f"\nPeak RSS {peak_gb():.2f} GB ({hilum_peak:.2f} GB before the seed way ran)")
 
 
 if __name__ == "__main__":

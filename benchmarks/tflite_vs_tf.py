@@ -83,7 +83,7 @@ def main() -> None:
     tflite_all = 0.0
     worst = 0.0
     for index, member in enumerate(scorer.members):
-        x = np.concatenate([image[index] for image in inputs])  # (batch * views, h, w, c)
+        x = scorer.network_batch(inputs, index)  # (batch * views, h, w, c)
         one = np.ascontiguousarray(x[::views])
         run_one = tflite_runner(member.model, len(one), args.threads)
         run_all = tflite_runner(member.model, len(x), args.threads)

@@ -17,6 +17,18 @@ import os
 from dataclasses import dataclass
 from functools import cache
 from types import ModuleType
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+#: Most images one compiled forward call takes at a time. A network's activations for all the
+#: rows of a call are alive together (MobileNetV2 at 224 px: 4.8 MB per image for its largest
+#: layer alone), and the allocator keeps what it once held. Measured on the shipped model:
+#: calls of 128 rows (32 files x 4 test-time views) raised the peak resident memory from 1.0 to
+#: 3.3 GB and kept it there; over 128 rows in calls of 32, 16 and 8 rows the peak grew by 0.45,
+#: 0.21 and 0.08 GB, at the same images per second on the CPU (53 and 52 at 32 and 8 rows).
+FORWARD_ROWS = 8
 
 
 @cache
@@ -57,3 +69,18 @@ def device() -> Device:
         return Device("GPU", f"GPU: {label}{suffix}", len(gpus))
     cores = os.cpu_count() or 1
     return Device("CPU", f"CPU ({cores} cores, no GPU found)", 1)
+
+
+def in_row_chunks(
+    call: Any, images: npt.NDArray[np.float32], rows: int = FORWARD_ROWS
+) -> list[npt.NDArray[np.float32]]:
+    """``call`` (a compiled forward function: one tensor or a list of tensors out, each with one
+    row per image) on at most ``rows`` images at a time; each output concatenated over the
+    chunks, as float32 numpy arrays. Bounds the memory of a forward pass (:data:`FORWARD_ROWS`).
+    """
+    parts: list[list[npt.NDArray[np.float32]]] = []
+    for start in range(0, max(1, len(images)), rows):
+        outputs = call(images[start : start + rows])
+        outputs = outputs if isinstance(outputs, list | tuple) else [outputs]
+        parts.append([np.asarray(output, dtype=np.float32) for output in outputs])
+    return [np.concatenate(chunks) for chunks in zip(*parts, strict=True)]

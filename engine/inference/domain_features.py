@@ -38,7 +38,7 @@ from engine.imaging.radiograph import FloatImage
 from engine.modeling.bundles import Member
 from engine.modeling.domain_reference import STATISTICS, DomainReference, Entry
 from engine.modeling.preprocessing import preprocess
-from engine.runtime import tensorflow
+from engine.runtime import in_row_chunks, tensorflow
 
 CANONICAL_SIZE = 224
 CANONICAL_QUALITY = 75
@@ -57,9 +57,14 @@ def canonical_image(pixels: FloatImage) -> FloatImage:
         float32 (224, 224) in [0, 1].
     """
     gray = pixels if pixels.ndim == 2 else pixels.mean(axis=2)
-    eight_bit = np.clip(np.rint(gray * 255.0), 0, 255).astype(np.uint8)
-    image = Image.fromarray(eight_bit).convert("RGB")
-    image = image.resize((CANONICAL_SIZE, CANONICAL_SIZE), Image.Resampling.BICUBIC)
+    levels = np.multiply(gray, np.float32(255.0), dtype=np.float32)  # one float32 scratch copy
+    np.clip(np.rint(levels, out=levels), 0.0, 255.0, out=levels)
+    # Resized as one gray band, then made RGB: Pillow resamples each band of an RGB image alike,
+    # so this is the training images' RGB resize exactly, at a third of the cost on a 2k image.
+    image = Image.fromarray(levels.astype(np.uint8)).resize(
+        (CANONICAL_SIZE, CANONICAL_SIZE), Image.Resampling.BICUBIC
+    )
+    image = image.convert("RGB")
     buffer = io.BytesIO()
     image.save(buffer, "JPEG", quality=CANONICAL_QUALITY)
     buffer.seek(0)
@@ -151,7 +156,7 @@ class FeatureExtractor:
 
     def __call__(self, inputs: npt.NDArray[np.float32]) -> dict[tuple[str, str], Features]:
         """``(layer, statistic)`` -> the ``(n, width)`` pooled features of a batch of inputs."""
-        values = [np.asarray(v, dtype=np.float32) for v in self._pooled(inputs)]
+        values = in_row_chunks(self._pooled, inputs)
         keys = [(layer, stat) for layer in self.layers for stat in STATISTICS]
         return dict(zip(keys, values, strict=True))
 

@@ -23,13 +23,14 @@ class Prediction:
         probability: probability of pneumonia, calibrated when the card has a calibration.
         raw_probability: the model's own output, before calibration.
         label: ``"PNEUMONIA"`` when ``probability >= threshold``, else ``"NORMAL"``.
-        threshold: the operating point in force: the card's, or for an image nearest to a site
+        threshold: the operating point in force: the card's, or for an image assigned to a site
             the bundle was commissioned for, that site head's.
         heatmap: Grad-CAM map, float32 in [0, 1] at the image's display size (rows, columns),
             or ``None`` when heatmaps were not asked for (batch runs).
         timings: seconds spent in ``decode``, ``preprocess`` (including the out-of-distribution
-            check), ``model_cam`` (forward + backward pass; a share of the batch in batch
-            runs) and ``resize`` (heatmap to display size).
+            check), ``model_cam`` (the forward pass of every view, with the heatmap; a share
+            of the batch in batch runs), ``domain`` (the domain check) and ``resize`` (heatmap
+            to display size).
         model_id: the bundle's model id.
         device: where the model ran, e.g. ``"CPU (2 cores, no GPU found)"``.
         warnings: the reader's warnings, the out-of-distribution and age warnings, heatmap notes.

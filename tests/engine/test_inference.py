@@ -19,6 +19,7 @@ from engine.inference.ood import fit_ood_reference, save_ood_reference
 from engine.inference.predictor import Predictor, predict, predict_many
 from engine.modeling.calibration import Calibration
 from engine.modeling.preprocessing import preprocess
+from engine.modeling.tta import make_views
 from engine.progress import Progress
 from tests.engine.tiny_bundles import make_bundle
 
@@ -173,11 +174,21 @@ def test_predict_many_streams_a_per_file_error_and_keeps_order(predictor, some_j
     assert reports[-1].total == len(paths)
 
 
-def test_predict_many_with_heatmaps(predictor, some_jpegs):
-    results = list(predictor.predict_many(some_jpegs[:3], with_heatmaps=True, batch_size=2))
-    for result in results:
+def test_predict_many_with_heatmaps(predictor, some_jpegs, tmp_path):
+    corrupt = tmp_path / "corrupt.jpg"
+    corrupt.write_bytes(b"\xff\xd8\xff\xe0 not a JPEG")
+    paths = [corrupt, corrupt, *some_jpegs[:3]]  # the first batch of 2 has no readable file
+
+    results = list(predictor.predict_many(paths, with_heatmaps=True, batch_size=2))
+
+    assert [result.path for result in results] == paths
+    assert [result.error is not None for result in results] == [True, True, False, False, False]
+    for path, result in zip(paths[2:], results[2:], strict=True):
+        single = predictor.predict(path)
         assert result.prediction is not None and result.prediction.heatmap is not None
-        assert result.prediction.heatmap.shape == (224, 224)
+        assert single.heatmap is not None and result.prediction.heatmap.shape == (224, 224)
+        assert result.prediction.probability == pytest.approx(single.probability, abs=1e-5)
+        np.testing.assert_allclose(result.prediction.heatmap, single.heatmap, atol=1e-5)
 
 
 def test_predict_many_stops_when_asked(predictor, some_jpegs):
@@ -234,3 +245,21 @@ def test_jpeg_and_dicom_of_the_same_pixels_agree(default_predictor, train_dir, t
                 dicom = write_sample(pixels, folder, syntax, photometric)
                 probability = default_predictor.predict(dicom).probability
                 assert abs(probability - reference) <= 0.02, (jpeg.name, syntax.name, photometric)
+
+
+def test_the_batched_fast_path_gives_the_cards_probability(default_predictor, fullres_dir):
+    """The raw probability of :func:`predict` (every view in one forward call, the class
+    activation map, views held gray until the call) is the card's definition computed the plain
+    way: each test-time view preprocessed alone and run alone, the outputs averaged."""
+    bundle = default_predictor.bundle
+    spec, views = bundle.card.preprocessing, bundle.card.tta.views
+    for path in sorted(fullres_dir.glob("*/*.jpeg")):
+        pixels = load_image(path).pixels
+        plain = [
+            float(np.asarray(bundle.model(preprocess(view, spec)[None], training=False))[0, 0])
+            for view in make_views(pixels, spec.image_size, views)
+        ]
+
+        fast = default_predictor.predict(path).raw_probability
+
+        assert fast == pytest.approx(float(np.mean(plain)), abs=1e-4), path.name  # measured ~1e-7
