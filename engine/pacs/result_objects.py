@@ -56,6 +56,7 @@ _REQUIRED_EMPTY = (
     "AccessionNumber",
     "ReferringPhysicianName",
 )
+#: Manufacturer (0008,0070) of the objects Hilum makes; the store recognises its own objects by it.
 MANUFACTURER = "Hilum"
 
 

@@ -51,6 +51,7 @@ from pydicom.uid import (
 )
 
 from engine.atomic_files import write_bytes
+from engine.pacs.result_objects import MANUFACTURER
 
 # As in engine.imaging.dicom_reading: invalid values are read as they are, without a warning (which
 # would print a sender's values to the log from the network thread).
@@ -66,8 +67,6 @@ IMAGE_STORAGE: dict[str, UID] = {
 
 #: Structured reports: stored, listed, never predicted.
 REPORT_STORAGE = (BasicTextSRStorage, EnhancedSRStorage, ComprehensiveSRStorage)
-#: Manufacturer (0008,0070) of the objects Hilum makes (see engine.pacs.result_objects).
-HILUM_MANUFACTURER = "Hilum"
 
 #: Uncompressed syntaxes first: they are what a sender should prefer.
 _CANDIDATE_SYNTAXES = (
@@ -180,7 +179,7 @@ def store_encoded(
         )
         study_uid = str(header.get("StudyInstanceUID", "")).strip()
         instance_uid = str(header.get("SOPInstanceUID", "")).strip()
-        ours = str(header.get("Manufacturer", "")).strip() == HILUM_MANUFACTURER
+        ours = str(header.get("Manufacturer", "")).strip() == MANUFACTURER
     except Exception as error:  # pydicom reports damaged headers with many exception types
         raise RefusedInstance(
             STATUS_CANNOT_UNDERSTAND, f"the data set cannot be parsed ({type(error).__name__})"
