@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Callable
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 from PySide6.QtGui import QPixmap
@@ -110,6 +111,29 @@ def test_pdf_report_without_a_prediction_explains_why(
 ) -> None:
     window, records = make_records()
     records.choose_pdf_report()
+    assert "Nothing to report yet" in window.banner.text()
+
+
+def test_the_result_on_screen_is_of_the_image_shown_by_the_model_in_use(
+    qtbot: QtBot, make_window: MakeWindow, fullres_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    window = make_window()
+    first, second = sorted((fullres_dir / "NORMAL").iterdir())[:2]
+    radiograph = open_and_wait(qtbot, window, second)
+    room = window.reading_room
+    own = dataclasses.replace(
+        fake_prediction(0.8, shape=radiograph.pixels.shape), path=radiograph.source
+    )
+    window.show_prediction(own)
+    assert room.result_on_screen() is None, "no model in use: no result to act on"
+    in_use = SimpleNamespace(model_id=own.model_id)
+    monkeypatch.setattr(type(room.models), "predictor", property(lambda _: in_use))
+    assert room.result_on_screen() == (radiograph, own, in_use)
+    window.show_prediction(dataclasses.replace(own, path=first))
+    assert room.result_on_screen() is None, "a prediction of an earlier image"
+    window.show_prediction(dataclasses.replace(own, model_id="replaced-model"))
+    assert room.result_on_screen() is None, "a prediction by a model since replaced"
+    window.records.choose_pdf_report()
     assert "Nothing to report yet" in window.banner.text()
 
 

@@ -48,15 +48,12 @@ class RecordsHost(Protocol):
 
     banner: Any
     browser: Any
-    view: Any
+    reading_room: Any
     panel: Any
     settings: Any
     tabs: QTabWidget
     model_ready: Any
     prediction_shown: Any
-
-    @property
-    def predictor(self) -> Predictor | None: ...
 
     def add_tab(self, widget: QWidget, title: str) -> int: ...
 
@@ -106,7 +103,6 @@ class Records(QObject):
         super().__init__(window)  # type: ignore[arg-type]  # the host is a QMainWindow
         self._window = window
         self._writer = JobRunner(max_threads=1, parent=self)
-        self._last_prediction: Prediction | None = None
         self.history: History | None = None
         try:
             self.history = History(db_path or default_history_path())
@@ -208,7 +204,6 @@ class Records(QObject):
 
     @Slot(object)
     def _on_prediction_shown(self, prediction: Prediction) -> None:
-        self._last_prediction = prediction
         self.pdf_action.setEnabled(True)
         if self.history is None or prediction.path is None:
             return
@@ -216,25 +211,16 @@ class Records(QObject):
         job.failed.connect(self._window.banner.show_error)
         job.start()
 
-    def _current(self) -> tuple[Any, Prediction] | None:
-        """The radiograph on screen and its prediction, when both are there and match."""
-        radiograph = self._window.view.radiograph
-        prediction = self._last_prediction
-        if radiograph is None or prediction is None or prediction.path != radiograph.source:
-            return None
-        return radiograph, prediction
-
     @Slot()
     def choose_pdf_report(self) -> None:
         """Ask where to save the PDF report of the image shown, and write it."""
-        current = self._current()
-        predictor = self._window.predictor
-        if current is None or predictor is None:
+        current = self._window.reading_room.result_on_screen()
+        if current is None:
             self._window.banner.show_error(
                 HilumError("Nothing to report yet: open an image and wait for its prediction.")
             )
             return
-        radiograph, prediction = current
+        radiograph, prediction, predictor = current
         path = self.exporter.choose_pdf_path(radiograph, self._window.settings.last_folder)
         if path is not None:
             self.exporter.export_pdf(
