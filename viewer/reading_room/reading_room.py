@@ -1,6 +1,6 @@
 """The reading room: study browser, image view, prediction panel and DICOM tags, and their flow.
 
-The flow for one image (../shared/GUIDE.md, "The flows"):
+The flow for one image:
 
 1. ``load_image`` runs as a job; on success the image view, tags and panel show the radiograph;
 2. when a model is loaded, ``engine.inference.predictor.predict`` runs as a job on the model's
