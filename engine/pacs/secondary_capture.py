@@ -30,7 +30,7 @@ from engine.inference.caveats import DISCLAIMER, HEATMAP_NOTE
 from engine.inference.check_verdict import OUTSIDE_LABEL, domain_line
 from engine.inference.gradcam import overlay_rgb
 from engine.inference.heatmap_strength import scaled_heatmap, strength_legend
-from engine.pacs.result_objects import (
+from engine.pacs.derived_instances import (
     ModelIdentity,
     code,
     image_reference,
@@ -95,7 +95,7 @@ def build_secondary_capture(
     """The Secondary Capture image of ``prediction``'s heatmap over ``source``.
 
     Args:
-        source: the source image's header (:func:`engine.pacs.result_objects.read_source`).
+        source: the source image's header (:func:`engine.pacs.derived_instances.read_source`).
         pixels: the source at its default display, in [0, 1] (``Radiograph.pixels``).
         prediction: the prediction (probability, label, threshold, the checks' verdicts).
         heatmap: its heatmap as the model made it, same shape as ``pixels``; drawn faded at

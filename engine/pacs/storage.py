@@ -51,7 +51,7 @@ from pydicom.uid import (
 
 from engine.atomic_files import write_bytes
 from engine.imaging.dicom_values import text
-from engine.pacs.result_objects import MANUFACTURER
+from engine.pacs.derived_instances import MANUFACTURER
 
 #: The image storage SOP classes Hilum accepts, by the modality name users know.
 IMAGE_STORAGE: dict[str, UID] = {

@@ -31,8 +31,8 @@ def send_result(
     local_ae_title: str, **callbacks: Any,
 ) -> Any:  # fmt: skip
     """Build the heatmap Secondary Capture and the SR, and store both on ``node`` (worker)."""
-    from engine.pacs.result_objects import ModelIdentity
-    from engine.pacs.results import build_results
+    from engine.pacs.derived_instances import ModelIdentity
+    from engine.pacs.result_objects import build_results
     from engine.pacs.sending import send_instances
 
     results = build_results(radiograph, prediction, ModelIdentity.from_card(card))
@@ -43,8 +43,8 @@ def export_result(
     radiograph: Radiograph, prediction: Prediction, card: ModelCard, folder: Path
 ) -> list[Path]:
     """Build both result objects and write them under ``folder`` (worker)."""
-    from engine.pacs.result_objects import ModelIdentity, export_results
-    from engine.pacs.results import build_results
+    from engine.pacs.derived_instances import ModelIdentity
+    from engine.pacs.result_objects import build_results, export_results
 
     return export_results(
         build_results(radiograph, prediction, ModelIdentity.from_card(card)), folder

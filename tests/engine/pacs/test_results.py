@@ -15,9 +15,9 @@ from engine.errors import HilumError
 from engine.imaging.radiograph import Radiograph
 from engine.inference.caveats import DISCLAIMER
 from engine.inference.prediction import Prediction
+from engine.pacs.derived_instances import ModelIdentity
 from engine.pacs.nodes import PacsNode
-from engine.pacs.result_objects import ModelIdentity, ResultObjects, export_results
-from engine.pacs.results import build_results
+from engine.pacs.result_objects import ResultObjects, build_results, export_results
 from engine.pacs.retrieve import get_study
 from engine.pacs.sending import send_instances
 from tests.pacs_support import ORTHANC_AET, Orthanc, dcmtk
