@@ -21,7 +21,7 @@ class PacsHost(Protocol):
     reading_room: Any
     settings: Settings
     tabs: QTabWidget
-    records: Any
+    triage_history: Any
     image_shown: Any
     prediction_shown: Any
 
