@@ -13,9 +13,9 @@ Measures, with DCMTK's ``storescu`` as the sending X-ray unit, over loopback:
 2. **Burst into the viewer** (offscreen main window, listener on, model loaded): the same 200
    instances; the longest stall of the GUI event loop while they arrive and are predicted (a
    10 ms timer records the gaps between its ticks), and the time until all 200 rows are in the
-   worklist.
+   triage list.
 3. **Receive-to-prediction**, warm: one chest CR sent at a time into the viewer; from the start
-   of storescu to the image's row (probability) appearing in the worklist, median of ``--runs``;
+   of storescu to the image's row (probability) appearing in the triage list, median of ``--runs``;
    split into transfer (storescu's run) and arrival-to-row.
 
 With ``--diagnose``, every stall over 100 ms of the burst is listed, split into the GUI thread's
@@ -142,15 +142,15 @@ def viewer_runs(
     listener = ListenerSettings(port=0, out_dir=out / "received", allowed=(AllowedCaller(SENDER),))
     window.pacs.apply_settings(listener, True, [])
     port = window.pacs.listener.port  # type: ignore[union-attr]
-    worklist = window.records.worklist
+    triage_list = window.triage_history.triage_list
 
     # 3. receive-to-prediction, one image at a time (the first run warms up and is dropped)
     totals, transfers = [], []
     for run in range(runs + 1):
-        before = len(worklist.rows())
+        before = len(triage_list.rows())
         started = time.perf_counter()
         transfer = BackgroundSend(port, [instances[run]])
-        wait_until(app, lambda b=before: len(worklist.rows()) > b, 120)
+        wait_until(app, lambda b=before: len(triage_list.rows()) > b, 120)
         total = time.perf_counter() - started
         transfers.append(transfer.join())
         if run:
@@ -166,16 +166,16 @@ def viewer_runs(
     idle_until = time.monotonic() + 5
     idle = loop_gaps(app, lambda: time.monotonic() > idle_until)
     rest = instances[runs + 1 :]
-    before = len(worklist.rows())
+    before = len(triage_list.rows())
     started = time.perf_counter()
     cpu_before = process_cpu()
     sender = BackgroundSend(port, rest)
-    busy = loop_gaps(app, lambda: len(worklist.rows()) >= before + len(rest), diagnose)
+    busy = loop_gaps(app, lambda: len(triage_list.rows()) >= before + len(rest), diagnose)
     all_rows = time.perf_counter() - started
     used = process_cpu() - cpu_before
     print(
         f"2. burst into the viewer: {len(rest)} instances, storescu {sender.join():.1f} s, "
-        f"all rows in the worklist after {all_rows:.1f} s; GUI event loop (10 ms timer) during "
+        f"all rows in the triage list after {all_rows:.1f} s; GUI event loop (10 ms timer) during "
         f"the burst: longest stall {busy[-1]:.0f} ms, 99th percentile "
         f"{busy[int(0.99 * len(busy))]:.0f} ms; idle before it: {idle[-1]:.0f} / "
         f"{idle[int(0.99 * len(idle))]:.0f} ms; CPU used by the viewer meanwhile {used:.1f} s"

@@ -14,12 +14,12 @@ from engine.errors import ImageReadError as ImageReadError
 from engine.errors import ModelFileError as ModelFileError
 from engine.imaging import IMAGE_EXTENSIONS as IMAGE_EXTENSIONS
 from engine.imaging import MAX_PIXELS as MAX_PIXELS
-from engine.imaging import Image as Image
 from engine.imaging import Patient as Patient
 from engine.imaging import Radiograph as Radiograph
 from engine.imaging import Series as Series
 from engine.imaging import SkippedFile as SkippedFile
 from engine.imaging import Study as Study
+from engine.imaging import StudyImage as StudyImage
 from engine.imaging import StudyIndex as StudyIndex
 from engine.imaging import Window as Window
 from engine.imaging import apply_window as apply_window

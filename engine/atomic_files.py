@@ -36,6 +36,18 @@ def fsync_path(path: Path) -> None:
         os.close(descriptor)
 
 
+def write_synced(path: Path, content: str | bytes) -> None:
+    """Write ``content`` (text as UTF-8) to ``path`` in place and flush it to disk.
+
+    Only for files inside a temporary folder that is itself moved into place atomically (a model
+    bundle, :func:`partial_name`): the folder's move is the atomic step, and every file in it
+    must be on disk before it. A lone file is written with :func:`write_text` or
+    :func:`write_bytes` instead.
+    """
+    path.write_bytes(content.encode("utf-8") if isinstance(content, str) else content)
+    fsync_path(path)
+
+
 @contextlib.contextmanager
 def replacing(destination: str | os.PathLike[str]) -> Iterator[Path]:
     """Give a temporary path to write; on success move it over ``destination`` atomically.

@@ -9,7 +9,7 @@ from pathlib import Path
 @dataclass(frozen=True)
 class FakePrediction:
     """The fields of :class:`engine.inference.prediction.Prediction` that the history and the
-    worklist read, without a model."""
+    triage list read, without a model."""
 
     probability: float
     threshold: float

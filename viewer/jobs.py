@@ -9,8 +9,8 @@ normal outcome: the callable returns early and ``succeeded`` carries what it ret
 
 Why two hops: the runnable emits on a private relay, and the :class:`Job` (which lives in the GUI
 thread) re-emits from ``@Slot`` methods. Anything connected to a ``Job`` signal, lambdas included,
-therefore runs on the GUI thread (a lambda connected directly to a worker-emitted signal would run
-on the worker, see ../shared/GUIDE.md section 5).
+therefore runs on the GUI thread (a lambda or plain function connected directly to a
+worker-emitted signal would run on the worker thread, and touch widgets from there).
 
 Start-up imports: importing one package from two threads at once can fail with "cannot import
 name ... from partially initialized module" (pydicom's circular imports, on every cold start of

@@ -186,8 +186,8 @@ def _run_send(args: argparse.Namespace, context: CliContext) -> int:
     from engine.cli.listen import load_predictor
     from engine.imaging.images import load_image
     from engine.inference.check_verdict import result_line
-    from engine.pacs.result_objects import ModelIdentity, ResultObjects, export_results
-    from engine.pacs.results import build_results
+    from engine.pacs.derived_instances import ModelIdentity
+    from engine.pacs.result_objects import ResultObjects, build_results, export_results
     from engine.pacs.sending import send_instances
 
     if args.node is None and args.export is None:

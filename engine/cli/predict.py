@@ -3,7 +3,7 @@
 Runs :meth:`engine.inference.predictor.Predictor.predict_many` over files and folders: one line (or
 JSON object, or CSV row) per file, an error for each file that cannot be read, and exit status 1
 when any file failed. Without ``--model`` the shipped default model is used. The CSV is the
-Worklist's (:func:`engine.workflows.triage.csv_text`), with each file's patient and study date.
+triage list's (:func:`engine.workflows.triage.csv_text`), with each file's patient and study date.
 
 Every row carries the checks' verdict (:func:`engine.inference.check_verdict.verdict_fields`:
 ``in_domain``, ``domain_score``, ``chest_radiograph``, ``outside``). An image outside what the

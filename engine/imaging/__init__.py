@@ -7,11 +7,11 @@ from engine.imaging.images import load_image
 from engine.imaging.limits import MAX_PIXELS
 from engine.imaging.radiograph import Radiograph, Window, apply_window, window_from_range
 from engine.imaging.studies import (
-    Image,
     Patient,
     Series,
     SkippedFile,
     Study,
+    StudyImage,
     StudyIndex,
     find_studies,
 )
@@ -19,12 +19,12 @@ from engine.imaging.studies import (
 __all__ = [
     "IMAGE_EXTENSIONS",
     "MAX_PIXELS",
-    "Image",
     "Patient",
     "Radiograph",
     "Series",
     "SkippedFile",
     "Study",
+    "StudyImage",
     "StudyIndex",
     "Window",
     "apply_window",

@@ -25,7 +25,6 @@ from typing import Any
 
 import numpy as np
 import pydicom
-import pydicom.config
 from pydicom.dataset import Dataset, FileMetaDataset
 from pydicom.errors import InvalidDicomError
 from pydicom.pixels.processing import apply_color_lut
@@ -57,10 +56,6 @@ MAX_INFLATED_BYTES = 4 * MAX_PIXELS
 _DEFLATED = b"1.2.840.10008.1.2.1.99"
 _META_GROUP_LENGTH = b"DICM\x02\x00\x00\x00UL\x04\x00"  # then its value, then the meta group
 _STEP = 2**20
-
-# Hilum displays what a file holds and never rewrites it, so invalid values (a malformed UID, an
-# over-long string) are not worth a warning on every access: they are read as they are.
-pydicom.config.settings.reading_validation_mode = pydicom.config.IGNORE
 
 
 def read_dicom(file: Path, *, has_file_meta: bool, warnings_: list[str]) -> Radiograph:

@@ -15,8 +15,19 @@ import math
 from collections.abc import Sequence
 from typing import Any
 
+import pydicom.config
 from pydicom.dataset import Dataset
 from pydicom.multival import MultiValue
+
+# The one process-wide pydicom setting Hilum makes, here beside the functions that check every
+# value afterwards. pydicom validates a value when it is first accessed, and the validation mode is
+# a global: dcmread takes no option for it, and switching it around each read (pydicom's
+# strict_reading() context manager) would race, since files are read on several threads at once
+# (the decoder pool, each PACS association). Hilum displays what a file holds and never rewrites
+# it, so invalid values (a malformed UID, an over-long string) are read as they are, without a
+# warning (which would print a sender's values to the log from the network thread); the functions
+# below turn them into clear errors or documented fallbacks.
+pydicom.config.settings.reading_validation_mode = pydicom.config.IGNORE
 
 #: Longest piece of a malformed value quoted back to the user.
 _SHOWN_CHARS = 40

@@ -26,8 +26,9 @@ UNKNOWN_PATIENT = "(no patient id)"
 
 
 @dataclass
-class Image:
-    """One image file of a series."""
+class StudyImage:
+    """One image file of a series: a leaf of the patient/study/series tree, not the pixels
+    (:class:`~engine.imaging.radiograph.Radiograph` is the image read)."""
 
     path: Path
     sop_instance_uid: str = ""
@@ -42,7 +43,7 @@ class Series:
     uid: str
     description: str = ""
     modality: str = ""
-    images: list[Image] = field(default_factory=list)
+    images: list[StudyImage] = field(default_factory=list)
 
 
 @dataclass
@@ -139,7 +140,7 @@ def find_studies(paths: Iterable[str | os.PathLike[str]]) -> StudyIndex:
 
 @dataclass
 class _Entry:
-    image: Image
+    image: StudyImage
     patient_id: str
     patient_name: str
     study_uid: str
@@ -166,7 +167,7 @@ def _describe(path: Path) -> _Entry:
     if kind in ("JPEG", "PNG"):
         folder = str(path.parent.resolve())
         return _Entry(
-            Image(path),
+            StudyImage(path),
             UNKNOWN_PATIENT,
             "",
             folder,
@@ -207,7 +208,7 @@ def _dicom_entry(path: Path, ds: Dataset) -> _Entry:
     frames = max(_whole_number(ds, "NumberOfFrames") or 1, 1)
     study_uid = text("StudyInstanceUID") or f"(no study uid) {path.parent}"
     return _Entry(
-        Image(path, text("SOPInstanceUID"), instance_number, frames),
+        StudyImage(path, text("SOPInstanceUID"), instance_number, frames),
         text("PatientID") or UNKNOWN_PATIENT,
         text("PatientName"),
         study_uid,

@@ -14,8 +14,9 @@ point in use:
 Chosen over "show only at or above the operating point" because an image just below the cut-off
 is exactly the one a reader wants to examine, and a map that vanishes at a hard edge would make
 a 39 % and a 41 % image look categorically different; a fade keeps what the map shows
-proportional to what the model concluded. The same scaling is used by the viewer, the PDF report
-and the CLI's overlays, and :func:`strength_legend` says in words what the user sees.
+proportional to what the model concluded. Every surface that draws a heatmap fades it with
+:func:`scaled_heatmap`: the viewer, the PDF report, the PACS Secondary Capture and the CLI's
+overlays; :func:`strength_legend` says in words what the user sees.
 """
 
 from __future__ import annotations

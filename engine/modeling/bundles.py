@@ -28,7 +28,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from engine.atomic_files import fsync_path, is_partial, partial_name, write_text
+from engine.atomic_files import fsync_path, is_partial, partial_name, write_synced, write_text
 from engine.errors import ConfigError
 from engine.modeling.card import CARD_FILE, ModelCard, card_error
 from engine.modeling.preprocessing import Preprocessing
@@ -171,14 +171,6 @@ def _load_model(folder: Path, name: str, preprocessing: Preprocessing, gradcam_l
     return model
 
 
-def _write_fsynced(path: Path, content: str | bytes) -> None:
-    data = content.encode("utf-8") if isinstance(content, str) else content
-    with path.open("wb") as stream:
-        stream.write(data)
-        stream.flush()
-        os.fsync(stream.fileno())
-
-
 def _exchange(first: Path, second: Path) -> bool:
     """Swap two existing folders in one atomic step (Linux renameat2); False if unsupported."""
     libc_name = ctypes.util.find_library("c")
@@ -267,9 +259,9 @@ def write_bundle(
         checked = replace(
             card, model_sha256=sha256_of(temporary / MODEL_FILE), members=tuple(members)
         )
-        _write_fsynced(temporary / CARD_FILE, checked.to_json())
+        write_synced(temporary / CARD_FILE, checked.to_json())
         for name, text in (extra_files or {}).items():
-            _write_fsynced(temporary / name, text)
+            write_synced(temporary / name, text)
         fsync_path(temporary)
         _install(temporary, destination)
         fsync_path(destination.parent)

@@ -15,10 +15,10 @@ from engine.pacs.nodes import (
 )
 
 if TYPE_CHECKING:
+    from engine.pacs.derived_instances import ModelIdentity
     from engine.pacs.network import echo
     from engine.pacs.query import QueryMatch, StudyQuery, find
-    from engine.pacs.result_objects import ModelIdentity, ResultObjects, export_results
-    from engine.pacs.results import build_results
+    from engine.pacs.result_objects import ResultObjects, build_results, export_results
     from engine.pacs.retrieve import RetrieveSummary, get_study, move_study
     from engine.pacs.scp import StorageListener
     from engine.pacs.sending import SendSummary, send_instances
@@ -57,10 +57,10 @@ __getattr__ = lazy_exports(
         "QueryMatch": "query",
         "StudyQuery": "query",
         "find": "query",
-        "ModelIdentity": "result_objects",
+        "ModelIdentity": "derived_instances",
         "ResultObjects": "result_objects",
+        "build_results": "result_objects",
         "export_results": "result_objects",
-        "build_results": "results",
         "RetrieveSummary": "retrieve",
         "get_study": "retrieve",
         "move_study": "retrieve",

@@ -1,10 +1,12 @@
 """The heatmap overlay as a Secondary Capture image (PS3.3 A.8.1) in the source study.
 
 The image is what the viewer shows: the radiograph at its default display, the Grad-CAM map
-blended on top (:func:`engine.inference.gradcam.overlay_rgb`), and above it a black caption band
-with the result and the statement that this is not a diagnosis. It is flagged as derived
-(Image Type ``DERIVED\\SECONDARY``), with burned-in annotation (Burned In Annotation ``YES``),
-and references the source image (Referenced Image and Source Image Sequences).
+blended on top (:func:`engine.inference.gradcam.overlay_rgb`) at the strength the viewer and the
+PDF report draw it (:func:`engine.inference.heatmap_strength.scaled_heatmap`: faded below the
+operating point, so a NORMAL result carries no full-strength hot spot), and above it a black
+caption band with the result and the statement that this is not a diagnosis. It is flagged as
+derived (Image Type ``DERIVED\\SECONDARY``), with burned-in annotation (Burned In Annotation
+``YES``), and references the source image (Referenced Image and Source Image Sequences).
 
 For an image outside what the model was validated on (``prediction.outside``) the picture is the
 gray image with no heatmap colours, and the caption says OUTSIDE with the reason instead of a
@@ -27,7 +29,8 @@ from engine.imaging.radiograph import FloatImage
 from engine.inference.caveats import DISCLAIMER, HEATMAP_NOTE
 from engine.inference.check_verdict import OUTSIDE_LABEL, domain_line
 from engine.inference.gradcam import overlay_rgb
-from engine.pacs.result_objects import (
+from engine.inference.heatmap_strength import scaled_heatmap, strength_legend
+from engine.pacs.derived_instances import (
     ModelIdentity,
     code,
     image_reference,
@@ -92,10 +95,11 @@ def build_secondary_capture(
     """The Secondary Capture image of ``prediction``'s heatmap over ``source``.
 
     Args:
-        source: the source image's header (:func:`engine.pacs.result_objects.read_source`).
+        source: the source image's header (:func:`engine.pacs.derived_instances.read_source`).
         pixels: the source at its default display, in [0, 1] (``Radiograph.pixels``).
         prediction: the prediction (probability, label, threshold, the checks' verdicts).
-        heatmap: its heatmap, same shape as ``pixels`` (not drawn for an image outside).
+        heatmap: its heatmap as the model made it, same shape as ``pixels``; drawn faded at
+            ``prediction``'s probability and threshold, not drawn for an image outside.
         model: the model's identity.
 
     Returns:
@@ -116,7 +120,9 @@ def build_secondary_capture(
             "Grad-CAM heatmap of the model's pneumonia output blended over the image at its "
             "default display; caption burned in."
         )
-        ds.ImageComments = f"{DISCLAIMER} {HEATMAP_NOTE}"
+        legend = strength_legend(prediction.probability, prediction.threshold)
+        ds.ImageComments = f"{DISCLAIMER} {HEATMAP_NOTE} {legend}"
+        heatmap = scaled_heatmap(heatmap, prediction.probability, prediction.threshold)
     else:
         heatmap = np.zeros_like(pixels)  # the overlay's gray, without a single colour
         ds.SeriesDescription = OUTSIDE_SERIES_DESCRIPTION

@@ -27,7 +27,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pydicom
-import pydicom.config
 from pydicom.uid import (
     JPEG2000,
     UID,
@@ -51,10 +50,8 @@ from pydicom.uid import (
 )
 
 from engine.atomic_files import write_bytes
-
-# As in engine.imaging.dicom_reading: invalid values are read as they are, without a warning (which
-# would print a sender's values to the log from the network thread).
-pydicom.config.settings.reading_validation_mode = pydicom.config.IGNORE
+from engine.imaging.dicom_values import text
+from engine.pacs.derived_instances import MANUFACTURER
 
 #: The image storage SOP classes Hilum accepts, by the modality name users know.
 IMAGE_STORAGE: dict[str, UID] = {
@@ -66,8 +63,6 @@ IMAGE_STORAGE: dict[str, UID] = {
 
 #: Structured reports: stored, listed, never predicted.
 REPORT_STORAGE = (BasicTextSRStorage, EnhancedSRStorage, ComprehensiveSRStorage)
-#: Manufacturer (0008,0070) of the objects Hilum makes (see engine.pacs.result_objects).
-HILUM_MANUFACTURER = "Hilum"
 
 #: Uncompressed syntaxes first: they are what a sender should prefer.
 _CANDIDATE_SYNTAXES = (
@@ -178,9 +173,9 @@ def store_encoded(
             stop_before_pixels=True,
             specific_tags=["StudyInstanceUID", "SOPInstanceUID", "Manufacturer"],
         )
-        study_uid = str(header.get("StudyInstanceUID", "")).strip()
-        instance_uid = str(header.get("SOPInstanceUID", "")).strip()
-        ours = str(header.get("Manufacturer", "")).strip() == HILUM_MANUFACTURER
+        study_uid = text(header, "StudyInstanceUID")
+        instance_uid = text(header, "SOPInstanceUID")
+        ours = text(header, "Manufacturer") == MANUFACTURER
     except Exception as error:  # pydicom reports damaged headers with many exception types
         raise RefusedInstance(
             STATUS_CANNOT_UNDERSTAND, f"the data set cannot be parsed ({type(error).__name__})"

@@ -31,7 +31,7 @@ from pydicom.uid import ComprehensiveSRStorage
 
 from engine.inference.caveats import DISCLAIMER, HEATMAP_NOTE
 from engine.inference.check_verdict import chest_line, domain_line, headline
-from engine.pacs.result_objects import (
+from engine.pacs.derived_instances import (
     ModelIdentity,
     code,
     image_reference,

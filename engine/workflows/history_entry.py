@@ -12,7 +12,7 @@ from pathlib import Path
 from engine.inference.prediction_fields import FilePrediction
 from engine.modeling.bundles import sha256_of
 
-#: Where an entry came from: the image viewer, the worklist (batch triage) or the command line.
+#: Where an entry came from: the image viewer, the triage list (batch triage) or the command line.
 SOURCES = ("viewer", "worklist", "cli")
 
 

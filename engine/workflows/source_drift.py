@@ -161,7 +161,7 @@ def file_source(path: str | os.PathLike[str], calling_ae: str | None = None) -> 
 def recorded_source(history: History, sha256: str, path: str | os.PathLike[str]) -> str:
     """The source this image was recorded with before, else :func:`file_source` of ``path``.
 
-    Why: an image received over the network is predicted first in the Worklist, with its
+    Why: an image received over the network is predicted first in the triage list, with its
     sender's AE title; opened later in the reading room, only its file is known, whose folder
     (``<receive folder>/<StudyInstanceUID>``) would make every study a source of its own.
 

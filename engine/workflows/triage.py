@@ -1,6 +1,6 @@
 """Batch triage: predict every image of a folder or a study list, one row per file, and its CSV.
 
-The Worklist tab runs :func:`triage` on a worker thread and shows the rows, most suspicious
+The Triage tab runs :func:`triage` on a worker thread and shows the rows, most suspicious
 first; ``hilum predict --csv`` writes the same rows with :func:`csv_text`, so a CSV from either
 reads the same. Each row carries the file's patient and study date read from its header
 (:func:`study_context`, no pixel decoding), and each prediction is recorded in the history as
@@ -65,7 +65,7 @@ BatchPredict = Callable[..., Iterable[FileResultLike]]
 
 @dataclass(frozen=True)
 class TriageRow:
-    """One row of the worklist.
+    """One row of the triage list.
 
     Attributes:
         path: the image file.

@@ -55,6 +55,21 @@ def test_round_trip_keeps_model_and_card(tmp_path: Path, model: Any) -> None:
     )
 
 
+def test_extra_text_and_binary_files_are_written_inside_the_bundle(
+    tmp_path: Path, model: Any
+) -> None:
+    payload = bytes(range(256))  # not valid UTF-8: written as given, never re-encoded
+    folder = write_bundle(
+        model,
+        tiny_card(SPEC),
+        tmp_path / "bundle",
+        extra_files={"notes.txt": "épaisseur 5 mm", "reference.npz": payload},
+    )
+    assert (folder / "notes.txt").read_text(encoding="utf-8") == "épaisseur 5 mm"
+    assert (folder / "reference.npz").read_bytes() == payload
+    assert sorted(os.listdir(tmp_path)) == ["bundle"]
+
+
 def test_tampered_model_is_refused(tmp_path: Path) -> None:
     folder = make_bundle(tmp_path / "b")
     data = bytearray((folder / "model.keras").read_bytes())
@@ -123,7 +138,7 @@ def test_invalid_card_is_refused_before_anything_is_written(tmp_path: Path, mode
     assert os.listdir(tmp_path) == []
 
 
-@pytest.mark.parametrize("step", ["_write_fsynced", "_install"])
+@pytest.mark.parametrize("step", ["write_synced", "_install"])
 def test_crash_mid_write_leaves_no_bundle(
     tmp_path: Path, model: Any, monkeypatch: pytest.MonkeyPatch, step: str
 ) -> None:
@@ -144,7 +159,7 @@ def test_crash_while_replacing_keeps_the_old_bundle(
     def crash(*_: object) -> None:
         raise RuntimeError("killed (simulated)")
 
-    monkeypatch.setattr(bundles, "_write_fsynced", crash)
+    monkeypatch.setattr(bundles, "write_synced", crash)
     with pytest.raises(RuntimeError, match="killed"):
         write_bundle(model, tiny_card(SPEC, threshold=0.9), folder, overwrite=True)
     assert os.listdir(tmp_path) == ["b"] and read_card(folder).threshold == 0.3

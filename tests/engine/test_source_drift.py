@@ -131,7 +131,7 @@ def test_no_drift_below_the_minimum_number_of_images(history: History) -> None:
 
 
 def test_an_image_seen_before_keeps_its_recorded_source(history: History, train_dir: Path) -> None:
-    """A network arrival predicted in the worklist (source: its sender) and opened later in the
+    """A network arrival predicted in the triage list (source: its sender) and opened later in the
     reading room keeps its sender, not its receive folder; an unknown image gets its folder."""
     jpeg = next((train_dir / "NORMAL").glob("*.jpeg"))
     prediction = FakePrediction(0.5, 0.4, "NORMAL", "fake-1", path=jpeg)

@@ -21,7 +21,7 @@ from PySide6.QtWidgets import QApplication, QMessageBox
 
 from viewer.entry import main
 from viewer.window.main_window import MainWindow
-from viewer.window.records_wiring import default_history_path
+from viewer.window.triage_and_history import default_history_path
 
 #: The verdict line's prefix (the application prints other things on stdout too).
 VERDICT = "HILUM-COLD-START "

@@ -86,7 +86,7 @@ def test_text_label_and_model_filters(make_view: Callable[[Path], HistoryView], 
 def test_refreshes_when_entries_are_added_elsewhere(
     qtbot: QtBot, make_view: Callable[[Path], HistoryView], db: Path
 ) -> None:
-    """An entry written by another connection (the CLI, the worklist) appears by itself."""
+    """An entry written by another connection (the CLI, the triage list) appears by itself."""
     view = make_view(db)
     view.model_filter.setCurrentText("cnn-1")
     with History(db) as other:

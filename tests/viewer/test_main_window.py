@@ -146,9 +146,9 @@ def test_choosing_an_invalid_model_bundle_explains_why(
 
 def test_other_engineers_can_add_tabs(make_window: MakeWindow) -> None:
     window = make_window()
-    index = window.add_tab(QLabel("worklist"), "Worklist")
+    index = window.add_tab(QLabel("triage"), "Triage")
     assert window.tabs.tabText(0) == "Reading room"
-    assert window.tabs.tabText(index) == "Worklist"
+    assert window.tabs.tabText(index) == "Triage"
 
 
 def test_menus_show_their_shortcuts(make_window: MakeWindow) -> None:

@@ -1,4 +1,4 @@
-"""The viewer's PACS part: settings, arrivals into the browser and the worklist, query/retrieve,
+"""The viewer's PACS part: settings, arrivals into the browser and the triage list, query/retrieve,
 sending and exporting results; against a real Orthanc, with storescu as the X-ray unit."""
 
 from __future__ import annotations
@@ -98,31 +98,31 @@ def test_the_listener_will_not_start_without_an_allow_list(
     assert "needs an allow-list" in window.banner.text()
 
 
-def test_arriving_images_are_listed_and_predicted_into_the_worklist(
+def test_arriving_images_are_listed_and_predicted_into_the_triage_list(
     qtbot: QtBot, make_window: MakeWindow, pacs_tools: None, tiny_bundle: Path,
     chest_cr: Path, small_cr: Path, tmp_path: Path,
 ) -> None:  # fmt: skip
     window = make_window()
     with_model(qtbot, window, tiny_bundle)
     port = listening(window, tmp_path)
-    worklist = window.records.worklist
+    triage_list = window.triage_history.triage_list
     with qtbot.waitSignals(
-        [window.pacs.arrivals_listed, worklist.finished], timeout=MODEL_TIMEOUT_MS
+        [window.pacs.arrivals_listed, triage_list.finished], timeout=MODEL_TIMEOUT_MS
     ):
         storescu(port, chest_cr)
     header = pydicom.dcmread(chest_cr, stop_before_pixels=True)
     path = tmp_path / header.StudyInstanceUID / f"{header.SOPInstanceUID}.dcm"
-    assert [row.path for row in worklist.rows()] == [path]
+    assert [row.path for row in triage_list.rows()] == [path]
     # The received copy is predicted as the engine predicts the file that was sent.
     sent = Predictor.load(tiny_bundle).predict(chest_cr)
-    received = worklist.rows()[0]
+    received = triage_list.rows()[0]
     assert received.probability == pytest.approx(sent.probability, abs=1e-6)
     assert received.label == sent.label
     qtbot.waitUntil(lambda: path in window.browser.image_paths(), timeout=LOAD_TIMEOUT_MS)
 
-    with qtbot.waitSignal(worklist.finished, timeout=MODEL_TIMEOUT_MS):
+    with qtbot.waitSignal(triage_list.finished, timeout=MODEL_TIMEOUT_MS):
         storescu(port, small_cr)
-    assert len(worklist.rows()) == 2, "a second arrival adds a row, keeping the first"
+    assert len(triage_list.rows()) == 2, "a second arrival adds a row, keeping the first"
     qtbot.waitUntil(lambda: len(window.browser.image_paths()) == 2, timeout=LOAD_TIMEOUT_MS)
     window.pacs.set_listener(False)
     assert window.pacs.listener is None

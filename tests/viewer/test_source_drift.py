@@ -1,4 +1,5 @@
-"""Drift per source in the window: the Worklist's Source column, the Sources dialog, the banner."""
+"""Drift per source in the window: the Triage tab's Source column, the Sources dialog and the
+banner."""
 
 from __future__ import annotations
 
@@ -15,9 +16,9 @@ from pytestqt.qtbot import QtBot
 
 from engine.progress import ShouldStop
 from tests.fakes import FakePrediction
-from viewer.window import records_wiring as records_module
+from viewer.window import triage_and_history as triage_history_module
 from viewer.window.main_window import MainWindow
-from viewer.window.records_wiring import Records
+from viewer.window.triage_and_history import TriageAndHistory
 
 TIMEOUT_MS = 30_000
 
@@ -52,68 +53,75 @@ def images(folder: Path, outside: int, inside: int, first: int = 0) -> list[Path
 
 
 @pytest.fixture
-def records(
+def triage_history(
     make_window: Callable[..., MainWindow], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> Records:
-    """The Records of a main window whose history is a temporary database, with a fake model."""
-    monkeypatch.setattr(records_module, "default_history_path", lambda: tmp_path / "h.sqlite")
+) -> TriageAndHistory:
+    """The Triage and History tabs of a main window whose history is a temporary database, with
+    a fake model."""
+    monkeypatch.setattr(
+        triage_history_module, "default_history_path", lambda: tmp_path / "h.sqlite"
+    )
     window = make_window()
-    window.records.worklist.set_batch_predictor(verdicts)
-    return window.records
+    window.triage_history.triage_list.set_batch_predictor(verdicts)
+    return window.triage_history
 
 
-def triage(qtbot: QtBot, records: Records, paths: Sequence[Path], **senders: str) -> None:
-    """Run the worklist over ``paths`` (as received from ``senders`` when given) and wait."""
-    with qtbot.waitSignal(records.worklist.finished, timeout=TIMEOUT_MS):
+def triage(
+    qtbot: QtBot, triage_history: TriageAndHistory, paths: Sequence[Path], **senders: str
+) -> None:
+    """Run the triage list over ``paths`` (as received from ``senders`` when given) and wait."""
+    with qtbot.waitSignal(triage_history.triage_list.finished, timeout=TIMEOUT_MS):
         if senders:
-            records.worklist.enqueue(list(paths), {path: senders["ae"] for path in paths})
+            triage_history.triage_list.enqueue(list(paths), {path: senders["ae"] for path in paths})
         else:
-            records.worklist.run(list(paths))
+            triage_history.triage_list.run(list(paths))
 
 
 def test_banner_names_a_source_past_20_percent_and_can_be_dismissed(
-    qtbot: QtBot, records: Records, tmp_path: Path
+    qtbot: QtBot, triage_history: TriageAndHistory, tmp_path: Path
 ) -> None:
     site = tmp_path / "site_a"
-    triage(qtbot, records, images(site, outside=11, inside=39))
-    banner = records.drift_banner
+    triage(qtbot, triage_history, images(site, outside=11, inside=39))
+    banner = triage_history.drift_banner
     qtbot.waitUntil(banner.isVisible, timeout=TIMEOUT_MS)  # the watch's own timer found it
     assert f"Images from {site}: 11 of the last 50 (22%)" in banner.text()
     assert "commission the model for this site" in banner.text()
-    assert {row.source for row in records.worklist.rows()} == {str(site)}
+    assert {row.source for row in triage_history.triage_list.rows()} == {str(site)}
 
     QTest.mouseClick(banner.close_button, Qt.MouseButton.LeftButton)
     assert not banner.isVisible()
-    assert records.drift_watch is not None and records.drift_watch.check() == []
+    assert triage_history.drift_watch is not None and triage_history.drift_watch.check() == []
     assert not banner.isVisible()  # dismissed, and no new image from the site since
 
-    triage(qtbot, records, images(site, outside=1, inside=0, first=50))
+    triage(qtbot, triage_history, images(site, outside=1, inside=0, first=50))
     qtbot.waitUntil(banner.isVisible, timeout=TIMEOUT_MS)  # still drifting after a new image
     assert "11 of the last 50 (22%)" in banner.text()  # the oldest fell out of the window
 
-    triage(qtbot, records, images(site, outside=0, inside=10, first=51))
+    triage(qtbot, triage_history, images(site, outside=0, inside=10, first=51))
     qtbot.waitUntil(lambda: not banner.isVisible(), timeout=TIMEOUT_MS)  # back under 20 %
 
 
 @pytest.mark.parametrize(("outside", "inside"), [(10, 40), (3, 6)], ids=["20%", "9 images"])
 def test_no_banner_at_20_percent_or_below_10_images(
-    qtbot: QtBot, records: Records, tmp_path: Path, outside: int, inside: int
+    qtbot: QtBot, triage_history: TriageAndHistory, tmp_path: Path, outside: int, inside: int
 ) -> None:
-    triage(qtbot, records, images(tmp_path / "site", outside, inside))
-    assert records.history is not None and records.history.count() == outside + inside
-    assert records.drift_watch is not None and records.drift_watch.check() == []
-    assert not records.drift_banner.isVisible()
+    triage(qtbot, triage_history, images(tmp_path / "site", outside, inside))
+    assert triage_history.history is not None and triage_history.history.count() == outside + inside
+    assert triage_history.drift_watch is not None and triage_history.drift_watch.check() == []
+    assert not triage_history.drift_banner.isVisible()
 
 
-def test_sources_dialog_lists_each_source(qtbot: QtBot, records: Records, tmp_path: Path) -> None:
-    triage(qtbot, records, images(tmp_path / "local", outside=2, inside=8))
+def test_sources_dialog_lists_each_source(
+    qtbot: QtBot, triage_history: TriageAndHistory, tmp_path: Path
+) -> None:
+    triage(qtbot, triage_history, images(tmp_path / "local", outside=2, inside=8))
     received = images(tmp_path / "received" / "1.2.3", outside=0, inside=4, first=100)
-    triage(qtbot, records, received, ae="CR_ROOM_2")
-    assert [row.source for row in records.worklist.rows()[-4:]] == ["CR_ROOM_2"] * 4
-    assert records.history_view is not None and records.sources_dialog is not None
-    records.history_view.window().show()
-    QTest.mouseClick(records.history_view.sources_button, Qt.MouseButton.LeftButton)
-    dialog = records.sources_dialog
+    triage(qtbot, triage_history, received, ae="CR_ROOM_2")
+    assert [row.source for row in triage_history.triage_list.rows()[-4:]] == ["CR_ROOM_2"] * 4
+    assert triage_history.history_view is not None and triage_history.sources_dialog is not None
+    triage_history.history_view.window().show()
+    QTest.mouseClick(triage_history.history_view.sources_button, Qt.MouseButton.LeftButton)
+    dialog = triage_history.sources_dialog
     qtbot.waitUntil(dialog.isVisible, timeout=TIMEOUT_MS)
     rows = {stats.source: stats for stats in dialog.sources()}
     assert set(rows) == {"CR_ROOM_2", str(tmp_path / "local")}
@@ -124,14 +132,14 @@ def test_sources_dialog_lists_each_source(qtbot: QtBot, records: Records, tmp_pa
 
 
 def test_an_arrival_opened_in_the_reading_room_keeps_its_sender(
-    qtbot: QtBot, records: Records, tmp_path: Path
+    qtbot: QtBot, triage_history: TriageAndHistory, tmp_path: Path
 ) -> None:
     received = images(tmp_path / "received" / "1.2.3", outside=0, inside=1)
-    triage(qtbot, records, received, ae="CR_ROOM_2")
-    history = records.history
+    triage(qtbot, triage_history, received, ae="CR_ROOM_2")
+    history = triage_history.history
     assert history is not None and history.count() == 1
     shown = FakePrediction(0.3, 0.4, "NORMAL", "fake-1", path=received[0], in_domain=True)
-    records.parent().prediction_shown.emit(shown)  # what the reading room emits
+    triage_history.parent().prediction_shown.emit(shown)  # what the reading room emits
     qtbot.waitUntil(lambda: history.count() == 2, timeout=TIMEOUT_MS)
     newest = history.query(limit=1)[0]
     assert (newest.source, newest.image_source, newest.in_domain) == ("viewer", "CR_ROOM_2", True)

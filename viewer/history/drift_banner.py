@@ -1,7 +1,7 @@
 """The drift banner: a strip above the tabs when a source of images drifts out of domain.
 
 :class:`DriftWatch` notices new history entries the way the History tab does (a timer asks for
-the newest id once a second, so entries from the reading room, the worklist, the network and the
+the newest id once a second, so entries from the reading room, the triage list, the network and the
 CLI all count) and then asks :func:`engine.workflows.source_drift.drifting_sources` which sources
 have more than 20 % of their last 50 images out of domain. :class:`DriftBanner` names them, with
 the share and what to do. It never blocks work (no dialog), can be dismissed, and comes back when

@@ -3,16 +3,13 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import Any, Protocol
 
 from PySide6.QtWidgets import QMenuBar, QStatusBar, QTabWidget
 
 from engine.errors import HilumError
 from engine.pacs.nodes import PacsNode
 from viewer.settings import Settings
-
-if TYPE_CHECKING:
-    from engine.inference.predictor import Predictor
 
 
 class PacsHost(Protocol):
@@ -21,14 +18,12 @@ class PacsHost(Protocol):
     banner: Any
     browser: Any
     view: Any
+    reading_room: Any
     settings: Settings
     tabs: QTabWidget
-    records: Any
+    triage_history: Any
     image_shown: Any
     prediction_shown: Any
-
-    @property
-    def predictor(self) -> Predictor | None: ...
 
     def open_image(self, path: Path) -> None: ...
 

@@ -1,7 +1,7 @@
 """The PACS menu, the listener and its arrivals, and query/retrieve, wired into the main window.
 
-Like :mod:`viewer.window.records_wiring`, this plugs into the window through its public API only
-(the menu bar, the study browser, the Worklist tab, ``open_image``; see
+Like :mod:`viewer.window.triage_and_history`, this plugs into the window through its public API only
+(the menu bar, the study browser, the Triage tab, ``open_image``; see
 :class:`viewer.pacs.host.PacsHost`) with two lines on the window's side: create
 :class:`PacsIntegration` and call its :meth:`~PacsIntegration.shutdown`.
 
@@ -9,7 +9,7 @@ Arrivals: the listener writes each instance on its network thread and hands it t
 signal; on the GUI thread, arrivals are gathered for :data:`FLUSH_MS` and then listed in the
 study browser (their study folders are added to what is open, at most once per
 :data:`BROWSER_REFRESH_MS`) and, when they are images and not Hilum's own results, queued in the
-worklist, which predicts them with the active model and keeps its rows sorted by probability.
+triage list, which predicts them with the active model and keeps its rows sorted by probability.
 Nothing is decoded on the network thread or the GUI thread. Queries and retrieves run as jobs;
 sending and exporting results is :mod:`viewer.pacs.result_actions`.
 """
@@ -60,7 +60,7 @@ class PacsIntegration(QObject):
         results: the *Send result to PACS* and *Export result as DICOM* actions.
 
     Signals:
-        arrivals_listed(list): received files were handed to the browser and the worklist.
+        arrivals_listed(list): received files were handed to the browser and the triage list.
         listener_changed(bool): the listener started (True) or stopped (False).
     """
 
@@ -187,12 +187,12 @@ class PacsIntegration(QObject):
             wait = 0 if since is None else max(0, BROWSER_REFRESH_MS - since)
             self._browser_timer.start(wait)
         predictable = [instance for instance in arrived if instance.predictable]
-        self._window.records.worklist.enqueue(
+        self._window.triage_history.triage_list.enqueue(
             [i.path for i in predictable], {i.path: i.sender for i in predictable}
         )
         senders = ", ".join(sorted({instance.sender for instance in arrived}))
         self._window.statusBar().showMessage(
-            f"Received {len(paths)} image(s) from {senders}; predicting them in the Worklist.",
+            f"Received {len(paths)} image(s) from {senders}; predicting them in the triage list.",
             10_000,
         )
         self.arrivals_listed.emit(paths)

@@ -2,7 +2,7 @@
 
 Both run as :class:`viewer.jobs.Job` s with a progress bar and a Cancel button; the dialog stays
 responsive and can be closed (closing cancels). Retrieved images arrive like any received image
-(the integration adds them to the study browser and the worklist).
+(the integration adds them to the study browser and the triage list).
 """
 
 from __future__ import annotations

@@ -31,8 +31,8 @@ def send_result(
     local_ae_title: str, **callbacks: Any,
 ) -> Any:  # fmt: skip
     """Build the heatmap Secondary Capture and the SR, and store both on ``node`` (worker)."""
-    from engine.pacs.result_objects import ModelIdentity
-    from engine.pacs.results import build_results
+    from engine.pacs.derived_instances import ModelIdentity
+    from engine.pacs.result_objects import build_results
     from engine.pacs.sending import send_instances
 
     results = build_results(radiograph, prediction, ModelIdentity.from_card(card))
@@ -43,8 +43,8 @@ def export_result(
     radiograph: Radiograph, prediction: Prediction, card: ModelCard, folder: Path
 ) -> list[Path]:
     """Build both result objects and write them under ``folder`` (worker)."""
-    from engine.pacs.result_objects import ModelIdentity, export_results
-    from engine.pacs.results import build_results
+    from engine.pacs.derived_instances import ModelIdentity
+    from engine.pacs.result_objects import build_results, export_results
 
     return export_results(
         build_results(radiograph, prediction, ModelIdentity.from_card(card)), folder
@@ -76,7 +76,6 @@ class ResultActions(QObject):
         self._window = window
         self._settings = settings
         self._runner = runner
-        self._prediction: Prediction | None = None
         self.send_action = QAction("&Send result to PACS…", menu)
         self.send_action.setShortcut(QKeySequence("Ctrl+Shift+S"))
         self.send_action.triggered.connect(self.choose_node_and_send)
@@ -89,8 +88,7 @@ class ResultActions(QObject):
         window.image_shown.connect(self._on_image_shown)
 
     @Slot(object)
-    def _on_prediction_shown(self, prediction: Prediction) -> None:
-        self._prediction = prediction
+    def _on_prediction_shown(self, _: object) -> None:
         radiograph = self._window.view.radiograph
         dicom = radiograph is not None and radiograph.format == "DICOM"
         for action in (self.send_action, self.export_action):
@@ -98,22 +96,14 @@ class ResultActions(QObject):
 
     @Slot(object)
     def _on_image_shown(self, _: object) -> None:
-        self._prediction = None
         for action in (self.send_action, self.export_action):
             action.setEnabled(False)
 
     def _current(self) -> tuple[Radiograph, Prediction, ModelCard]:
-        radiograph = self._window.view.radiograph
-        prediction = self._prediction
-        predictor = self._window.predictor
-        if (
-            radiograph is None
-            or prediction is None
-            or predictor is None
-            or prediction.path != radiograph.source
-            or prediction.model_id != predictor.model_id
-        ):
+        current = self._window.reading_room.result_on_screen()
+        if current is None:
             raise HilumError("No result to send yet: open a DICOM image and wait for its result.")
+        radiograph, prediction, predictor = current
         return radiograph, prediction, predictor.bundle.card
 
     @Slot()

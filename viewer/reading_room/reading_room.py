@@ -1,6 +1,6 @@
 """The reading room: study browser, image view, prediction panel and DICOM tags, and their flow.
 
-The flow for one image (../shared/GUIDE.md, "The flows"):
+The flow for one image:
 
 1. ``load_image`` runs as a job; on success the image view, tags and panel show the radiograph;
 2. when a model is loaded, ``engine.inference.predictor.predict`` runs as a job on the model's
@@ -229,6 +229,22 @@ class ReadingRoom(QWidget):
     def _on_prediction(self, prediction: Prediction) -> None:
         if self.sender() is self._predict_job:
             self.show_prediction(prediction)
+
+    def result_on_screen(self) -> tuple[Radiograph, Prediction, Predictor] | None:
+        """The image on screen, its prediction and the model that made it, or ``None``.
+
+        The one rule for "the result on screen", used by every action on it (PDF report, send to
+        PACS, export as DICOM): the prediction must be of the file shown and made by the model in
+        use. A prediction of an earlier image, or by a model since replaced, is not this image's
+        result, and no report or DICOM object is made of it.
+        """
+        radiograph, prediction = self.view.radiograph, self._prediction
+        predictor = self.models.predictor
+        if radiograph is None or prediction is None or predictor is None:
+            return None
+        if prediction.path != radiograph.source or prediction.model_id != predictor.model_id:
+            return None
+        return radiograph, prediction, predictor
 
     def show_prediction(self, prediction: Prediction) -> None:
         """Show ``prediction`` of the image on screen: panel, heatmap, ``prediction_shown``."""

@@ -1,6 +1,6 @@
 """A read-only table of records (one object per row) with proper numeric sorting.
 
-Why: the Worklist and the History both show lists of plain records (batch results, history
+Why: the triage list and the History both show lists of plain records (batch results, history
 entries) in sortable tables. Sorting a probability column as text puts 0.9 after 0.10; here each
 column gives a display text *and* a sort key (a float for numbers, folded text otherwise), and a
 :class:`QSortFilterProxyModel` sorts on the key (:data:`SORT_ROLE`). A table can also keep groups of

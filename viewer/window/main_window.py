@@ -2,9 +2,9 @@
 
 It owns the menus, the toolbar, the tabs, drag and drop and the status bar, and wires the parts
 together: the reading room (:class:`viewer.reading_room.reading_room.ReadingRoom`), the active
-model (:class:`viewer.model.lifecycle.ModelLifecycle`), the Training tab and the Worklist and
-History tabs (:class:`viewer.window.records_wiring.Records`). The model loads in the background
-after the window is shown, so images can be read before it is ready.
+model (:class:`viewer.model.lifecycle.ModelLifecycle`), the Training tab and the Triage and
+History tabs (:class:`viewer.window.triage_and_history.TriageAndHistory`). The model loads in
+the background after the window is shown, so images can be read before it is ready.
 """
 
 from __future__ import annotations
@@ -33,7 +33,7 @@ from viewer.reading_room.reading_room import ReadingRoom
 from viewer.settings import Settings
 from viewer.training.training_tab import TrainingTab
 from viewer.window.dialogs import ABOUT, model_card_text, text_dialog
-from viewer.window.records_wiring import Records
+from viewer.window.triage_and_history import TriageAndHistory
 
 if TYPE_CHECKING:  # imported for real on a worker thread: keeps start-up fast
     from engine.inference.prediction import Prediction
@@ -92,13 +92,13 @@ class MainWindow(QMainWindow):
         self._build_menus()
         self._connect()
         self._restore_settings()
-        self.records = Records(self)  # Worklist + History tabs, Records menu
+        self.triage_history = TriageAndHistory(self)  # Triage + History tabs, Records menu
         self.pacs = PacsIntegration(self)  # PACS menu, listener, results (viewer/pacs/)
 
     # --- layout --------------------------------------------------------------------------------
 
     def add_tab(self, widget: QWidget, title: str) -> int:
-        """Add a top-level tab (Worklist, History, Training, ...); return its index."""
+        """Add a top-level tab (Triage, History, Training, ...); return its index."""
         return self.tabs.addTab(widget, title)
 
     def _build_status_bar(self) -> None:
@@ -384,7 +384,7 @@ class MainWindow(QMainWindow):
         """
         stopped = [
             self.pacs.shutdown(timeout_ms),  # the listener first: no new arrivals while closing
-            self.records.shutdown(timeout_ms),  # Worklist batch, pending history writes, reports
+            self.triage_history.shutdown(timeout_ms),  # batch, pending history writes, reports
             self.reading_room.shutdown(timeout_ms),
             self.models.shutdown(timeout_ms),
         ]

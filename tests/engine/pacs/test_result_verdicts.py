@@ -16,9 +16,9 @@ from engine.imaging.radiograph import Radiograph
 from engine.inference.domain_verdict import outside_sentence
 from engine.inference.ood import OodCheck
 from engine.inference.predictor import Predictor
+from engine.pacs.derived_instances import ModelIdentity
 from engine.pacs.nodes import PacsNode
-from engine.pacs.result_objects import ModelIdentity, ResultObjects, export_results
-from engine.pacs.results import build_results
+from engine.pacs.result_objects import ResultObjects, build_results, export_results
 from engine.pacs.secondary_capture import caption_lines
 from engine.pacs.sending import send_instances
 from tests.engine.pacs.test_results import MODEL, a_prediction

@@ -15,9 +15,9 @@ from engine.errors import HilumError
 from engine.imaging.radiograph import Radiograph
 from engine.inference.caveats import DISCLAIMER
 from engine.inference.prediction import Prediction
+from engine.pacs.derived_instances import ModelIdentity
 from engine.pacs.nodes import PacsNode
-from engine.pacs.result_objects import ModelIdentity, ResultObjects, export_results
-from engine.pacs.results import build_results
+from engine.pacs.result_objects import ResultObjects, build_results, export_results
 from engine.pacs.retrieve import get_study
 from engine.pacs.sending import send_instances
 from tests.pacs_support import ORTHANC_AET, Orthanc, dcmtk
@@ -87,6 +87,22 @@ def test_the_secondary_capture_is_a_derived_captioned_overlay_in_the_source_stud
     assert np.abs(cold[..., 0] - cold[..., 2]).max() == 0, "cold areas stay gray"
     gray = np.round(chest.pixels[-100:, -100:] * 255)
     assert np.abs(cold[..., 0] - gray).max() <= 1, "the gray is the image at its display"
+
+
+def test_a_result_below_the_operating_point_has_the_faded_heatmap_the_viewer_shows(
+    results: ResultObjects, chest: Radiograph
+) -> None:
+    full = a_prediction(chest)
+    low = Prediction(**{**full.__dict__, "probability": 0.021, "label": "NORMAL"})
+    sc = build_results(chest, low, MODEL).secondary_capture
+    assert "Heatmap faded to 5% strength" in sc.ImageComments
+    band = sc.Rows - chest.height
+    corner = (slice(band, band + chest.height // 8), slice(0, chest.width // 8))
+    faded = sc.pixel_array[corner].astype(int)
+    strong = results.secondary_capture.pixel_array[corner].astype(int)
+    assert np.abs(strong[..., 0] - strong[..., 2]).mean() > 40, "PNEUMONIA: full strength"
+    assert np.abs(faded[..., 0] - faded[..., 2]).mean() < 5, "NORMAL at 2 %: almost gray"
+    assert (faded[..., 0] <= faded[..., 2]).all(), "what is left is in the cold colours"
 
 
 def test_the_report_holds_result_model_statement_and_references(

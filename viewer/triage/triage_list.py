@@ -1,4 +1,4 @@
-"""The Worklist tab: batch triage of a folder or of the study list, most suspicious first.
+"""The Triage tab: batch triage of a folder or of the study list, most suspicious first.
 
 The model runs over every image through :func:`engine.workflows.triage.triage` (which calls
 :func:`engine.inference.predictor.predict_many`), in one :class:`viewer.jobs.Job` (progress bar,
@@ -59,7 +59,7 @@ COLUMNS = (
 )
 
 
-class Worklist(QWidget):
+class TriageList(QWidget):
     """The batch triage tab.
 
     Args:
@@ -292,7 +292,7 @@ class Worklist(QWidget):
     def choose_csv(self) -> None:
         """Ask where to save the table as CSV."""
         target, _ = QFileDialog.getSaveFileName(
-            self, "Export the worklist", str(Path.home() / "worklist.csv"), "CSV (*.csv)"
+            self, "Export the triage list", str(Path.home() / "triage.csv"), "CSV (*.csv)"
         )
         if target:
             try:

@@ -1,15 +1,16 @@
-"""The Worklist and History tabs and the PDF report, wired into the main window.
+"""The Triage and History tabs and the PDF report, wired into the main window.
 
 Why a separate module: the main window stays the composition root of the reading room, and this
 feature plugs into it through the window's public API only (``add_tab``, the menu bar, the
 ``model_ready`` and ``prediction_shown`` signals, ``open_image``), with two lines on the window's
-side: create :class:`Records` in ``__init__`` and call :meth:`Records.shutdown` when closing.
+side: create :class:`TriageAndHistory` in ``__init__`` and call
+:meth:`TriageAndHistory.shutdown` when closing.
 The drift banner (:mod:`viewer.history.drift_banner`) goes above the tabs, so it is seen from
 every tab; the Sources dialog opens from it, from the History tab and from the Records menu.
 
 The history database lives in the user's data folder (``QStandardPaths.AppDataLocation``). Every
 prediction the reading room shows is recorded there on a worker thread (hashing a large DICOM
-file and the durable commit never stall the GUI); batch results are recorded by the Worklist's
+file and the durable commit never stall the GUI); batch results are recorded by the triage list's
 own worker. A history that cannot be opened (damaged file, read-only folder) is reported in the
 banner and everything else keeps working.
 """
@@ -34,7 +35,7 @@ from viewer.history.history_view import HistoryView
 from viewer.history.source_view import SourcesDialog
 from viewer.jobs import JobRunner
 from viewer.reading_room.report_export import ReportExporter
-from viewer.worklist.worklist_view import Worklist
+from viewer.triage.triage_list import TriageList
 
 if TYPE_CHECKING:
     from engine.inference.prediction import Prediction
@@ -43,20 +44,17 @@ if TYPE_CHECKING:
 HISTORY_FILE = "history.sqlite"
 
 
-class RecordsHost(Protocol):
-    """What :class:`Records` uses of the main window (its public API, nothing else)."""
+class TriageAndHistoryHost(Protocol):
+    """What :class:`TriageAndHistory` uses of the main window (its public API, nothing else)."""
 
     banner: Any
     browser: Any
-    view: Any
+    reading_room: Any
     panel: Any
     settings: Any
     tabs: QTabWidget
     model_ready: Any
     prediction_shown: Any
-
-    @property
-    def predictor(self) -> Predictor | None: ...
 
     def add_tab(self, widget: QWidget, title: str) -> int: ...
 
@@ -85,8 +83,8 @@ def record_shown(history: History, prediction: Any) -> HistoryEntry:
     return history.add(dataclasses.replace(entry, image_source=source))
 
 
-class Records(QObject):
-    """Adds the Worklist and History tabs, their menu and the PDF report to ``window``.
+class TriageAndHistory(QObject):
+    """Adds the Triage and History tabs, their menu and the PDF report to ``window``.
 
     Args:
         window: the main window.
@@ -94,7 +92,7 @@ class Records(QObject):
 
     Attributes:
         history: the open history, or ``None`` when it could not be opened.
-        worklist: the Worklist tab.
+        triage_list: the Triage tab.
         history_view: the History tab, or ``None`` without a history.
         drift_banner: names the sources drifting out of domain (above the tabs).
         drift_watch: keeps the banner up to date, or ``None`` without a history.
@@ -102,18 +100,17 @@ class Records(QObject):
         exporter: writes PDF reports in the background.
     """
 
-    def __init__(self, window: RecordsHost, db_path: Path | None = None) -> None:
+    def __init__(self, window: TriageAndHistoryHost, db_path: Path | None = None) -> None:
         super().__init__(window)  # type: ignore[arg-type]  # the host is a QMainWindow
         self._window = window
         self._writer = JobRunner(max_threads=1, parent=self)
-        self._last_prediction: Prediction | None = None
         self.history: History | None = None
         try:
             self.history = History(db_path or default_history_path())
         except HistoryError as error:
             window.banner.show_error(error)
-        self.worklist = Worklist(self.history)
-        window.add_tab(self.worklist, "Worklist")
+        self.triage_list = TriageList(self.history)
+        window.add_tab(self.triage_list, "Triage")
         self.history_view: HistoryView | None = None
         self.drift_banner = DriftBanner()
         self.drift_watch: DriftWatch | None = None
@@ -129,7 +126,7 @@ class Records(QObject):
         self._put_above_tabs(self.drift_banner)
         self.exporter = ReportExporter(self._writer, window)
         self._build_menu()
-        self.worklist.open_requested.connect(self.open_in_reading_room)
+        self.triage_list.open_requested.connect(self.open_in_reading_room)
         self.exporter.saved.connect(self._on_saved)
         self.exporter.failed.connect(window.banner.show_error)
         window.model_ready.connect(self._on_model_ready)
@@ -140,9 +137,9 @@ class Records(QObject):
         menu = QMenu("&Records", bar)
         entries = (
             ("&Triage the open studies", self.triage_open_studies, "Ctrl+T"),
-            ("Triage a &folder…", self.worklist.choose_folder, "Ctrl+Shift+T"),
+            ("Triage a &folder…", self.triage_list.choose_folder, "Ctrl+Shift+T"),
             ("Export PDF &report…", self.choose_pdf_report, "Ctrl+Shift+E"),
-            ("Show the &worklist", partial(self._show_tab, self.worklist), "Ctrl+Shift+W"),
+            ("Show the &triage list", partial(self._show_tab, self.triage_list), "Ctrl+Shift+W"),
             ("Show the &history", partial(self._show_tab, self.history_view), "Ctrl+Shift+H"),
             ("Image &sources…", self.show_sources, "Ctrl+Shift+S"),
         )
@@ -184,31 +181,30 @@ class Records(QObject):
 
     @Slot(Path)
     def open_in_reading_room(self, path: Path) -> None:
-        """Show ``path`` in the reading room (from a worklist or history row)."""
+        """Show ``path`` in the reading room (from a triage list or history row)."""
         self._window.tabs.setCurrentIndex(0)
         self._window.open_image(path)
 
     @Slot()
     def triage_open_studies(self) -> None:
-        """Run the worklist over every image of the study browser."""
+        """Run the triage list over every image of the study browser."""
         paths = self._window.browser.image_paths()
         if not paths:
             self._window.banner.show_error(
                 HilumError("No studies are open: open a folder first, or triage a folder.")
             )
             return
-        self._show_tab(self.worklist)
-        self.worklist.run(paths)
+        self._show_tab(self.triage_list)
+        self.triage_list.run(paths)
 
     @Slot(object)
     def _on_model_ready(self, predictor: Predictor) -> None:
         from engine.inference.predictor import predict_many  # TensorFlow is loaded by now
 
-        self.worklist.set_batch_predictor(partial(predict_many, predictor))
+        self.triage_list.set_batch_predictor(partial(predict_many, predictor))
 
     @Slot(object)
     def _on_prediction_shown(self, prediction: Prediction) -> None:
-        self._last_prediction = prediction
         self.pdf_action.setEnabled(True)
         if self.history is None or prediction.path is None:
             return
@@ -216,25 +212,16 @@ class Records(QObject):
         job.failed.connect(self._window.banner.show_error)
         job.start()
 
-    def _current(self) -> tuple[Any, Prediction] | None:
-        """The radiograph on screen and its prediction, when both are there and match."""
-        radiograph = self._window.view.radiograph
-        prediction = self._last_prediction
-        if radiograph is None or prediction is None or prediction.path != radiograph.source:
-            return None
-        return radiograph, prediction
-
     @Slot()
     def choose_pdf_report(self) -> None:
         """Ask where to save the PDF report of the image shown, and write it."""
-        current = self._current()
-        predictor = self._window.predictor
-        if current is None or predictor is None:
+        current = self._window.reading_room.result_on_screen()
+        if current is None:
             self._window.banner.show_error(
                 HilumError("Nothing to report yet: open an image and wait for its prediction.")
             )
             return
-        radiograph, prediction = current
+        radiograph, prediction, predictor = current
         path = self.exporter.choose_pdf_path(radiograph, self._window.settings.last_folder)
         if path is not None:
             self.exporter.export_pdf(
@@ -251,7 +238,7 @@ class Records(QObject):
         Returns:
             True when all of that work ended within ``timeout_ms`` (each).
         """
-        stopped = self.worklist.shutdown(timeout_ms)
+        stopped = self.triage_list.shutdown(timeout_ms)
         # not shutdown(): queued history writes must still run
         written = self._writer.wait(timeout_ms)
         if self.drift_watch is not None:

@@ -1,10 +1,11 @@
-"""Worklist, History and exports wired into the main window; PDF and PNG exports."""
+"""The Triage and History tabs and exports wired into the main window; PDF and PNG exports."""
 
 from __future__ import annotations
 
 import dataclasses
 from collections.abc import Callable
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 from PySide6.QtGui import QPixmap
@@ -18,9 +19,9 @@ from engine.modeling.preprocessing import Preprocessing
 from tests.viewer.helpers import LOAD_TIMEOUT_MS, fake_prediction, open_and_wait
 from viewer.jobs import JobRunner
 from viewer.reading_room.report_export import ReportExporter, save_png, shown_prediction
-from viewer.window import records_wiring as records_module
+from viewer.window import triage_and_history as triage_history_module
 from viewer.window.main_window import MainWindow
-from viewer.window.records_wiring import Records
+from viewer.window.triage_and_history import TriageAndHistory
 
 MakeWindow = Callable[..., MainWindow]
 CARD = ModelCard(
@@ -35,15 +36,17 @@ CARD = ModelCard(
 
 
 @pytest.fixture
-def make_records(
+def make_triage_history(
     make_window: MakeWindow, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> Callable[[], tuple[MainWindow, Records]]:
-    """Main windows (with their Records) whose history is a temporary database."""
-    monkeypatch.setattr(records_module, "default_history_path", lambda: tmp_path / "h.sqlite")
+) -> Callable[[], tuple[MainWindow, TriageAndHistory]]:
+    """Main windows (with their Triage and History tabs) whose history is a temporary database."""
+    monkeypatch.setattr(
+        triage_history_module, "default_history_path", lambda: tmp_path / "h.sqlite"
+    )
 
-    def factory() -> tuple[MainWindow, Records]:
+    def factory() -> tuple[MainWindow, TriageAndHistory]:
         window = make_window()
-        return window, window.records
+        return window, window.triage_history
 
     return factory
 
@@ -53,80 +56,113 @@ def prediction_for(path: Path, probability: float = 0.8) -> Prediction:
 
 
 def test_adds_the_tabs_and_a_menu_before_help(
-    make_records: Callable[[], tuple[MainWindow, Records]],
+    make_triage_history: Callable[[], tuple[MainWindow, TriageAndHistory]],
 ) -> None:
-    window, records = make_records()
+    window, triage_history = make_triage_history()
     titles = [window.tabs.tabText(i) for i in range(window.tabs.count())]
-    assert titles[-2:] == ["Worklist", "History"]
+    assert titles[-2:] == ["Triage", "History"]
     menus = [action.text() for action in window.menuBar().actions()]
     assert menus.index("&Records") == menus.index("&Help") - 1
-    assert not records.pdf_action.isEnabled()
-    assert records.pdf_action.shortcut().toString() == "Ctrl+Shift+E"
+    assert not triage_history.pdf_action.isEnabled()
+    assert triage_history.pdf_action.shortcut().toString() == "Ctrl+Shift+E"
 
 
 def test_every_prediction_shown_is_recorded(
-    qtbot: QtBot, make_records: Callable[[], tuple[MainWindow, Records]], fullres_dir: Path
+    qtbot: QtBot,
+    make_triage_history: Callable[[], tuple[MainWindow, TriageAndHistory]],
+    fullres_dir: Path,
 ) -> None:
-    window, records = make_records()
-    assert records.history is not None and records.history_view is not None
+    window, triage_history = make_triage_history()
+    assert triage_history.history is not None and triage_history.history_view is not None
     image = next((fullres_dir / "NORMAL").iterdir())
     window.prediction_shown.emit(prediction_for(image, 0.3))
-    qtbot.waitUntil(lambda: records.history.count() == 1, timeout=LOAD_TIMEOUT_MS)
-    stored = records.history.query()[0]
+    qtbot.waitUntil(lambda: triage_history.history.count() == 1, timeout=LOAD_TIMEOUT_MS)
+    stored = triage_history.history.query()[0]
     assert (stored.path, stored.source, stored.model_id) == (str(image), "viewer", "fake-model")
     assert len(stored.sha256) == 64
-    assert records.pdf_action.isEnabled()
-    window.tabs.setCurrentWidget(records.history_view)
-    qtbot.waitUntil(lambda: len(records.history_view.entries()) == 1, timeout=LOAD_TIMEOUT_MS)
+    assert triage_history.pdf_action.isEnabled()
+    window.tabs.setCurrentWidget(triage_history.history_view)
+    qtbot.waitUntil(
+        lambda: len(triage_history.history_view.entries()) == 1, timeout=LOAD_TIMEOUT_MS
+    )
 
 
-def test_a_worklist_row_opens_in_the_reading_room(
-    qtbot: QtBot, make_records: Callable[[], tuple[MainWindow, Records]], fullres_dir: Path
+def test_a_triage_row_opens_in_the_reading_room(
+    qtbot: QtBot,
+    make_triage_history: Callable[[], tuple[MainWindow, TriageAndHistory]],
+    fullres_dir: Path,
 ) -> None:
-    window, records = make_records()
-    window.tabs.setCurrentWidget(records.worklist)
+    window, triage_history = make_triage_history()
+    window.tabs.setCurrentWidget(triage_history.triage_list)
     image = next((fullres_dir / "PNEUMONIA").iterdir())
     with qtbot.waitSignal(window.image_shown, timeout=LOAD_TIMEOUT_MS) as blocker:
-        records.worklist.open_requested.emit(image)
+        triage_history.triage_list.open_requested.emit(image)
     assert blocker.args[0].source == image
     assert window.tabs.currentIndex() == 0
 
 
 def test_triage_of_the_open_studies_needs_open_studies(
-    qtbot: QtBot, make_records: Callable[[], tuple[MainWindow, Records]], fullres_dir: Path
+    qtbot: QtBot,
+    make_triage_history: Callable[[], tuple[MainWindow, TriageAndHistory]],
+    fullres_dir: Path,
 ) -> None:
-    window, records = make_records()
-    records.triage_open_studies()
+    window, triage_history = make_triage_history()
+    triage_history.triage_open_studies()
     assert "No studies are open" in window.banner.text()
     with qtbot.waitSignal(window.browser.index_ready, timeout=LOAD_TIMEOUT_MS):
         window.open_paths([fullres_dir / "NORMAL"])
-    records.triage_open_studies()
-    assert window.tabs.currentWidget() is records.worklist
-    assert "Waiting for the model" in records.worklist.status.text()  # no model in this test
+    triage_history.triage_open_studies()
+    assert window.tabs.currentWidget() is triage_history.triage_list
+    assert (
+        "Waiting for the model" in triage_history.triage_list.status.text()
+    )  # no model in this test
 
 
 def test_pdf_report_without_a_prediction_explains_why(
-    make_records: Callable[[], tuple[MainWindow, Records]],
+    make_triage_history: Callable[[], tuple[MainWindow, TriageAndHistory]],
 ) -> None:
-    window, records = make_records()
-    records.choose_pdf_report()
+    window, triage_history = make_triage_history()
+    triage_history.choose_pdf_report()
+    assert "Nothing to report yet" in window.banner.text()
+
+
+def test_the_result_on_screen_is_of_the_image_shown_by_the_model_in_use(
+    qtbot: QtBot, make_window: MakeWindow, fullres_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    window = make_window()
+    first, second = sorted((fullres_dir / "NORMAL").iterdir())[:2]
+    radiograph = open_and_wait(qtbot, window, second)
+    room = window.reading_room
+    own = dataclasses.replace(
+        fake_prediction(0.8, shape=radiograph.pixels.shape), path=radiograph.source
+    )
+    window.show_prediction(own)
+    assert room.result_on_screen() is None, "no model in use: no result to act on"
+    in_use = SimpleNamespace(model_id=own.model_id)
+    monkeypatch.setattr(type(room.models), "predictor", property(lambda _: in_use))
+    assert room.result_on_screen() == (radiograph, own, in_use)
+    window.show_prediction(dataclasses.replace(own, path=first))
+    assert room.result_on_screen() is None, "a prediction of an earlier image"
+    window.show_prediction(dataclasses.replace(own, model_id="replaced-model"))
+    assert room.result_on_screen() is None, "a prediction by a model since replaced"
+    window.triage_history.choose_pdf_report()
     assert "Nothing to report yet" in window.banner.text()
 
 
 def test_pdf_report_of_the_image_shown_is_written_in_the_background(
     qtbot: QtBot,
-    make_records: Callable[[], tuple[MainWindow, Records]],
+    make_triage_history: Callable[[], tuple[MainWindow, TriageAndHistory]],
     fullres_dir: Path,
     tmp_path: Path,
 ) -> None:
-    window, records = make_records()
+    window, triage_history = make_triage_history()
     radiograph = open_and_wait(qtbot, window, next((fullres_dir / "PNEUMONIA").iterdir()))
     prediction = dataclasses.replace(
         fake_prediction(0.8, shape=radiograph.pixels.shape), path=radiograph.source
     )
     target = tmp_path / "report.pdf"
-    with qtbot.waitSignal(records.exporter.saved, timeout=LOAD_TIMEOUT_MS) as blocker:
-        records.exporter.export_pdf(target, radiograph, prediction, CARD, threshold=0.9)
+    with qtbot.waitSignal(triage_history.exporter.saved, timeout=LOAD_TIMEOUT_MS) as blocker:
+        triage_history.exporter.export_pdf(target, radiograph, prediction, CARD, threshold=0.9)
     assert blocker.args == [target]
     assert target.read_bytes().startswith(b"%PDF-")
     assert "Saved" in window.statusBar().currentMessage()

@@ -1,4 +1,4 @@
-"""The Worklist tab: batch triage fills a sortable table, can be cancelled, exports CSV."""
+"""The Triage tab: batch triage fills a sortable table, can be cancelled, exports CSV."""
 
 from __future__ import annotations
 
@@ -21,7 +21,7 @@ from engine.workflows.history import History
 from engine.workflows.triage import TriageRow, TriageSummary
 from tests.fakes import FakePrediction
 from viewer.resource_paths import default_model_dir
-from viewer.worklist.worklist_view import Worklist
+from viewer.triage.triage_list import TriageList
 
 BATCH_TIMEOUT_MS = 30_000
 MODEL_TIMEOUT_MS = 180_000
@@ -75,53 +75,55 @@ def history(tmp_path: Path) -> Iterator[History]:
 
 
 @pytest.fixture
-def make_worklist(qtbot: QtBot) -> Iterator[Callable[..., Worklist]]:
-    """Factory of worklists whose batches are stopped and joined after the test."""
-    made: list[Worklist] = []
+def make_triage_list(qtbot: QtBot) -> Iterator[Callable[..., TriageList]]:
+    """Factory of triage lists whose batches are stopped and joined after the test."""
+    made: list[TriageList] = []
 
-    def factory(history: History | None = None) -> Worklist:
-        worklist = Worklist(history)
-        qtbot.addWidget(worklist)
-        worklist.resize(900, 500)
-        worklist.show()
-        made.append(worklist)
-        return worklist
+    def factory(history: History | None = None) -> TriageList:
+        triage_list = TriageList(history)
+        qtbot.addWidget(triage_list)
+        triage_list.resize(900, 500)
+        triage_list.show()
+        made.append(triage_list)
+        return triage_list
 
     yield factory
-    for worklist in made:
-        assert worklist.shutdown(), "a batch was still running after the test"
+    for triage_list in made:
+        assert triage_list.shutdown(), "a batch was still running after the test"
 
 
-def run_and_wait(qtbot: QtBot, worklist: Worklist, paths: Sequence[Path]) -> TriageSummary:
-    with qtbot.waitSignal(worklist.finished, timeout=BATCH_TIMEOUT_MS) as blocker:
-        worklist.run(paths)
+def run_and_wait(qtbot: QtBot, triage_list: TriageList, paths: Sequence[Path]) -> TriageSummary:
+    with qtbot.waitSignal(triage_list.finished, timeout=BATCH_TIMEOUT_MS) as blocker:
+        triage_list.run(paths)
     summary: TriageSummary = blocker.args[0]
     return summary
 
 
 @pytest.fixture
-def triaged(qtbot: QtBot, make_worklist: Callable[..., Worklist], image_folder: Path) -> Worklist:
-    """A worklist that has triaged ``image_folder`` with :func:`fake_predict_many`."""
-    worklist = make_worklist()
-    worklist.set_batch_predictor(fake_predict_many)
-    run_and_wait(qtbot, worklist, [image_folder])
-    return worklist
+def triaged(
+    qtbot: QtBot, make_triage_list: Callable[..., TriageList], image_folder: Path
+) -> TriageList:
+    """A triage list that has triaged ``image_folder`` with :func:`fake_predict_many`."""
+    triage_list = make_triage_list()
+    triage_list.set_batch_predictor(fake_predict_many)
+    run_and_wait(qtbot, triage_list, [image_folder])
+    return triage_list
 
 
 def test_triage_of_a_folder_fills_the_table_and_records_history(
-    qtbot: QtBot, make_worklist: Callable[..., Worklist], image_folder: Path, history: History
+    qtbot: QtBot, make_triage_list: Callable[..., TriageList], image_folder: Path, history: History
 ) -> None:
-    worklist = make_worklist(history)
-    worklist.set_batch_predictor(fake_predict_many)
-    summary = run_and_wait(qtbot, worklist, [image_folder])
+    triage_list = make_triage_list(history)
+    triage_list.set_batch_predictor(fake_predict_many)
+    summary = run_and_wait(qtbot, triage_list, [image_folder])
     assert summary == TriageSummary(total=9, done=9, cancelled=False)
-    rows = worklist.rows()
+    rows = triage_list.rows()
     assert sorted(row.path.name for row in rows) == sorted(p.name for p in image_folder.iterdir())
     bad = next(row for row in rows if row.path.name == "bad.png")
     assert bad.probability is None and "not an image" in bad.error
-    assert worklist.model.rowCount() == 9
-    assert "9 of 9 images done. 1 could not be read" in worklist.status.text()
-    assert worklist.export_button.isEnabled() and not worklist.cancel_button.isEnabled()
+    assert triage_list.model.rowCount() == 9
+    assert "9 of 9 images done. 1 could not be read" in triage_list.status.text()
+    assert triage_list.export_button.isEnabled() and not triage_list.cancel_button.isEnabled()
     entries = history.query()
     assert len(entries) == 8
     assert {e.source for e in entries} == {"worklist"}
@@ -129,55 +131,55 @@ def test_triage_of_a_folder_fills_the_table_and_records_history(
 
 
 def test_real_folder_with_patient_and_study_date_from_dicom_headers(
-    qtbot: QtBot, make_worklist: Callable[..., Worklist], dicom_dir: Path
+    qtbot: QtBot, make_triage_list: Callable[..., TriageList], dicom_dir: Path
 ) -> None:
-    worklist = make_worklist()
-    worklist.set_batch_predictor(fake_predict_many)
-    summary = run_and_wait(qtbot, worklist, [dicom_dir])
+    triage_list = make_triage_list()
+    triage_list.set_batch_predictor(fake_predict_many)
+    summary = run_and_wait(qtbot, triage_list, [dicom_dir])
     assert summary.done == summary.total > 0
-    assert any(row.patient and row.study_date for row in worklist.rows())
+    assert any(row.patient and row.study_date for row in triage_list.rows())
 
 
 def test_a_batch_asked_for_before_the_model_starts_when_it_is_ready(
-    qtbot: QtBot, make_worklist: Callable[..., Worklist], image_folder: Path
+    qtbot: QtBot, make_triage_list: Callable[..., TriageList], image_folder: Path
 ) -> None:
-    worklist = make_worklist()
-    worklist.run([image_folder])
-    assert "Waiting for the model" in worklist.status.text()
-    with qtbot.waitSignal(worklist.finished, timeout=BATCH_TIMEOUT_MS):
-        worklist.set_batch_predictor(fake_predict_many)
-    assert len(worklist.rows()) == 9
+    triage_list = make_triage_list()
+    triage_list.run([image_folder])
+    assert "Waiting for the model" in triage_list.status.text()
+    with qtbot.waitSignal(triage_list.finished, timeout=BATCH_TIMEOUT_MS):
+        triage_list.set_batch_predictor(fake_predict_many)
+    assert len(triage_list.rows()) == 9
 
 
 def test_cancel_stops_the_batch_and_keeps_the_rows_so_far(
-    qtbot: QtBot, make_worklist: Callable[..., Worklist], fullres_dir: Path
+    qtbot: QtBot, make_triage_list: Callable[..., TriageList], fullres_dir: Path
 ) -> None:
-    worklist = make_worklist()
-    worklist.set_batch_predictor(partial(fake_predict_many, delay=0.05))
-    with qtbot.waitSignal(worklist.finished, timeout=BATCH_TIMEOUT_MS) as blocker:
-        worklist.run([fullres_dir])
-        qtbot.waitUntil(lambda: worklist.model.rowCount() >= 3, timeout=BATCH_TIMEOUT_MS)
-        assert worklist.is_running and worklist.cancel_button.isEnabled()
-        worklist.cancel_button.click()
+    triage_list = make_triage_list()
+    triage_list.set_batch_predictor(partial(fake_predict_many, delay=0.05))
+    with qtbot.waitSignal(triage_list.finished, timeout=BATCH_TIMEOUT_MS) as blocker:
+        triage_list.run([fullres_dir])
+        qtbot.waitUntil(lambda: triage_list.model.rowCount() >= 3, timeout=BATCH_TIMEOUT_MS)
+        assert triage_list.is_running and triage_list.cancel_button.isEnabled()
+        triage_list.cancel_button.click()
     summary: TriageSummary = blocker.args[0]
     assert summary.cancelled
     assert 3 <= summary.done < summary.total == 60
-    assert len(worklist.rows()) == summary.done
-    assert "cancelled" in worklist.status.text()
-    assert not worklist.is_running
+    assert len(triage_list.rows()) == summary.done
+    assert "cancelled" in triage_list.status.text()
+    assert not triage_list.is_running
 
 
 def test_a_new_run_replaces_a_running_one(
-    qtbot: QtBot, make_worklist: Callable[..., Worklist], fullres_dir: Path, image_folder: Path
+    qtbot: QtBot, make_triage_list: Callable[..., TriageList], fullres_dir: Path, image_folder: Path
 ) -> None:
-    worklist = make_worklist()
-    worklist.set_batch_predictor(partial(fake_predict_many, delay=0.05))
-    worklist.run([fullres_dir])
-    qtbot.waitUntil(lambda: worklist.model.rowCount() >= 1, timeout=BATCH_TIMEOUT_MS)
-    with qtbot.waitSignals([worklist.finished, worklist.finished], timeout=BATCH_TIMEOUT_MS):
-        worklist.run([image_folder])
-    qtbot.waitUntil(lambda: not worklist.is_running, timeout=BATCH_TIMEOUT_MS)
-    assert sorted(row.path.parent for row in worklist.rows()) == [image_folder] * 9
+    triage_list = make_triage_list()
+    triage_list.set_batch_predictor(partial(fake_predict_many, delay=0.05))
+    triage_list.run([fullres_dir])
+    qtbot.waitUntil(lambda: triage_list.model.rowCount() >= 1, timeout=BATCH_TIMEOUT_MS)
+    with qtbot.waitSignals([triage_list.finished, triage_list.finished], timeout=BATCH_TIMEOUT_MS):
+        triage_list.run([image_folder])
+    qtbot.waitUntil(lambda: not triage_list.is_running, timeout=BATCH_TIMEOUT_MS)
+    assert sorted(row.path.parent for row in triage_list.rows()) == [image_folder] * 9
 
 
 #: Probabilities whose text sorts differently from their values: as Python writes them
@@ -200,33 +202,33 @@ def tricky_predict_many(paths: Sequence[Path], *, should_stop: ShouldStop) -> It
 
 
 def test_probability_sorts_as_a_number_with_errors_last(
-    qtbot: QtBot, make_worklist: Callable[..., Worklist], image_folder: Path
+    qtbot: QtBot, make_triage_list: Callable[..., TriageList], image_folder: Path
 ) -> None:
-    worklist = make_worklist()
-    worklist.set_batch_predictor(tricky_predict_many)
+    triage_list = make_triage_list()
+    triage_list.set_batch_predictor(tricky_predict_many)
     paths = [image_folder / f"img{i}.png" for i in range(len(TRICKY_PROBABILITIES))]
-    run_and_wait(qtbot, worklist, [*paths, image_folder / "bad.png"])
+    run_and_wait(qtbot, triage_list, [*paths, image_folder / "bad.png"])
     numeric = sorted(TRICKY_PROBABILITIES)
 
-    worklist.table.sortByColumn(0, Qt.SortOrder.DescendingOrder)
-    shown: list[TriageRow] = worklist.table.shown_records()
+    triage_list.table.sortByColumn(0, Qt.SortOrder.DescendingOrder)
+    shown: list[TriageRow] = triage_list.table.shown_records()
     assert [row.probability for row in shown] == [*numeric[::-1], None]  # the error last
-    assert worklist.table.proxy.index(0, 0).data() == "1.000"
-    worklist.table.sortByColumn(0, Qt.SortOrder.AscendingOrder)
-    shown = worklist.table.shown_records()
+    assert triage_list.table.proxy.index(0, 0).data() == "1.000"
+    triage_list.table.sortByColumn(0, Qt.SortOrder.AscendingOrder)
+    shown = triage_list.table.shown_records()
     assert [row.probability for row in shown] == [None, *numeric]
 
 
 def test_export_csv_writes_the_rows_in_the_order_shown(
-    triaged: Worklist, image_folder: Path, tmp_path: Path
+    triaged: TriageList, image_folder: Path, tmp_path: Path
 ) -> None:
-    worklist = triaged
-    worklist.table.sortByColumn(0, Qt.SortOrder.DescendingOrder)
-    target = worklist.export_csv(tmp_path / "worklist.csv")
+    triage_list = triaged
+    triage_list.table.sortByColumn(0, Qt.SortOrder.DescendingOrder)
+    target = triage_list.export_csv(tmp_path / "triage.csv")
     with target.open(newline="", encoding="utf-8") as stream:
         rows = list(csv.DictReader(stream))
     assert [row["file"] for row in rows] == [
-        row.path.name for row in worklist.table.shown_records()
+        row.path.name for row in triage_list.table.shown_records()
     ]
     first = rows[0]
     assert float(first["probability"]) == pytest.approx(
@@ -237,13 +239,13 @@ def test_export_csv_writes_the_rows_in_the_order_shown(
     assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []
 
 
-def test_double_click_asks_to_open_the_image(qtbot: QtBot, triaged: Worklist) -> None:
-    worklist = triaged
-    table = worklist.table
+def test_double_click_asks_to_open_the_image(qtbot: QtBot, triaged: TriageList) -> None:
+    triage_list = triaged
+    table = triage_list.table
     index = table.proxy.index(2, 2)
     expected = table.record_at(index).path
     viewport = table.viewport()
-    with qtbot.waitSignal(worklist.open_requested, timeout=5_000) as blocker:
+    with qtbot.waitSignal(triage_list.open_requested, timeout=5_000) as blocker:
         qtbot.mouseClick(viewport, Qt.MouseButton.LeftButton, pos=table.visualRect(index).center())
         qtbot.mouseDClick(viewport, Qt.MouseButton.LeftButton, pos=table.visualRect(index).center())
     assert blocker.args == [expected]
@@ -252,7 +254,7 @@ def test_double_click_asks_to_open_the_image(qtbot: QtBot, triaged: Worklist) ->
 def triage_real_images_with(
     bundle: Path,
     qtbot: QtBot,
-    worklist: Worklist,
+    triage_list: TriageList,
     chosen: Sequence[Path],
     history: History,
     folder: Path,
@@ -264,18 +266,18 @@ def triage_real_images_with(
     for source in chosen:
         (folder / source.name).symlink_to(source)
     predictor = Predictor.load(bundle)
-    worklist.set_batch_predictor(partial(predict_many, predictor, batch_size=16))
-    with qtbot.waitSignal(worklist.finished, timeout=MODEL_TIMEOUT_MS) as blocker:
-        worklist.run([folder])
+    triage_list.set_batch_predictor(partial(predict_many, predictor, batch_size=16))
+    with qtbot.waitSignal(triage_list.finished, timeout=MODEL_TIMEOUT_MS) as blocker:
+        triage_list.run([folder])
     assert blocker.args[0].done == len(chosen)
     assert {e.model_id for e in history.query()} == {predictor.model_id}
     assert history.count() == len(chosen)
-    return worklist.rows()
+    return triage_list.rows()
 
 
 def test_the_engine_predict_many_of_a_tiny_bundle_triages_real_images(
     qtbot: QtBot,
-    make_worklist: Callable[..., Worklist],
+    make_triage_list: Callable[..., TriageList],
     fullres_dir: Path,
     history: History,
     tmp_path: Path,
@@ -288,9 +290,9 @@ def test_the_engine_predict_many_of_a_tiny_bundle_triages_real_images(
         *sorted((fullres_dir / "NORMAL").iterdir())[:3],
         *sorted((fullres_dir / "PNEUMONIA").iterdir())[:3],
     ]
-    worklist = make_worklist(history)
+    triage_list = make_triage_list(history)
     bundle = make_bundle(tmp_path / "tiny")
-    rows = triage_real_images_with(bundle, qtbot, worklist, chosen, history, tmp_path / "few")
+    rows = triage_real_images_with(bundle, qtbot, triage_list, chosen, history, tmp_path / "few")
     assert sorted(row.path.name for row in rows) == sorted(path.name for path in chosen)
     for row in rows:
         assert row.probability is not None and row.threshold is not None
@@ -303,14 +305,14 @@ def test_the_engine_predict_many_of_a_tiny_bundle_triages_real_images(
 SHIPPED_AUC_FLOOR = 0.93
 
 
-def test_the_shipped_model_tells_the_classes_apart_in_the_worklist(
+def test_the_shipped_model_tells_the_classes_apart_in_the_triage_list(
     qtbot: QtBot,
-    make_worklist: Callable[..., Worklist],
+    make_triage_list: Callable[..., TriageList],
     external_dir: Path,
     history: History,
     tmp_path: Path,
 ) -> None:
-    """Triaged in the worklist, 40 + 40 external images (never trained on) are ranked by the
+    """Triaged in the triage list, 40 + 40 external images (never trained on) are ranked by the
     shipped model's probability well above chance (a constant model passes ``0 <= p <= 1``)."""
     from tests.held_out import external_subset, pair_auc
 
@@ -319,8 +321,8 @@ def test_the_shipped_model_tells_the_classes_apart_in_the_worklist(
         pytest.skip("no default model bundle in resources/models/default in this checkout")
     truth = {path.name: label for path, label in external_subset(external_dir)}
     chosen = [path for path, _ in external_subset(external_dir)]
-    worklist = make_worklist(history)
-    rows = triage_real_images_with(bundle, qtbot, worklist, chosen, history, tmp_path / "ext")
+    triage_list = make_triage_list(history)
+    rows = triage_real_images_with(bundle, qtbot, triage_list, chosen, history, tmp_path / "ext")
     scores = [row.probability for row in rows if row.probability is not None]
     assert len(scores) == len(chosen), "every image gets a probability"
     auc = pair_auc(scores, [truth[row.path.name] for row in rows])
@@ -328,7 +330,7 @@ def test_the_shipped_model_tells_the_classes_apart_in_the_worklist(
 
 
 def test_triage_runs_off_the_gui_thread(
-    qtbot: QtBot, make_worklist: Callable[..., Worklist], image_folder: Path
+    qtbot: QtBot, make_triage_list: Callable[..., TriageList], image_folder: Path
 ) -> None:
     threads: set[int] = set()
 
@@ -336,9 +338,9 @@ def test_triage_runs_off_the_gui_thread(
         threads.add(threading.get_ident())
         yield from fake_predict_many(paths, should_stop=should_stop)
 
-    worklist = make_worklist()
-    worklist.set_batch_predictor(recording)
-    run_and_wait(qtbot, worklist, [image_folder])
+    triage_list = make_triage_list()
+    triage_list.set_batch_predictor(recording)
+    run_and_wait(qtbot, triage_list, [image_folder])
     assert threads and threading.get_ident() not in threads
 
 
@@ -368,14 +370,14 @@ def verdict_predict_many(paths: Sequence[Path], *, should_stop: ShouldStop) -> I
 
 
 def test_outside_rows_sort_after_the_others_whatever_the_sort_and_carry_their_verdict(
-    qtbot: QtBot, make_worklist: Callable[..., Worklist], image_folder: Path
+    qtbot: QtBot, make_triage_list: Callable[..., TriageList], image_folder: Path
 ) -> None:
-    worklist = make_worklist()
-    worklist.set_batch_predictor(verdict_predict_many)
+    triage_list = make_triage_list()
+    triage_list.set_batch_predictor(verdict_predict_many)
     run_and_wait(
-        qtbot, worklist, [*(image_folder / name for name in VERDICTS), image_folder / "bad.png"]
+        qtbot, triage_list, [*(image_folder / name for name in VERDICTS), image_folder / "bad.png"]
     )
-    table = worklist.table
+    table = triage_list.table
 
     def shown() -> list[str]:
         return [row.path.name for row in table.shown_records()]
@@ -401,7 +403,7 @@ def test_outside_rows_sort_after_the_others_whatever_the_sort_and_carry_their_ve
 
 def test_real_out_of_domain_images_are_listed_apart_with_their_verdict(
     qtbot: QtBot,
-    make_worklist: Callable[..., Worklist],
+    make_triage_list: Callable[..., TriageList],
     shared_data: Path,
     history: History,
     tmp_path: Path,
@@ -420,12 +422,12 @@ def test_real_out_of_domain_images_are_listed_apart_with_their_verdict(
         "chest_xray/external/PNEUMONIA/person100_bacteria_477.jpeg",
     ):
         (folder / Path(relative).name).symlink_to(shared_data / relative)
-    worklist = make_worklist(history)
-    worklist.set_batch_predictor(partial(predict_many, Predictor.load(bundle), batch_size=4))
-    with qtbot.waitSignal(worklist.finished, timeout=MODEL_TIMEOUT_MS):
-        worklist.run([folder])
-    worklist.table.sortByColumn(0, Qt.SortOrder.DescendingOrder)
-    proxy = worklist.table.proxy
+    triage_list = make_triage_list(history)
+    triage_list.set_batch_predictor(partial(predict_many, Predictor.load(bundle), batch_size=4))
+    with qtbot.waitSignal(triage_list.finished, timeout=MODEL_TIMEOUT_MS):
+        triage_list.run([folder])
+    triage_list.table.sortByColumn(0, Qt.SortOrder.DescendingOrder)
+    proxy = triage_list.table.proxy
     assert proxy.index(0, 2).data() == "Validated"
     assert {proxy.index(row, 2).data() for row in (1, 2)} == {"Outside", "Not chest"}
     assert all(proxy.index(row, 0).data().endswith("(unvalidated)") for row in (1, 2))
