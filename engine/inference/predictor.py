@@ -285,8 +285,9 @@ class Predictor:
         if domain is not None and domain.site is not None:  # a commissioned site's own head
             probability, threshold = domain.site.probability, domain.site.threshold
             notes.append(
-                f"Scored by the head commissioned for {domain.site.site} (this image is nearest "
-                "to that site's images); the heatmap is the original network's."
+                f"Scored by the head commissioned for {domain.site.site} (this image is like that "
+                "site's images, not the original training images); the heatmap is the original "
+                "network's."
             )
         return Prediction(
             probability=probability,
