@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from engine.inference.domain_verdict import NOT_CHEST
+from engine.inference.domain_verdict import NOT_CHEST, headline
 from engine.inference.prediction_fields import PredictionFields
 from engine.modeling.domain_reference import LIMIT
 
@@ -23,11 +23,11 @@ OUTSIDE_LABEL = "OUTSIDE"
 def passed_chest_check(prediction: PredictionFields) -> bool:
     """True unless the chest-radiograph check put the image outside.
 
-    Read from the headline (``outside`` starts with "Not a chest radiograph" exactly when
-    ``Prediction.out_of_distribution`` is set), so that every reader of
+    Read from the headline (:func:`~engine.inference.domain_verdict.headline` is "Not a chest
+    radiograph" exactly when ``Prediction.out_of_distribution`` is set), so that every reader of
     :class:`PredictionFields` — the relabelled prediction of the viewer included — can say it.
     """
-    return prediction.outside is None or not prediction.outside.startswith(NOT_CHEST)
+    return prediction.outside is None or headline(prediction.outside) != NOT_CHEST
 
 
 def finding(prediction: PredictionFields) -> str:
@@ -35,14 +35,10 @@ def finding(prediction: PredictionFields) -> str:
     return prediction.label if prediction.outside is None else OUTSIDE_LABEL
 
 
-def headline(outside: str) -> tuple[str, str]:
-    """An ``outside`` sentence split into its headline and its reason.
-
-    ``"Not a chest radiograph: it is lateral."`` gives ``("Not a chest radiograph", "it is
-    lateral.")``; a sentence without a colon is all headline.
-    """
-    head, _, reason = outside.partition(": ")
-    return head, reason
+def reason(line: str) -> str:
+    """What follows a line's headline: ``"Not a chest radiograph: it is lateral."`` gives
+    ``"it is lateral."``; a line without ``": "`` has none (``""``)."""
+    return line.partition(": ")[2]
 
 
 def domain_line(prediction: PredictionFields) -> str:

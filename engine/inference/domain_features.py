@@ -118,7 +118,7 @@ class FeatureExtractor:
 
     Args:
         member: the network and its preprocessing.
-        layers: layer names (from the reference or :func:`domain_layers`).
+        layers: layer names (from the reference or :func:`domain_entries`).
     """
 
     def __init__(self, member: Member, layers: Sequence[str]) -> None:

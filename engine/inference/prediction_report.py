@@ -41,9 +41,10 @@ from engine.inference.caveats import (
 from engine.inference.check_verdict import (
     chest_line,
     domain_line,
-    headline,
     passed_chest_check,
+    reason,
 )
+from engine.inference.domain_verdict import headline
 from engine.inference.heatmap_strength import scaled_heatmap, strength_legend
 from engine.inference.prediction_fields import PredictionFields
 from engine.modeling.card import ModelCard
@@ -127,7 +128,7 @@ def _lines(
         ]
     else:
         lines += [
-            f"Why: {headline(prediction.outside)[1]}",
+            f"Why: {reason(prediction.outside)}",
             "Label: none (no NORMAL/PNEUMONIA finding for an image outside what the model was "
             "validated on)",
             f"Model output: probability {prediction.probability:.3f}, UNVALIDATED for this image "
@@ -252,7 +253,7 @@ def write_pdf_report(
     if prediction.outside is None:
         result, colour = f"{prediction.label}: probability {prediction.probability:.3f}", "black"
     else:
-        result, colour = headline(prediction.outside)[0], "#b00020"
+        result, colour = headline(prediction.outside), "#b00020"
     figure.text(0.06, 0.435, result, fontsize=14, fontweight="bold", va="top", color=colour)
     figure.text(0.06, 0.40, body, fontsize=9, va="top", linespacing=1.5)
     figure.text(

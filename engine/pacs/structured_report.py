@@ -30,7 +30,7 @@ from pydicom.dataset import Dataset
 from pydicom.uid import ComprehensiveSRStorage
 
 from engine.inference.caveats import DISCLAIMER, HEATMAP_NOTE
-from engine.inference.check_verdict import chest_line, domain_line, headline
+from engine.inference.check_verdict import chest_line, domain_line, reason
 from engine.pacs.derived_instances import (
     ModelIdentity,
     code,
@@ -112,8 +112,8 @@ def _result(prediction: Prediction) -> list[Dataset]:
             _number(THRESHOLD, prediction.threshold),
         ]
     items += [
-        _text("CONTAINS", CHEST_CHECK, headline(chest_line(prediction))[1]),
-        _text("CONTAINS", DOMAIN_CHECK, headline(domain_line(prediction))[1]),
+        _text("CONTAINS", CHEST_CHECK, reason(chest_line(prediction))),
+        _text("CONTAINS", DOMAIN_CHECK, reason(domain_line(prediction))),
     ]
     if prediction.domain_score is not None:
         items.append(_number(DOMAIN_SCORE, prediction.domain_score))
