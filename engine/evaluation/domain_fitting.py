@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import os
 import random
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -22,6 +22,7 @@ import numpy.typing as npt
 
 from engine.errors import DatasetError, ImageReadError
 from engine.imaging.images import load_image
+from engine.imaging.radiograph import FloatImage
 from engine.inference.domain_features import (
     Features,
     canonical_image,
@@ -94,27 +95,39 @@ def image_features(
     on_progress: OnProgress = ignore_progress,
     should_stop: ShouldStop = never_stop,
     stage: str = "domain",
+    skip_unreadable: bool = True,
+    on_pixels: Callable[[list[FloatImage]], None] | None = None,
 ) -> list[Features]:
     """Per entry, the ``(n, width)`` features of the readable images among ``paths``.
 
-    Unreadable files are skipped (a fit draws on folders of ordinary training images).
+    Args:
+        skip_unreadable: skip a file that cannot be read (a fit draws on folders of ordinary
+            training images); when False, such a file is a :class:`DatasetError` naming it.
+        on_pixels: called with each batch's display-ready pixels, in order, so that a caller
+            that also needs them (commissioning scores the images with the original model)
+            decodes each file once.
 
     Raises:
         Cancelled: ``should_stop()`` became true.
-        DatasetError: none of the files could be read.
+        DatasetError: none of the files could be read, or one could not with
+            ``skip_unreadable`` False.
     """
     extractors = extractors_for(members, entries)
     collected: list[list[Features]] = []
     for start in range(0, len(paths), BATCH):
         if should_stop():
             raise Cancelled
-        canonicals = []
+        pixels = []
         for path in paths[start : start + BATCH]:
             try:
-                canonicals.append(canonical_image(load_image(path).pixels))
-            except ImageReadError:
-                continue
-        if canonicals:
+                pixels.append(load_image(path).pixels)
+            except ImageReadError as error:
+                if not skip_unreadable:
+                    raise DatasetError(f"{path}: {error}") from None
+        if pixels:
+            if on_pixels is not None:
+                on_pixels(pixels)
+            canonicals = [canonical_image(image) for image in pixels]
             collected.append(entry_features(extractors, entries, canonicals))
         done = min(start + BATCH, len(paths))
         on_progress(Progress(stage, done, len(paths), "domain check: features"))

@@ -41,7 +41,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from engine.errors import ConfigError, DatasetError
+from engine.errors import ConfigError
 from engine.evaluation.bootstrap import Interval, with_intervals
 from engine.evaluation.calibration import fit_calibration
 from engine.evaluation.domain_fitting import (
@@ -50,9 +50,10 @@ from engine.evaluation.domain_fitting import (
     image_features,
 )
 from engine.evaluation.operating_point import choose_operating_point
+from engine.imaging.radiograph import FloatImage
 from engine.inference.domain_features import Features
 from engine.inference.predictor import Predictor
-from engine.modeling.bundles import Bundle, load_bundle, write_bundle
+from engine.modeling.bundles import Bundle, write_bundle
 from engine.modeling.domain_reference import (
     LIMIT,
     DomainComponent,
@@ -63,7 +64,7 @@ from engine.modeling.domain_reference import (
 )
 from engine.modeling.labelled_folders import read_labelled_set
 from engine.modeling.site_data import SiteData, read_site_data, require_enough_patients
-from engine.progress import Cancelled, OnProgress, ShouldStop, ignore_progress, never_stop
+from engine.progress import OnProgress, ShouldStop, ignore_progress, never_stop
 
 #: L2 strength of the site head (inverse): chosen by cross-validation on NIH's fit images.
 HEAD_C = 0.001
@@ -202,7 +203,6 @@ def figures(
 
 def _score(
     predictor: Predictor,
-    bundle: Bundle,
     reference: DomainReference,
     paths: Sequence[Path],
     labels: Sequence[int],
@@ -210,23 +210,22 @@ def _score(
     on_progress: OnProgress,
     should_stop: ShouldStop,
 ) -> Scored:
-    """The original bundle's calibrated probabilities and the domain features of ``paths``."""
-    probabilities = []
-    for result in predictor.predict_many(paths, should_stop=should_stop):
-        if result.prediction is None:
-            raise DatasetError(f"{result.path}: {result.error}")
-        probabilities.append(result.prediction.probability)
-    if should_stop() or len(probabilities) != len(paths):
-        raise Cancelled
+    """The original bundle's calibrated probabilities and the domain features of ``paths``, each
+    file decoded once: an unreadable file is a DatasetError (every image must be scored)."""
+    probabilities: list[float] = []
+
+    def score(pixels: list[FloatImage]) -> None:
+        probabilities.extend(float(p) for p in predictor.probabilities(pixels))
+
     features = image_features(
-        bundle.members,
+        predictor.bundle.members,
         reference.entries,
         list(paths),
         on_progress=on_progress,
         should_stop=should_stop,
+        skip_unreadable=False,
+        on_pixels=score,
     )
-    if len(features[0]) != len(paths):
-        raise DatasetError("Some site images could be predicted but not read again.")
     return Scored(np.asarray(labels), tuple(patients), features, np.asarray(probabilities))
 
 
@@ -246,8 +245,8 @@ def commission(
         DatasetError: the site's folder cannot be used (too few images or patients).
         Cancelled: ``should_stop()`` became true (nothing is written).
     """
-    bundle = load_bundle(config.bundle)
     predictor = Predictor.load(config.bundle)
+    bundle = predictor.bundle
     if predictor.domain is None:
         raise ConfigError(
             f"{config.bundle} has no domain check to extend; fit one first with "
@@ -260,7 +259,6 @@ def commission(
     fit = np.setdiff1d(np.arange(len(labels)), test)
     scored = _score(
         predictor,
-        bundle,
         original,
         site.images.paths,
         site.images.labels,
@@ -281,7 +279,6 @@ def commission(
         external = read_labelled_set(config.external)
         ext = _score(
             predictor,
-            bundle,
             original,
             external.paths,
             external.labels,
