@@ -6,7 +6,6 @@ import csv
 import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
 
@@ -19,19 +18,12 @@ from pytestqt.qtbot import QtBot
 from engine.progress import ShouldStop
 from engine.workflows.history import History
 from engine.workflows.triage import TriageRow, TriageSummary
-from tests.fakes import FakePrediction
+from tests.fakes import FakePrediction, FakeResult
 from viewer.resource_paths import default_model_dir
 from viewer.triage.triage_list import TriageList
 
 BATCH_TIMEOUT_MS = 30_000
 MODEL_TIMEOUT_MS = 180_000
-
-
-@dataclass(frozen=True)
-class FakeResult:
-    path: Path
-    prediction: FakePrediction | None = None
-    error: str | None = None
 
 
 def fake_probability(path: Path) -> float:
