@@ -25,7 +25,7 @@ import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
-from engine.progress import OnProgress, ShouldStop
+from engine.progress import OnProgress, ShouldStop, never_stop
 from engine.workflows.history import History
 from engine.workflows.history_entry import utc_now
 from engine.workflows.triage import BatchPredict, TriageRow, TriageSummary, triage
@@ -149,31 +149,46 @@ def predict_arrivals(
     *,
     on_progress: OnProgress,
     should_stop: ShouldStop,
+    give_way: ShouldStop = never_stop,
     limit: int = CLAIM_LIMIT,
 ) -> TriageSummary:
-    """Claim up to ``limit`` arrivals and triage them (:func:`engine.workflows.triage.triage`),
-    completing each once its prediction is recorded; worker side.
+    """Predict the waiting arrivals until none waits; worker side.
 
-    What was claimed and not completed (stopped early, or its prediction could not be recorded)
-    waits again afterwards.
+    Claims them ``limit`` at a time and triages each lot
+    (:func:`engine.workflows.triage.triage`), completing each arrival once its prediction is
+    recorded. What was claimed and not completed (stopped early, or its prediction could not be
+    recorded) waits again afterwards.
+
+    Args:
+        give_way: checked between lots: True when a user's batch waits for its turn (the lot
+            in hand is finished, the rest keeps waiting in the queue).
+        limit: arrivals claimed at a time.
 
     Returns:
-        How the batch ended; ``total`` below ``limit`` means no arrival was left waiting.
+        How the batch ended (``total`` 0: nothing was waiting).
 
     Raises:
         HistoryError: the queue cannot be read or written.
     """
-    claimed = arrivals.claim(limit)
+    total = done = 0
+    history_error = ""
     try:
-        return triage(
-            [arrival.path for arrival in claimed],
-            predict,
-            sink,
-            history,
-            on_progress=on_progress,
-            should_stop=should_stop,
-            calling_aes={arrival.path: arrival.sender for arrival in claimed},
-            on_done=arrivals.complete,
-        )
+        while not should_stop() and not give_way():
+            claimed = arrivals.claim(limit)  # never those claimed before: they stay claimed
+            if not claimed:
+                break
+            lot = triage(
+                [arrival.path for arrival in claimed],
+                predict,
+                sink,
+                history,
+                on_progress=on_progress,
+                should_stop=should_stop,
+                calling_aes={arrival.path: arrival.sender for arrival in claimed},
+                on_done=arrivals.complete,
+            )
+            total, done = total + lot.total, done + lot.done
+            history_error = history_error or lot.history_error
     finally:
         arrivals.release()
+    return TriageSummary(total, done, done < total, history_error)

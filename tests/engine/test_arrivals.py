@@ -128,9 +128,34 @@ def test_arrivals_not_predicted_before_a_stop_wait_again(db: Path, tmp_path: Pat
             arrivals, fake_predict, sink, history, on_progress=done.append,
             should_stop=stop_after_two,
         )  # fmt: skip
-        assert (summary.done, summary.cancelled) == (2, True)
+        assert (summary.done, summary.cancelled) == (2, True)  # stopped in the first lot
         assert [a.path for a in arrivals.pending()] == paths[2:]
         assert [a.path for a in arrivals.claim()] == paths[2:], "released, not left claimed"
+
+
+def test_arrivals_are_predicted_lot_by_lot_until_none_waits_or_a_batch_wants_its_turn(
+    db: Path, tmp_path: Path
+) -> None:
+    paths = received(tmp_path / "in", 5)
+    sink: queue.SimpleQueue[TriageRow] = queue.SimpleQueue()
+    lots: list[Progress] = []
+    with History(db) as history:
+        arrivals = ArrivalQueue(history)
+        for path in paths:
+            arrivals.enqueue(path)
+        summary = predict_arrivals(
+            arrivals, fake_predict, sink, history, on_progress=lots.append,
+            should_stop=never_stop, give_way=lambda: len(lots) > 0, limit=2,
+        )  # fmt: skip
+        assert (summary.total, summary.done, summary.cancelled) == (2, 2, False)
+        assert [a.path for a in arrivals.pending()] == paths[2:], "the others wait their turn"
+        summary = predict_arrivals(
+            arrivals, fake_predict, sink, history, on_progress=ignore, should_stop=never_stop,
+            limit=2,
+        )  # fmt: skip
+        assert (summary.total, summary.done) == (3, 3)
+        assert arrivals.pending() == []
+        assert history.count() == 5
 
 
 def test_an_arrival_whose_prediction_cannot_be_recorded_stays_queued(

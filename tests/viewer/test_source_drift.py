@@ -72,7 +72,9 @@ def triage(
     """Run the triage list over ``paths`` (as received from ``senders`` when given) and wait."""
     with qtbot.waitSignal(triage_history.triage_list.finished, timeout=TIMEOUT_MS):
         if senders:
-            triage_history.triage_list.enqueue(list(paths), {path: senders["ae"] for path in paths})
+            for path in paths:
+                triage_history.triage_list.arrivals.enqueue(path, senders["ae"])
+            triage_history.triage_list.predict_arrivals()
         else:
             triage_history.triage_list.run(list(paths))
 
