@@ -13,6 +13,7 @@ import json
 import sqlite3
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -66,13 +67,18 @@ def observe(file: Path) -> dict[str, Any]:
 
 
 def watch(file: Path) -> None:
-    """Poll the window until the verdict is known, print it and quit the application."""
+    """Poll the window until the verdict on ``file`` is known, print it and quit."""
+    watch_until(lambda: observe(file), lambda seen: bool(seen["records"]))
+
+
+def watch_until(look: Callable[[], dict[str, Any]], done: Callable[[dict[str, Any]], bool]) -> None:
+    """Poll ``look()`` from the event loop until ``done(seen)``, an error shows or
+    :data:`GIVE_UP_SECONDS` pass; then print the last ``seen`` as the verdict and quit."""
     deadline = time.monotonic() + GIVE_UP_SECONDS
 
     def poll() -> None:
-        seen = observe(file)
-        done = seen["records"] or seen["dialogs"] or seen["banner"]
-        if done or time.monotonic() > deadline:
+        seen = look()
+        if done(seen) or seen["dialogs"] or seen["banner"] or time.monotonic() > deadline:
             print(VERDICT + json.dumps(seen), flush=True)
             QApplication.quit()
             return
