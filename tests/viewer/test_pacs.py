@@ -180,3 +180,33 @@ def test_query_retrieve_finds_a_study_and_opens_it(
     shown = window.view.radiograph
     assert shown is not None and shown.sop_instance_uid == header.SOPInstanceUID
     assert shown.source.parent == tmp_path / header.StudyInstanceUID
+
+
+def test_damaged_settings_are_reported_and_kept_not_silently_reset(
+    make_window: MakeWindow, settings: Settings
+) -> None:
+    """Issue 19: a damaged listener setting silently became the default. Now the user is told
+    which file and key, what is used instead and what to do, and the damaged value is kept."""
+    damaged = '{"ae_title": "HILUM", "port": "eleven", "out_dir": "/in", "allowed": ["X"],'
+    settings.store.setValue("pacs/listener", damaged)
+    settings.store.setValue(
+        "pacs/nodes", '[{"ae_title": "ARCHIVE", "host": "pacs", "port": 104}, {"ae_title": 5}]'
+    )
+    stored = PacsSettings(settings)
+    assert stored.listener == ListenerSettings()
+    assert [node.ae_title for node in stored.nodes] == ["ARCHIVE"], "the sound node is kept"
+    settings_file = Path(settings.store.fileName())
+    listener_problem = stored.problems["pacs/listener"]
+    assert f"pacs/listener in {settings_file}" in listener_problem
+    assert "not valid JSON" in listener_problem and "uses the default listener" in listener_problem
+    assert "PACS > PACS settings" in listener_problem
+    assert "node 2" in stored.problems["pacs/nodes"]
+    (copy,) = settings_file.parent.glob("damaged-pacs-listener-*.json")
+    assert copy.read_text() == damaged and str(copy) in listener_problem
+    assert sorted(PacsSettings(settings).check()) == sorted(stored.problems.values())
+    assert len(list(settings_file.parent.glob("damaged-pacs-*.json"))) == 2
+
+    window = make_window()
+    assert "pacs/listener" in window.banner.text() and "pacs/nodes" in window.banner.text()
+    window.pacs.apply_settings(ListenerSettings(allowed=(AllowedCaller("X"),)), False, [])
+    assert window.pacs.settings.check() == [], "saving replaces the damaged values"

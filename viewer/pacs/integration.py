@@ -26,7 +26,7 @@ from PySide6.QtCore import QElapsedTimer, QObject, QTimer, Signal, Slot
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QMenu
 
-from engine.errors import HilumError
+from engine.errors import ConfigError, HilumError
 from engine.pacs.nodes import PacsNode
 from engine.workflows.history import HistoryError
 from viewer.jobs import JobRunner
@@ -96,6 +96,9 @@ class PacsIntegration(QObject):
         self._build_menu()
         if self.settings.listener_enabled:
             self.start_listener()
+        damaged = self.settings.check()  # after: it explains a listener that could not start
+        if damaged:
+            window.banner.show_error(ConfigError(" ".join(damaged)))
 
     def _build_menu(self) -> None:
         bar = self._window.menuBar()
