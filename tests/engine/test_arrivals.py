@@ -4,16 +4,13 @@ crash, and never emptied by anything but recorded predictions."""
 from __future__ import annotations
 
 import queue
-import sqlite3
 from collections.abc import Iterator, Sequence
-from contextlib import closing
 from pathlib import Path
 
 import pytest
 
 from engine.progress import Progress, ShouldStop, never_stop
-from engine.workflows import history as history_module
-from engine.workflows.arrivals import Arrival, ArrivalQueue, predict_arrivals
+from engine.workflows.arrivals import ArrivalQueue, predict_arrivals
 from engine.workflows.history import History, HistoryError
 from engine.workflows.triage import TriageRow
 from tests.fakes import FakePrediction, FakeResult
@@ -31,6 +28,14 @@ def received(folder: Path, count: int) -> list[Path]:
     for path in paths:
         path.write_bytes(b"received")
     return paths
+
+
+def queue_of(history: History, paths: Sequence[Path], sender: str = "XRAY1") -> ArrivalQueue:
+    """The history's arrivals queue, with ``paths`` queued as received from ``sender``."""
+    arrivals = ArrivalQueue(history)
+    for path in paths:
+        arrivals.enqueue(path, sender)
+    return arrivals
 
 
 def fake_predict(paths: Sequence[Path], *, should_stop: ShouldStop) -> Iterator[FakeResult]:
@@ -63,9 +68,7 @@ def test_enqueue_claim_complete(db: Path, tmp_path: Path) -> None:
 def test_arrivals_survive_closing_and_reopening(db: Path, tmp_path: Path) -> None:
     paths = received(tmp_path / "in", 3)
     with History(db) as history:
-        arrivals = ArrivalQueue(history)
-        for path in paths:
-            arrivals.enqueue(path, "XRAY1")
+        arrivals = queue_of(history, paths)
     with History(db) as history:
         arrivals = ArrivalQueue(history)
         assert arrivals.recover() == 3
@@ -80,9 +83,7 @@ def test_a_crash_before_the_predictions_leaves_the_arrivals_to_the_next_start(
     session's queue gets every arrival back."""
     paths = received(tmp_path / "in", 2)
     history = History(db)
-    arrivals = ArrivalQueue(history)
-    for path in paths:
-        arrivals.enqueue(path, "XRAY1")
+    arrivals = queue_of(history, paths)
     assert len(arrivals.claim()) == 2
     history.close()
     with History(db) as history:
@@ -98,9 +99,7 @@ def test_predict_arrivals_records_each_prediction_then_completes_it(
     paths = received(tmp_path / "in", 3)
     sink: queue.SimpleQueue[TriageRow] = queue.SimpleQueue()
     with History(db) as history:
-        arrivals = ArrivalQueue(history)
-        for path in paths:
-            arrivals.enqueue(path, "XRAY1")
+        arrivals = queue_of(history, paths)
         summary = predict_arrivals(
             arrivals, fake_predict, sink, history, on_progress=ignore, should_stop=never_stop
         )
@@ -121,9 +120,7 @@ def test_arrivals_not_predicted_before_a_stop_wait_again(db: Path, tmp_path: Pat
         return len(done) > 2  # the headers' report, then two files
 
     with History(db) as history:
-        arrivals = ArrivalQueue(history)
-        for path in paths:
-            arrivals.enqueue(path)
+        arrivals = queue_of(history, paths)
         summary = predict_arrivals(
             arrivals, fake_predict, sink, history, on_progress=done.append,
             should_stop=stop_after_two,
@@ -140,9 +137,7 @@ def test_arrivals_are_predicted_lot_by_lot_until_none_waits_or_a_batch_wants_its
     sink: queue.SimpleQueue[TriageRow] = queue.SimpleQueue()
     lots: list[Progress] = []
     with History(db) as history:
-        arrivals = ArrivalQueue(history)
-        for path in paths:
-            arrivals.enqueue(path)
+        arrivals = queue_of(history, paths)
         summary = predict_arrivals(
             arrivals, fake_predict, sink, history, on_progress=lots.append,
             should_stop=never_stop, give_way=lambda: len(lots) > 0, limit=2,
@@ -163,8 +158,7 @@ def test_an_arrival_whose_prediction_cannot_be_recorded_stays_queued(
 ) -> None:
     (path,) = received(tmp_path / "in", 1)
     history = History(db)
-    arrivals = ArrivalQueue(history)
-    arrivals.enqueue(path, "XRAY1")
+    arrivals = queue_of(history, [path])
 
     class Full(History):
         def add(self, entry: object) -> object:  # type: ignore[override]
@@ -180,24 +174,3 @@ def test_an_arrival_whose_prediction_cannot_be_recorded_stays_queued(
     assert [a.path for a in arrivals.pending()] == [path]
     full.close()
     history.close()
-
-
-def test_a_history_from_before_the_queue_gains_it_and_keeps_its_entries(db: Path) -> None:
-    db.parent.mkdir(parents=True)
-    with closing(sqlite3.connect(db)) as raw:
-        for statement in history_module.MIGRATIONS[0]:
-            raw.execute(statement)
-        raw.execute(
-            "INSERT INTO predictions (path, sha256, model_id, probability, threshold, label, time,"
-            " source) VALUES ('/x/old.png', 'ab', 'cnn-1', 0.8, 0.4, 'PNEUMONIA',"
-            " '2025-01-01T00:00:00.000+00:00', 'viewer')"
-        )
-        raw.execute("PRAGMA user_version = 1")
-        raw.commit()
-    with History(db) as history:
-        assert [entry.path for entry in history.query()] == ["/x/old.png"]
-        arrivals = ArrivalQueue(history)
-        arrivals.enqueue("/in/new.dcm", "XRAY1")
-        (waiting,) = arrivals.pending()
-        assert (waiting.path, waiting.sender) == (Path("/in/new.dcm"), "XRAY1")
-        assert isinstance(waiting, Arrival)

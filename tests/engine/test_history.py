@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from engine.workflows import history as history_module
+from engine.workflows.arrivals import ArrivalQueue
 from engine.workflows.history import History, HistoryError
 from engine.workflows.history_entry import HistoryEntry
 from tests.fakes import FakePrediction
@@ -273,6 +274,9 @@ def test_a_database_without_the_verdict_columns_gains_them_and_keeps_its_entries
     with closing(sqlite3.connect(db)) as raw:
         names = [row[1] for row in raw.execute("PRAGMA table_info(predictions)")]
         assert names[-4:] == ["in_domain", "domain_score", "outside", "hash_error"]
-        tables = {row[0] for row in raw.execute("SELECT name FROM sqlite_master")}
-        assert "arrivals" in tables
         assert raw.execute("PRAGMA user_version").fetchone()[0] == history_module.SCHEMA_VERSION
+    with History(db) as history:  # and the arrivals queue, added when missing too
+        ArrivalQueue(history).enqueue("/in/new.dcm", "XRAY1")
+        assert [(a.path, a.sender) for a in ArrivalQueue(history).pending()] == [
+            (Path("/in/new.dcm"), "XRAY1")
+        ]
