@@ -128,6 +128,34 @@ def test_arriving_images_are_listed_and_predicted_into_the_triage_list(
     assert window.pacs.listener is None
 
 
+def test_a_received_image_is_queued_before_the_sender_hears_success_and_outlives_a_batch(
+    qtbot: QtBot, make_window: MakeWindow, pacs_tools: None, tiny_bundle: Path,
+    chest_cr: Path, small_cr: Path, tmp_path: Path,
+) -> None:  # fmt: skip
+    """Issue 19: arrivals lived in memory and a user's batch cancelled them. Now the queue row
+    is committed before storescu hears "success" (before any model is loaded here), and a
+    folder batch asked for meanwhile does not drop it: both are predicted and listed."""
+    window = make_window()
+    received = tmp_path / "received"
+    port = listening(window, received)
+    triage_list = window.triage_history.triage_list
+    storescu(port, chest_cr)  # returns once Hilum answered "success"
+    header = pydicom.dcmread(chest_cr, stop_before_pixels=True)
+    arrival = received / header.StudyInstanceUID / f"{header.SOPInstanceUID}.dcm"
+    assert [a.path for a in triage_list.arrivals.pending()] == [arrival]
+    folder = tmp_path / "folder"
+    folder.mkdir()
+    (folder / "small.dcm").write_bytes(small_cr.read_bytes())
+    triage_list.run([folder])  # waits for the model, like the arrival
+    with_model(qtbot, window, tiny_bundle)
+    qtbot.waitUntil(
+        lambda: not triage_list.is_running and not triage_list.arrivals.pending(),
+        timeout=MODEL_TIMEOUT_MS,
+    )
+    assert sorted(row.path for row in triage_list.rows()) == sorted([arrival, folder / "small.dcm"])
+    assert all(row.probability is not None for row in triage_list.rows())
+
+
 def test_a_dicom_result_is_sent_to_the_pacs_and_exported(
     qtbot: QtBot, make_window: MakeWindow, orthanc: Orthanc, tiny_bundle: Path,
     chest_cr: Path, tmp_path: Path,
