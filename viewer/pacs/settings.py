@@ -3,7 +3,8 @@
 Stored in the viewer's QSettings under ``pacs/`` as JSON text, validated on the way out through
 the engine's dataclasses (:mod:`engine.pacs.nodes`): a damaged or hand-edited value does not
 reach the network code. It is not dropped in silence either: the damaged value is copied next to
-the settings file (``damaged-pacs-<key>-<digest>.json``, once per distinct value), and
+the settings file (``damaged-pacs-<key>-<digest>.json``, once per distinct value; in the user's
+data folder when the settings live in the Windows registry), and
 :attr:`PacsSettings.problems` says which file and key, what is used instead and what to do; the
 PACS part shows that in the window's banner at start-up.
 """
@@ -15,6 +16,8 @@ import json
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
+
+from PySide6.QtCore import QStandardPaths
 
 from engine.atomic_files import write_text
 from engine.errors import ConfigError
@@ -51,26 +54,36 @@ class PacsSettings:
                 raise ValueError(f"it is a {type(value).__name__}, not JSON text")
             return json.loads(value)
         except ValueError as error:
-            self._damaged(key, value, f"it is not valid JSON ({error})", instead)
+            self._damaged(key, f"it is not valid JSON ({error})", instead)
             return None
 
-    def _damaged(self, key: str, value: object, reason: str, instead: str) -> None:
-        """Keep a copy of ``key``'s damaged ``value`` and note the problem for the user."""
+    def _damaged(self, key: str, reason: str, instead: str) -> None:
+        """Keep a copy of ``key``'s stored value, as stored, and note the problem for the user."""
+        value = self.store.value(key, "")
         text = value if isinstance(value, str) else json.dumps(value, default=str)
-        settings_file = Path(self.store.fileName())
         digest = hashlib.sha256(text.encode()).hexdigest()[:12]
-        copy = settings_file.parent / f"damaged-{key.replace('/', '-')}-{digest}.json"
+        copy = self._copy_folder() / f"damaged-{key.replace('/', '-')}-{digest}.json"
         try:
             if not copy.exists():
+                copy.parent.mkdir(parents=True, exist_ok=True)
                 write_text(copy, text)
             kept = f"A copy of the damaged value is in {copy}."
         except OSError as error:
             kept = f"No copy of the damaged value could be kept ({error.strerror})."
         self.problems[key] = (
-            f"The PACS setting {key} in {settings_file} could not be read: {reason}. Hilum uses "
-            f"{instead} instead. {kept} Set them again in PACS > PACS settings (saving replaces "
-            "the damaged value)."
+            f"The PACS setting {key} in {self.store.fileName()} could not be read: {reason}. "
+            f"Hilum uses {instead} instead. {kept} Set it again in PACS > PACS settings (saving "
+            "replaces the damaged value)."
         )
+
+    def _copy_folder(self) -> Path:
+        """Beside the settings file, or in the user's data folder when the settings are not a
+        file (the Windows registry)."""
+        settings_file = Path(self.store.fileName())
+        if settings_file.is_absolute() and settings_file.parent.is_dir():
+            return settings_file.parent
+        location = QStandardPaths.StandardLocation.AppDataLocation
+        return Path(QStandardPaths.writableLocation(location))
 
     @property
     def nodes(self) -> list[PacsNode]:
@@ -81,7 +94,7 @@ class PacsSettings:
         if stored is None:
             return []
         if not isinstance(stored, list):
-            self._damaged("pacs/nodes", stored, "it is not a list of nodes", "no PACS nodes")
+            self._damaged("pacs/nodes", "it is not a list of nodes", "no PACS nodes")
             return []
         nodes, bad = [], []
         for number, entry in enumerate(stored, 1):
@@ -90,7 +103,7 @@ class PacsSettings:
             except (ConfigError, TypeError) as error:
                 bad.append(f"node {number} is not a valid node ({error})")
         if bad:
-            self._damaged("pacs/nodes", stored, "; ".join(bad), instead)
+            self._damaged("pacs/nodes", "; ".join(bad), instead)
         return nodes
 
     @nodes.setter
@@ -122,7 +135,7 @@ class PacsSettings:
             )
         except (ConfigError, KeyError, TypeError) as error:
             reason = f"it has no {error} entry" if isinstance(error, KeyError) else str(error)
-            self._damaged("pacs/listener", stored, reason, instead)
+            self._damaged("pacs/listener", reason, instead)
             return ListenerSettings()
 
     @listener.setter
