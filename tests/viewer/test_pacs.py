@@ -13,6 +13,7 @@ from pytestqt.qtbot import QtBot
 from engine.errors import ConfigError
 from engine.inference.predictor import Predictor
 from engine.pacs.nodes import AllowedCaller, ListenerSettings, PacsNode
+from engine.workflows.history import HistoryError
 from tests.engine.tiny_bundles import make_bundle
 from tests.pacs_support import ORTHANC_AET, Orthanc, dcmtk
 from tests.viewer.helpers import LOAD_TIMEOUT_MS, MODEL_TIMEOUT_MS, open_and_wait
@@ -238,3 +239,21 @@ def test_damaged_settings_are_reported_and_kept_not_silently_reset(
     assert "pacs/listener" in window.banner.text() and "pacs/nodes" in window.banner.text()
     window.pacs.apply_settings(ListenerSettings(allowed=(AllowedCaller("X"),)), False, [])
     assert window.pacs.settings.check() == [], "saving replaces the damaged values"
+
+
+def test_an_image_that_cannot_be_queued_is_refused_and_the_user_told(
+    qtbot: QtBot, make_window: MakeWindow, pacs_tools: None, small_cr: Path, tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:  # fmt: skip
+    window = make_window()
+    port = listening(window, tmp_path)
+    arrivals = window.triage_history.triage_list.arrivals
+
+    def full(*_: object) -> None:
+        raise HistoryError(f"History {arrivals.history.path}: could not queue it (disk full).")
+
+    monkeypatch.setattr(arrivals, "enqueue", full)
+    sent = dcmtk("storescu", "-aet", SENDER, "-aec", "HILUM", "127.0.0.1", port, small_cr)
+    assert sent.returncode != 0, "the X-ray unit heard a failure, not success"
+    qtbot.waitUntil(lambda: "could not be queued" in window.banner.text(), timeout=LOAD_TIMEOUT_MS)
+    assert "disk full" in window.banner.text() and "send it again" in window.banner.text()

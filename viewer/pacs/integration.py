@@ -8,7 +8,8 @@ Like :mod:`viewer.window.triage_and_history`, this plugs into the window through
 Arrivals: the listener writes each instance on its network thread; there too, before the
 sender hears "success", an image that is not one of Hilum's own results is put in the triage
 list's durable arrivals queue (:mod:`engine.workflows.arrivals`, in the history database), so
-that nothing received is lost if Hilum dies before predicting it. The instance then goes to a
+that nothing received is lost if Hilum dies before predicting it (when the queue cannot be
+written, the sender hears a failure and keeps its copy). The instance then goes to a
 relay signal; on the GUI thread, arrivals are gathered for :data:`FLUSH_MS` and then listed in the
 study browser (their study folders are added to what is open, at most once per
 :data:`BROWSER_REFRESH_MS`) and the triage list is told to predict the queued arrivals with the
@@ -180,19 +181,28 @@ class PacsIntegration(QObject):
             self.stop_listener()
 
     def _arrive(self, instance: ReceivedInstance) -> None:
-        """Queue a received image for prediction, durably, then relay it (network thread)."""
+        """Queue a received image for prediction, durably, then relay it (network thread).
+
+        Raises:
+            RefusedInstance: the queue cannot be written; the sender hears "out of resources"
+                and keeps its copy (the banner says so).
+        """
         if instance.predictable:
             try:
                 self._window.triage_history.triage_list.arrivals.enqueue(
                     instance.path, instance.sender
                 )
             except HistoryError as error:
+                from engine.pacs.storage import STATUS_OUT_OF_RESOURCES, RefusedInstance
+
                 self._relay.not_queued.emit(
                     HistoryError(
-                        f"{instance.path} was received but could not be queued for prediction: "
-                        f"{error} Open it from the study list to have it predicted."
+                        f"An image from {instance.sender} could not be queued for prediction: "
+                        f"{error} {instance.sender} was answered that it failed, so it keeps "
+                        "its copy: send it again once this is fixed."
                     )
                 )
+                raise RefusedInstance(STATUS_OUT_OF_RESOURCES, "it cannot be queued") from None
         self._relay.received.emit(instance)
 
     @Slot(object)
