@@ -10,10 +10,15 @@ makes it fast and quiet on the workstation's CPU:
 
 A value the user already set wins (``setdefault``). A CUDA GPU is used automatically when
 TensorFlow sees one; :func:`device` says which device runs.
+
+The reading room (the core install, and its PyInstaller edition) has no TensorFlow:
+:func:`training_available` is the one place that says whether this installation is the full
+workstation, and :func:`require_training` raises the message that says how to get it.
 """
 
 from __future__ import annotations
 
+import importlib.util
 import os
 from dataclasses import dataclass
 from functools import cache
@@ -22,6 +27,8 @@ from typing import Any
 
 import numpy as np
 import numpy.typing as npt
+
+from engine.errors import TrainingUnavailableError
 
 #: Most images one compiled forward call takes at a time. A network's activations for all the
 #: rows of a call are alive together (MobileNetV2 at 224 px: 4.8 MB per image for its largest
@@ -37,7 +44,10 @@ def tensorflow() -> ModuleType:
     """Import TensorFlow once, with Hilum's environment, and return the module."""
     os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "1")
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-    import tensorflow as tf
+    try:
+        import tensorflow as tf
+    except ModuleNotFoundError as error:  # the reading room: say so, not a bare ImportError
+        raise TrainingUnavailableError("This step", ["TensorFlow"]) from error
 
     module: ModuleType = tf
     return module
@@ -85,3 +95,38 @@ def in_row_chunks(
         outputs = outputs if isinstance(outputs, list | tuple) else [outputs]
         parts.append([np.asarray(output, dtype=np.float32) for output in outputs])
     return [np.concatenate(chunks) for chunks in zip(*parts, strict=True)]
+
+
+#: What the full workstation adds to the reading room (the ``train`` extra), by import name,
+#: with the name a person installs it by. The reading room (view, predict, triage, PACS, PDF)
+#: needs none of them.
+TRAINING_MODULES = {"tensorflow": "TensorFlow", "sklearn": "scikit-learn", "scipy": "SciPy"}
+
+
+def training_missing() -> list[str]:
+    """The packages of the full workstation that this installation lacks (none: it can train).
+
+    Looks the modules up without importing them, so asking is cheap and never loads TensorFlow.
+    """
+    missing = []
+    for module, package in TRAINING_MODULES.items():
+        try:
+            found = importlib.util.find_spec(module) is not None
+        except (ImportError, ValueError):  # a finder that refuses the module: not available
+            found = False
+        if not found:
+            missing.append(package)
+    return missing
+
+
+def training_available() -> bool:
+    """True when this is the full workstation: training and the Training tab can run."""
+    return not training_missing()
+
+
+def require_training(what: str) -> None:
+    """Raise :class:`TrainingUnavailableError` saying that ``what`` (e.g. "Training") needs the
+    full workstation, when a package of it is missing; return quietly otherwise."""
+    missing = training_missing()
+    if missing:
+        raise TrainingUnavailableError(what, missing)

@@ -6,6 +6,10 @@ Each module of this package (``info``, ``training``, ``evaluation``, ``predict``
 and runs the chosen command. The viewer's entry point (``viewer.entry``) hands every sub-command
 except ``view`` here, so a headless command never imports Qt.
 
+The commands that train or fit (``train``, ``variants``, ``ensemble``, ``robustness``,
+``domain-check``, ``commission``) are declared ``workstation`` commands: in the reading room
+(no TensorFlow) they stop at once with the message that says what is missing and how to get it.
+
 Exit status: 0 on success, 1 when a command finished but some input failed (e.g. an unreadable
 file), 2 for usage errors and for a :class:`HilumError` that stops the command.
 """
@@ -19,6 +23,7 @@ from dataclasses import replace
 
 from engine.cli.context import CliContext, Handler
 from engine.errors import HilumError
+from engine.runtime import require_training
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -67,6 +72,8 @@ def main(argv: Sequence[str] | None = None, context: CliContext | None = None) -
     if not context.argv:
         context = replace(context, argv=tuple(sys.argv[1:] if argv is None else argv))
     try:
+        if args.workstation:
+            require_training("This command")
         return handler(args, context)
     except HilumError as error:
         print(f"hilum {args.command}: {error}", file=sys.stderr)
