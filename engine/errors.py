@@ -94,8 +94,10 @@ class TrainingUnavailableError(HilumError, ModuleNotFoundError):
     def __init__(self, what: str, missing: Sequence[str]) -> None:
         self.what = what
         self.missing = tuple(missing)
-        are = "is" if len(self.missing) == 1 else "are"
+        *others, last = self.missing
+        names = f"{', '.join(others)} and {last}" if others else last
+        are = "are" if others else "is"
         super().__init__(
-            f"{what} needs the full Hilum workstation ({' and '.join(self.missing)} {are} not "
-            "installed): pip install 'hilum[train]', or install the workstation edition of Hilum."
+            f"{what} needs the full Hilum workstation ({names} {are} not installed): "
+            "pip install 'hilum[train]', or install the workstation edition of Hilum."
         )

@@ -78,7 +78,7 @@ def _command(args: list[str], context: CliContext) -> str:
 
 def _train_refused(data: Path, context: CliContext) -> str:
     """The reading room's ``train``: it must exit non-zero saying the full workstation is needed."""
-    status, _, err = _run(["train", str(data), "--epochs", "1"], context)
+    status, _, err = _run(["train", str(data), "--variant", "cnn", "--epochs", "1"], context)
     if status == 0 or "full Hilum workstation" not in err:
         raise RuntimeError(f"`hilum train` exited with {status} without the message: {err[-400:]}")
     return err.strip().splitlines()[-1][:90]

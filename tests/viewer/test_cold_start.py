@@ -14,6 +14,7 @@ import json
 import os
 import subprocess
 import sys
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -38,9 +39,11 @@ DICOM_FILES = [
 ]
 
 
-def view_cold(file: Path, home: Path) -> dict[str, Any]:
+def view_cold(file: Path, home: Path, runner: Sequence[str] = ()) -> dict[str, Any]:
     """Run ``hilum view file`` in a new process whose settings and data live under ``home``;
-    return the driver's verdict (what the window showed, and the history database's rows)."""
+    return the driver's verdict (what the window showed, and the history database's rows).
+    ``runner``: a module that runs the driver (``python -m RUNNER DRIVER FILE``), e.g.
+    :mod:`tests.without_training`."""
     environment = {
         **os.environ,
         "HOME": str(home),
@@ -51,7 +54,7 @@ def view_cold(file: Path, home: Path) -> dict[str, Any]:
         "PYTHONPATH": os.pathsep.join([str(REPO), os.environ.get("PYTHONPATH", "")]),
     }
     done = subprocess.run(
-        [sys.executable, "-m", "tests.viewer.cold_start_driver", str(file)],
+        [sys.executable, "-m", *runner, "tests.viewer.cold_start_driver", str(file)],
         cwd=REPO,
         env=environment,
         capture_output=True,
