@@ -57,10 +57,14 @@ def generated_data(folder: Path, per_class: int = IMAGES_PER_CLASS) -> Path:
 
 
 def _run(args: list[str], context: CliContext) -> tuple[int, str, str]:
-    """Run ``hilum ARGS`` in this process; its exit status, standard output and error output."""
+    """Run ``hilum ARGS`` in this process; its exit status, standard output and error output
+    (a usage error, which argparse raises as ``SystemExit``, is a status like any other)."""
     out, err = io.StringIO(), io.StringIO()
     with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-        status = main(args, context)
+        try:
+            status = main(args, context)
+        except SystemExit as stop:
+            status = stop.code if isinstance(stop.code, int) else 2
     return status, out.getvalue(), err.getvalue()
 
 
