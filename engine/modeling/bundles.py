@@ -23,7 +23,7 @@ import ctypes.util
 import hashlib
 import os
 import shutil
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -34,6 +34,10 @@ from engine.modeling.card import CARD_FILE, ModelCard, card_error
 from engine.modeling.preprocessing import Preprocessing
 
 MODEL_FILE = "model.keras"
+
+#: Writes a bundle's networks for the light runtime into a folder and returns the card that
+#: describes them: ``export(folder, card, networks)`` (:mod:`engine.inference.network_export`).
+Exporter = Callable[[Path, ModelCard, Sequence[Any]], ModelCard]
 
 
 @dataclass(frozen=True)
@@ -145,6 +149,13 @@ def load_bundle(path: str | os.PathLike[str]) -> Bundle:
     return Bundle(model, card, folder, extra)
 
 
+def without_networks(folder: Path, card: ModelCard) -> Bundle:
+    """A bundle described by its (already read) card with no Keras network loaded
+    (``model`` and ``extra_models`` are ``None``): for a runtime that runs the networks exported
+    beside them (:mod:`engine.modeling.runtime_export`), so that Keras is never imported."""
+    return Bundle(None, card, folder, (None,) * len(card.members))
+
+
 def _load_model(folder: Path, name: str, preprocessing: Preprocessing, gradcam_layer: str) -> Any:
     """Load one network with ``safe_mode`` and check it against its card entry."""
     import keras
@@ -206,6 +217,7 @@ def write_bundle(
     overwrite: bool = False,
     extra_files: Mapping[str, str | bytes] | None = None,
     extra_models: Sequence[Any] = (),
+    export: Exporter | None = None,
 ) -> Path:
     """Save a model and its card as a bundle folder, atomically.
 
@@ -223,6 +235,9 @@ def write_bundle(
             out-of-distribution and domain references; written inside the same atomic step.
         extra_models: an ensemble's other networks, in the order of ``card.members`` (their
             ``file`` and ``sha256`` are set here).
+        export: also writes the networks for the light runtime, inside the same atomic step
+            (the card's ``runtime_export`` describes what it wrote; without it the section is
+            dropped, since it described other files).
 
     Returns:
         ``out_dir`` as a :class:`Path`.
@@ -257,8 +272,13 @@ def write_bundle(
             fsync_path(temporary / name)
             members.append(replace(spec, file=name, sha256=sha256_of(temporary / name)))
         checked = replace(
-            card, model_sha256=sha256_of(temporary / MODEL_FILE), members=tuple(members)
+            card,
+            model_sha256=sha256_of(temporary / MODEL_FILE),
+            members=tuple(members),
+            runtime_export=None,
         )
+        if export is not None:
+            checked = export(temporary, checked, [model, *extra_models])
         write_synced(temporary / CARD_FILE, checked.to_json())
         for name, text in (extra_files or {}).items():
             write_synced(temporary / name, text)
