@@ -15,13 +15,21 @@ import os
 from collections.abc import Sequence
 from pathlib import Path
 
+from engine.errors import TrainingUnavailableError
 from engine.inference.domain_features import extractors_for
 from engine.inference.gradcam import GradCam, Method
 from engine.inference.networks import FeatureRunner, Networks
 from engine.modeling.bundles import Bundle, Member, load_bundle, read_card, without_networks
 from engine.modeling.card import ModelCard
 from engine.modeling.domain_reference import Entry
-from engine.runtime import LITERT, RUNTIMES, TENSORFLOW, choose_runtime, runtime_device
+from engine.runtime import (
+    LITERT,
+    RUNTIMES,
+    TENSORFLOW,
+    choose_runtime,
+    runtime_device,
+    tensorflow_installed,
+)
 
 
 def domain_layers(card: ModelCard) -> dict[int, set[str]]:
@@ -55,6 +63,7 @@ def open_networks(
     Raises:
         ModelFileError: the bundle is missing, invalid or tampered with (its exported networks
             included, with LiteRT), or LiteRT was forced and the bundle is not exported.
+        TrainingUnavailableError: TensorFlow would run the bundle, and this is the reading room.
         ValueError: ``runtime`` is not a runtime.
     """
     if runtime is not None and runtime not in RUNTIMES:
@@ -65,6 +74,14 @@ def open_networks(
     chosen = runtime or choose_runtime(light and exported(card))
     if chosen == LITERT:
         return _litert(folder, card)
+    if not tensorflow_installed():  # the reading room: say what it would take, not ImportError
+        why = f"Model bundle {folder.name} has no LiteRT export (`hilum export-runtime {folder}`"
+        why += " makes one), so reading it"
+        if exported(card):
+            why = (
+                f"Grad-CAM++ needs the backward pass, so reading model bundle {folder.name} with it"
+            )
+        raise TrainingUnavailableError(why, ["TensorFlow"])
     bundle = load_bundle(folder)
     if runtime is None and not exported(card):
         from engine.inference.network_export import export_on_first_load

@@ -6,7 +6,8 @@ reading-room installation.
 * ``hilum view FILE`` starts as a user starts it (fresh settings), shows a JPEG and a DICOM,
   records each prediction in the history, and its Training tab says what is missing and how to
   get it instead of the training form;
-* the commands that train or fit exit non-zero with that message instead of an ``ImportError``.
+* the commands that train or fit exit non-zero with that message instead of an ``ImportError``,
+  and so does reading a bundle whose networks have no LiteRT export (only TensorFlow runs it).
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import REPO
+from tests.engine.tiny_bundles import make_bundle
 from tests.packaging.support import run_in_repo
 from tests.viewer.test_cold_start import assert_shown_and_recorded, view_cold
 
@@ -58,3 +60,27 @@ def test_a_workstation_command_says_what_is_missing_and_exits_non_zero(
     assert done.returncode == 2, done.stderr[-2000:]
     assert NEEDS in done.stderr and HOW in done.stderr, done.stderr[-2000:]
     assert "Traceback" not in done.stderr
+
+
+def test_a_bundle_without_a_litert_export_says_what_reading_it_needs(
+    shared_data: Path, tmp_path: Path
+) -> None:
+    bundle = make_bundle(tmp_path / "older")  # written without an export, as before issue 18
+    image = min((shared_data / "chest_xray" / "external" / "NORMAL").glob("*.jp*g"))
+    done = run_in_repo(
+        [
+            sys.executable,
+            "-m",
+            *RUNNER,
+            "viewer.entry",
+            "predict",
+            str(image),
+            "--model",
+            str(bundle),
+        ],
+        timeout=120,
+    )
+    assert done.returncode != 0
+    said = done.stdout + done.stderr
+    assert "no LiteRT export" in said and f"hilum export-runtime {bundle}" in said, said[-2000:]
+    assert NEEDS in said and HOW in said and "Traceback" not in said
