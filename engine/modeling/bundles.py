@@ -1,7 +1,8 @@
 """Model bundles on disk: a folder with ``model.keras`` and its ``card.json``.
 
 The card (:class:`engine.modeling.card.ModelCard`) says how to feed and read the model and holds
-the sha256 of ``model.keras``. A bundle is written atomically:
+the sha256 of ``model.keras`` (and of the LiteRT exports beside it, ``member_N.tflite``:
+:mod:`engine.modeling.runtime_export`). A bundle is written atomically:
 
 1. everything is written into a hidden temporary folder beside the destination
    (``.NAME.partial-<pid>``), flushed to disk, the card last;
