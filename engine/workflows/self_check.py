@@ -42,6 +42,7 @@ def versions() -> dict[str, str]:
     found = {"python": platform.python_version()}
     for package in (
         "hilum",
+        "ai-edge-litert",
         "tensorflow",
         "keras",
         "numpy",
@@ -90,10 +91,11 @@ def run_checks(model_dir: str | os.PathLike[str] | None) -> list[Check]:
     """Run every check; never raises for a failed check (it is reported as ``ok=False``)."""
     from engine.imaging.images import load_image
     from engine.inference.predictor import Predictor
-    from engine.runtime import device
+    from engine.runtime import device, tensorflow_installed
 
     checks: list[Check] = []
-    checks.append(timed("device", lambda: str(device())))
+    if tensorflow_installed():  # what training uses; the reading room has LiteRT only
+        checks.append(timed("device", lambda: str(device())))
     if model_dir is None:
         checks.append(Check("default model", False, 0.0, "no default model bundle is installed"))
         return checks
@@ -101,7 +103,7 @@ def run_checks(model_dir: str | os.PathLike[str] | None) -> list[Check]:
 
     def load() -> str:
         loaded.append(Predictor.load(model_dir))
-        return f"{loaded[0].model_id} ({Path(model_dir).name})"
+        return f"{loaded[0].model_id} ({Path(model_dir).name}) on {loaded[0].device}"
 
     checks.append(timed("load model", load))
     pixels = phantom()

@@ -21,6 +21,7 @@ from engine.modeling.calibration import Calibration
 from engine.modeling.preprocessing import preprocess
 from engine.modeling.tta import make_views
 from engine.progress import Progress
+from engine.runtime import TENSORFLOW
 from tests.engine.tiny_bundles import make_bundle
 
 REPO = Path(__file__).resolve().parents[2]
@@ -30,7 +31,8 @@ TIMINGS = {"decode", "preprocess", "model_cam", "resize"}
 
 @pytest.fixture(scope="module")
 def predictor(tmp_path_factory) -> Predictor:
-    return Predictor.load(make_bundle(tmp_path_factory.mktemp("bundle") / "tiny", threshold=0.4))
+    bundle = make_bundle(tmp_path_factory.mktemp("bundle") / "tiny", threshold=0.4)
+    return Predictor.load(bundle, runtime=TENSORFLOW)  # compared with the Keras model
 
 
 @pytest.fixture(scope="module")
@@ -210,7 +212,7 @@ def test_predict_many_stops_when_asked(predictor, some_jpegs):
 def default_predictor() -> Predictor:
     if not (DEFAULT_MODEL / "card.json").is_file():
         pytest.skip(f"needs the trained default model at {DEFAULT_MODEL} (not trained yet)")
-    return Predictor.load(DEFAULT_MODEL)
+    return Predictor.load(DEFAULT_MODEL, runtime=TENSORFLOW)  # compared with the Keras model
 
 
 def test_full_resolution_and_224_copy_agree(default_predictor, fullres_dir, train_dir):

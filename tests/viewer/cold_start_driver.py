@@ -4,7 +4,8 @@ Run as ``python -m tests.viewer.cold_start_driver FILE`` in a fresh process (see
 ``test_cold_start.py``): it calls the console command's :func:`viewer.entry.main` with
 ``["view", FILE]`` and watches the real window from the event loop until the prediction of
 ``FILE`` is recorded in the history database, an error shows, or :data:`GIVE_UP_SECONDS` pass.
-Then it prints one :data:`VERDICT` line and quits the application.
+Then it prints one :data:`VERDICT` line and quits the application. The verdict also carries what
+the Training tab says when it is the reading room's note (``test_reading_room_alone.py``).
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QApplication, QMessageBox
 
 from viewer.entry import main
+from viewer.training.availability import WorkstationNote
 from viewer.window.main_window import MainWindow
 from viewer.window.triage_and_history import default_history_path
 
@@ -57,8 +59,10 @@ def observe(file: Path) -> dict[str, Any]:
     ]
     room = windows[0].reading_room if windows else None
     radiograph = room.view.radiograph if room is not None else None
+    note = windows[0].training_tab if windows else None
     return {
         "window": bool(windows),
+        "training_note": note.message.text() if isinstance(note, WorkstationNote) else None,
         "image": str(radiograph.source) if radiograph is not None else None,
         "dialogs": dialogs,
         "banner": room.banner.text() if room is not None else "",

@@ -15,6 +15,7 @@ import os
 import shutil
 import subprocess
 import sys
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -69,10 +70,12 @@ def verdict_of(done: subprocess.CompletedProcess[str]) -> dict[str, Any]:
     return verdict
 
 
-def view_cold(file: Path, home: Path) -> dict[str, Any]:
+def view_cold(file: Path, home: Path, runner: Sequence[str] = ()) -> dict[str, Any]:
     """Run ``hilum view file`` in a new process whose settings and data live under ``home``;
-    return the driver's verdict (what the window showed, and the history database's rows)."""
-    return verdict_of(run_fresh(home, "tests.viewer.cold_start_driver", str(file)))
+    return the driver's verdict (what the window showed, and the history database's rows).
+    ``runner``: a module that runs the driver (``python -m RUNNER DRIVER FILE``), e.g.
+    :mod:`tests.without_training`."""
+    return verdict_of(run_fresh(home, *runner, "tests.viewer.cold_start_driver", str(file)))
 
 
 def assert_shown_and_recorded(file: Path, verdict: dict[str, Any]) -> None:

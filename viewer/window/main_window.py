@@ -2,7 +2,8 @@
 
 It owns the menus, the toolbar, the tabs, drag and drop and the status bar, and wires the parts
 together: the reading room (:class:`viewer.reading_room.reading_room.ReadingRoom`), the active
-model (:class:`viewer.model.lifecycle.ModelLifecycle`), the Training tab and the Triage and
+model (:class:`viewer.model.lifecycle.ModelLifecycle`), the Training tab
+(:mod:`viewer.training.availability`: the reading room's says what it lacks) and the Triage and
 History tabs (:class:`viewer.window.triage_and_history.TriageAndHistory`). The model loads in
 the background after the window is shown, so images can be read before it is ready.
 """
@@ -31,7 +32,7 @@ from viewer.model.status import ModelStatusLabel
 from viewer.pacs.integration import PacsIntegration
 from viewer.reading_room.reading_room import ReadingRoom
 from viewer.settings import Settings
-from viewer.training.training_tab import TrainingTab
+from viewer.training.availability import training_page
 from viewer.window.dialogs import ABOUT, model_card_text, text_dialog
 from viewer.window.triage_and_history import TriageAndHistory
 
@@ -83,11 +84,10 @@ class MainWindow(QMainWindow):
         self.tabs.setDocumentMode(True)
         self.setCentralWidget(self.tabs)
         self.add_tab(room, "Reading room")
-        self.training_tab = TrainingTab(self.settings)
+        self.training_tab = training_page(
+            self.settings, self, use_model=self.use_model, use_default=self.use_default_model
+        )
         self.add_tab(self.training_tab, "Training")
-        self.training_tab.promoted.connect(self.use_model)
-        self.training_tab.default_requested.connect(self.use_default_model)
-        self.training_tab.guard_close(self)
         self._build_status_bar()
         self._build_menus()
         self._connect()
