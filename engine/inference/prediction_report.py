@@ -130,8 +130,7 @@ def _lines(
         ]
     lines += [f"Warning: {warning}" for warning in prediction.warnings]
     applies = (
-        "Images unlike these (other ages, views or hospitals) are not covered by the figures "
-        "below."
+        "Images unlike these (other ages, views or hospitals) are not covered by the figures below."
         if prediction.outside is None
         else "This image is unlike them: the figures below do not apply to it."
     )

@@ -54,18 +54,16 @@ class ShownResult:
 
     @property
     def heatmap_strength(self) -> float:
-        """How strongly the heatmap is drawn at :attr:`threshold` (0 for an image outside what
-        the model was validated on: no map is drawn for it)."""
-        if self.outside is not None:
-            return 0.0
+        """How strongly the heatmap is drawn at :attr:`threshold`."""
         return heatmap_strength(self.prediction.probability, self.threshold)
 
     @property
     def faded_heatmap(self) -> npt.NDArray[np.float32] | None:
-        """The heatmap as drawn: faded to :attr:`heatmap_strength`; ``None`` without one or
-        for an image outside what the model was validated on."""
+        """The heatmap as drawn on screen: faded to :attr:`heatmap_strength`; ``None`` without
+        one. (For an image outside what the model was validated on, the screen draws it only
+        once the user reveals it, and no printed or sent copy draws it at all.)"""
         heatmap = self.prediction.heatmap
-        if heatmap is None or self.outside is not None:
+        if heatmap is None:
             return None
         return scaled_heatmap(heatmap, self.prediction.probability, self.threshold)
 

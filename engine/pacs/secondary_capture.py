@@ -18,6 +18,7 @@ with every copy of the image.
 from __future__ import annotations
 
 import textwrap
+
 import numpy as np
 import numpy.typing as npt
 from PIL import Image, ImageDraw, ImageFont
@@ -105,7 +106,7 @@ def build_secondary_capture(
     Raises:
         ValueError: ``heatmap`` and ``pixels`` differ in shape.
     """
-    heatmap = result.faded_heatmap
+    heatmap = result.faded_heatmap if result.outside is None else None
     if heatmap is not None and heatmap.shape != pixels.shape:
         raise ValueError(
             f"The heatmap is {heatmap.shape} but the image is {pixels.shape}; predict the image "

@@ -41,9 +41,7 @@ def overlapping(boxes: list[tuple[str, Box]], slack: float = 0.5) -> list[tuple[
 
 
 def a_prediction(probability: float = 0.3, threshold: float = 0.5) -> Prediction:
-    return Prediction(
-        probability, probability, "NORMAL", threshold, None, {}, CARD.model_id, "CPU"
-    )
+    return Prediction(probability, probability, "NORMAL", threshold, None, {}, CARD.model_id, "CPU")
 
 
 def test_no_text_of_the_report_is_printed_over_another(tmp_path: Path) -> None:
