@@ -154,7 +154,8 @@ class PredictionPanel(QWidget):
         layout.addWidget(heat)
         layout.addStretch(1)
         layout.addWidget(disclaimer)
-        self._set_threshold_enabled(False)
+        self._slider.setEnabled(False)
+        self._reset_threshold.setEnabled(False)
         self.set_disclosure(self._disclosure)
         self.state.subscribe(self._on_state)
 
@@ -197,7 +198,7 @@ class PredictionPanel(QWidget):
             self._probability.setText("–")
             self._label.setText("")
             self._warnings.hide()
-            self._set_threshold_enabled(False)
+            self._slider.setEnabled(False)
             self._disclosure = Disclosure()
             if self.state.failure is not None:
                 self.set_status("No image")
@@ -206,7 +207,7 @@ class PredictionPanel(QWidget):
             warnings = list(prediction.warnings)
             self._warnings.setText("\n".join(f"⚠ {w}" for w in warnings))
             self._warnings.setVisible(bool(warnings))
-            self._set_threshold_enabled(True)
+            self._slider.setEnabled(True)
             self._heatmap_kind = prediction.heatmap_kind
         self.set_disclosure(self._disclosure)
 
@@ -350,10 +351,6 @@ class PredictionPanel(QWidget):
             + (colour if disclosure.validated else "#6b6b6b;")
         )
 
-    def _set_threshold_enabled(self, enabled: bool) -> None:
-        self._slider.setEnabled(enabled)
-        self._reset_threshold.setEnabled(enabled and self.state.set_by_user)
-
     @staticmethod
     def _to_steps(value: float) -> int:
         return round(min(max(float(value), 0.0), 1.0) * SLIDER_STEPS)
@@ -374,6 +371,11 @@ class PredictionPanel(QWidget):
         self._colormap.setCurrentText(colormap)
         for widget in (self._heat_toggle, self._opacity, self._colormap):
             widget.blockSignals(False)
+
+    @property
+    def threshold_slider(self) -> MarkedSlider:
+        """The threshold slider (moving it sets the user's threshold in the reading state)."""
+        return self._slider
 
     @property
     def strength_text(self) -> str:
