@@ -9,6 +9,11 @@ The report always carries :data:`DISCLAIMER` and :data:`HEATMAP_NOTE`: Hilum sup
 it does not make one, and Grad-CAM maps are coarse evidence, not localisation (Saporta et al.,
 Nat Mach Intell 2022). The heatmap is drawn at the strength the viewer uses
 (:mod:`engine.inference.heatmap_strength`: faded below the operating point), and the page says so.
+The threshold is the one in force on screen (a :class:`~engine.inference.shown_result.ShownResult`),
+called "set by the user" only when the user moved it. The model's figures quoted are those to
+expect on images from elsewhere (the card's external figures, cross-fitted when the external set
+also chose the threshold) beside where the model was validated, never the flattering
+in-distribution validation figures.
 
 Every report states the checks' verdict (:mod:`engine.inference.check_verdict`). When an image is
 outside what the model was validated on, the headline is the check's ("Not a chest radiograph" or
