@@ -12,7 +12,7 @@ from pathlib import Path
 
 import numpy as np
 import numpy.typing as npt
-from PySide6.QtCore import QSize, Qt, Signal, Slot
+from PySide6.QtCore import QModelIndex, QSize, Qt, Signal, Slot
 from PySide6.QtGui import QIcon, QPixmap
 from PySide6.QtWidgets import QLabel, QTreeWidget, QTreeWidgetItem, QVBoxLayout, QWidget
 
@@ -122,7 +122,7 @@ class StudyBrowser(QWidget):
             self.select_path(path)
             return
         self._tree.blockSignals(True)
-        self._tree.setCurrentItem(None)  # type: ignore[arg-type]  # Qt accepts no item
+        self._tree.setCurrentIndex(QModelIndex())  # no current row
         self._tree.clearSelection()
         self._tree.blockSignals(False)
         if path is not None and path.is_file() and not self._covers(path):
