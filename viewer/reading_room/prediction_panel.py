@@ -92,6 +92,7 @@ class PredictionPanel(QWidget):
         )
         self._slider.valueChanged.connect(self._on_slider)
         self._threshold_text = QLabel("")
+        self._threshold_text.setWordWrap(True)
         self._reset_threshold = QPushButton("Card value")
         self._reset_threshold.setToolTip("Back to the operating point stored in the model card")
         self._reset_threshold.clicked.connect(self.reset_threshold)
