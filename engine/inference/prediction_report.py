@@ -78,6 +78,15 @@ def _height(text: str, points: float, spacing: float) -> float:
     return (text.count("\n") + 1) * points * spacing / 72 / PAGE_SIZE[1]
 
 
+def _fitted(text: str, room: float) -> tuple[float, float]:
+    """Font size and line spacing for ``text`` to fit in ``room`` (a fraction of the page
+    height): 9 pt at 1.5 when it fits, else tighter lines, then a smaller font (down to 6 pt)."""
+    spacing = min(1.5, room / _height(text, 9, 1.0))
+    if spacing >= 1.15:
+        return 9.0, spacing
+    return max(6.0, 9 * spacing / 1.15), 1.15
+
+
 def _study_date(text: str) -> str:
     """A DICOM DA value (YYYYMMDD) as YYYY-MM-DD; anything else as it is."""
     if len(text) == 8 and text.isdigit():
@@ -144,7 +153,7 @@ def _lines(
         f"Model: {card.display_name}    variant: {card.variant}",
         f"Model id: {card.model_id}",
         f"{validated_on_line(card).rstrip('.')}. {applies}",
-        *(line.strip() for line in external_lines(card)),
+        external_lines(card)[0],  # the honest figures (cross-fitted, when there are both)
     ]
     if prediction.model_id != card.model_id:
         lines.append(f"Note: the prediction was made by model {prediction.model_id}.")
@@ -254,11 +263,14 @@ def write_pdf_report(
     else:
         result, colour = headline(prediction.outside), "#b00020"
     figure.text(0.06, result_top, result, fontsize=14, fontweight="bold", va="top", color=colour)
-    figure.text(0.06, result_top - 0.035, body, fontsize=9, va="top", linespacing=1.5)
+    notice = textwrap.fill(disclaimer, _TEXT_WIDTH)
+    room = result_top - 0.035 - (0.04 + _height(notice, 9, 1.2) + 0.03)  # above the notice
+    size, spacing = _fitted(body, room)
+    figure.text(0.06, result_top - 0.035, body, fontsize=size, va="top", linespacing=spacing)
     figure.text(
         0.06,
         0.04,
-        textwrap.fill(disclaimer, _TEXT_WIDTH),
+        notice,
         fontsize=9,
         fontweight="bold",
         va="bottom",

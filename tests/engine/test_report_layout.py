@@ -3,18 +3,31 @@ author said truthfully, and the figures to expect elsewhere rather than in-distr
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import pypdfium2 as pdfium
+import pytest
 
 from engine.inference.prediction import Prediction
 from engine.inference.prediction_report import write_pdf_report
 from engine.inference.shown_result import ShownResult
 from engine.modeling.bundles import read_card
-from tests.engine.test_report import CARD, INSIDE, pdf_text, synthetic_image
+from tests.engine.test_report import (
+    CARD,
+    ELSEWHERE,
+    INSIDE,
+    FakePrediction,
+    pdf_text,
+    synthetic_image,
+)
 
 SHIPPED = Path(__file__).resolve().parents[2] / "resources" / "models" / "default"
 Box = tuple[float, float, float, float]
+WARNINGS = (
+    "The patient's age (34 years) is outside the ages the model was validated on (1-5 years).",
+    "The image looks unlike the training images: its contrast is unusual for a radiograph.",
+)
 
 
 def text_boxes(path: Path) -> list[tuple[str, Box]]:
@@ -56,6 +69,20 @@ def test_no_text_of_the_report_is_printed_over_another(tmp_path: Path) -> None:
     note = next(box for text, box in boxes if text.startswith("The heatmap is coarse"))
     assert caption[1] > note[3], "the colour bar's caption ends above the note"
     assert overlapping(boxes) == []
+
+
+@pytest.mark.parametrize("prediction", [INSIDE, ELSEWHERE], ids=["inside", "outside"])
+def test_a_long_report_still_keeps_clear_of_the_disclaimer(
+    tmp_path: Path, prediction: FakePrediction
+) -> None:
+    """The shipped card's lines, the checks' verdicts and two warnings: the body fits above the
+    disclaimer (tighter, if need be), nothing printed over anything."""
+    path = write_pdf_report(
+        tmp_path / "r.pdf", synthetic_image(), synthetic_image(30, 24),
+        replace(prediction, warnings=WARNINGS), read_card(SHIPPED), file_name="a.dcm",
+    )  # fmt: skip
+    assert overlapping(text_boxes(path)) == []
+    assert "patient and sees the whole study" in pdf_text(path)
 
 
 def test_set_by_the_user_only_when_the_user_moved_the_threshold(tmp_path: Path) -> None:
