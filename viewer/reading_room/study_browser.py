@@ -12,7 +12,7 @@ from pathlib import Path
 
 import numpy as np
 import numpy.typing as npt
-from PySide6.QtCore import QSize, Qt, Signal, Slot
+from PySide6.QtCore import QModelIndex, QSize, Qt, Signal, Slot
 from PySide6.QtGui import QIcon, QPixmap
 from PySide6.QtWidgets import QLabel, QTreeWidget, QTreeWidgetItem, QVBoxLayout, QWidget
 
@@ -56,6 +56,7 @@ class StudyBrowser(QWidget):
         self._icons: dict[Path, QIcon] = {}
         self._items: dict[Path, QTreeWidgetItem] = {}
         self._skipped_item: QTreeWidgetItem | None = None
+        self._shown: Path | None = None  # the image on screen: its row is the highlighted one
         self._tree = QTreeWidget()
         self._tree.setHeaderLabels(["Study", "Details"])
         self._tree.setIconSize(QSize(THUMBNAIL_SIDE, THUMBNAIL_SIDE))
@@ -111,6 +112,32 @@ class StudyBrowser(QWidget):
             self._tree.blockSignals(True)
             self._tree.setCurrentItem(item)
             self._tree.blockSignals(False)
+
+    def follow(self, path: Path | None) -> None:
+        """Highlight ``path``, the file on screen (or the one that failed), wherever it was
+        opened from (a triage or history row too): its row when listed; otherwise no row, and a
+        file outside every folder listed is added to the list (and highlighted once indexed)."""
+        self._shown = path
+        if path is not None and path in self._items:
+            self.select_path(path)
+            return
+        self._tree.blockSignals(True)
+        self._tree.setCurrentIndex(QModelIndex())  # no current row
+        self._tree.clearSelection()
+        self._tree.blockSignals(False)
+        if path is not None and path.is_file() and not self._covers(path):
+            self.add_paths([path])
+
+    def _covers(self, path: Path) -> bool:
+        """True when ``path`` is one of the files or folders listed, or inside one."""
+        return any(root == path or root in path.parents for root in self._roots)
+
+    @property
+    def highlighted(self) -> Path | None:
+        """The file whose row is highlighted, ``None`` when none is."""
+        item = self._tree.currentItem()
+        path = item.data(0, PATH_ROLE) if item is not None and item.isSelected() else None
+        return Path(path) if path else None
 
     def image_paths(self) -> list[Path]:
         """Images listed, in browser order."""
@@ -184,7 +211,9 @@ class StudyBrowser(QWidget):
             job.succeeded.connect(self._set_thumbnail)
             job.failed.connect(self._mark_unreadable)
             job.start()
-        if selected:
+        if self._shown is not None and self._shown in self._items:
+            self.select_path(self._shown)
+        elif selected:
             self.select_path(Path(selected))
         self.index_ready.emit(index)
         if self._stale:
