@@ -25,7 +25,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from engine.inference.predictor import Predictor  # noqa: E402
-from engine.runtime import tensorflow  # noqa: E402
+from engine.runtime import TENSORFLOW, tensorflow  # noqa: E402
 
 
 def tflite_runner(model: Any, batch: int, threads: int) -> Any:
@@ -63,7 +63,7 @@ def main() -> None:
     parser.add_argument("--batches", type=int, default=10)
     parser.add_argument("--threads", type=int, default=2)
     args = parser.parse_args()
-    predictor = Predictor.load(args.model)
+    predictor = Predictor.load(args.model, runtime=TENSORFLOW)  # its Keras models are converted
     scorer = predictor.scorer
     views = scorer.views
     print(

@@ -94,18 +94,20 @@ def run_checks(model_dir: str | os.PathLike[str] | None) -> list[Check]:
     from engine.runtime import device, tensorflow_installed
 
     checks: list[Check] = []
-    if tensorflow_installed():  # what training uses; the reading room has LiteRT only
-        checks.append(timed("device", lambda: str(device())))
     if model_dir is None:
+        if tensorflow_installed():  # what training uses; the reading room has LiteRT only
+            checks.append(timed("device", lambda: str(device())))
         checks.append(Check("default model", False, 0.0, "no default model bundle is installed"))
         return checks
     loaded: list[Predictor] = []
 
     def load() -> str:
         loaded.append(Predictor.load(model_dir))
-        return f"{loaded[0].model_id} ({Path(model_dir).name}) on {loaded[0].device}"
+        return f"{loaded[0].model_id} ({Path(model_dir).name})"
 
     checks.append(timed("load model", load))
+    # The device and runtime the model reads images with (LiteRT needs no TensorFlow).
+    checks.append(timed("device", lambda: str(loaded[0].device if loaded else device())))
     pixels = phantom()
     with tempfile.TemporaryDirectory(prefix="hilum-selftest-") as folder:
         jpeg = Path(folder) / "phantom.jpg"

@@ -11,6 +11,7 @@ from typing import Any
 import numpy as np
 import pytest
 
+import engine.runtime
 from engine.cli.main import main
 from engine.errors import ConfigError, ModelFileError
 from engine.inference.network_export import export_networks
@@ -27,8 +28,10 @@ SPEC = Preprocessing(64)
 
 @pytest.fixture(autouse=True)
 def chosen_by_hilum(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Every test starts with the runtime left to Hilum's choice."""
+    """Every test starts with the runtime left to Hilum's choice, on a machine without a GPU
+    (a GPU that TensorFlow sees would choose TensorFlow: simulated in one test)."""
     monkeypatch.delenv("HILUM_RUNTIME", raising=False)
+    monkeypatch.setattr(engine.runtime, "tensorflow_gpu", lambda: False)
 
 
 @pytest.fixture(scope="module")
@@ -117,7 +120,10 @@ def _flatten_head_bundle(folder: Path) -> Path:
 
 def test_the_runtime_is_chosen_as_documented(tmp_path, monkeypatch):
     assert choose_runtime(exported=False) == TENSORFLOW
-    assert choose_runtime(exported=True) == LITERT  # no GPU on the test machines
+    assert choose_runtime(exported=True) == LITERT
+    monkeypatch.setattr(engine.runtime, "tensorflow_gpu", lambda: True)
+    assert choose_runtime(exported=True) == TENSORFLOW  # a GPU TensorFlow sees
+    monkeypatch.setattr(engine.runtime, "tensorflow_gpu", lambda: False)
     flatten = _flatten_head_bundle(tmp_path / "flatten")
     assert Predictor.load(flatten).runtime == TENSORFLOW  # cannot be exported
     assert read_card(flatten).runtime_export is None
