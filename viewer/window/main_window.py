@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from PySide6.QtCore import QMimeData, Signal, Slot
+from PySide6.QtCore import Signal, Slot
 from PySide6.QtGui import QAction, QCloseEvent, QDragEnterEvent, QDropEvent, QKeySequence
 from PySide6.QtWidgets import (
     QFileDialog,
@@ -32,6 +32,7 @@ from viewer.pacs.integration import PacsIntegration
 from viewer.reading_room.reading_room import ReadingRoom
 from viewer.settings import Settings
 from viewer.training.training_tab import TrainingTab
+from viewer.widgets.input_policy import ScopedKeys, install_wheel_policy
 from viewer.window.dialogs import ABOUT, model_card_text, text_dialog
 from viewer.window.triage_and_history import TriageAndHistory
 
@@ -88,6 +89,8 @@ class MainWindow(QMainWindow):
         self.training_tab.promoted.connect(self.use_model)
         self.training_tab.default_requested.connect(self.use_default_model)
         self.training_tab.guard_close(self)
+        install_wheel_policy()  # the wheel changes a field only when it has focus
+        self.keys = ScopedKeys(self, lambda: self.tabs.currentWidget() is room)
         self._build_status_bar()
         self._build_menus()
         self._connect()
@@ -120,9 +123,9 @@ class MainWindow(QMainWindow):
     ) -> QAction:
         action = QAction(text, self)
         action.setShortcuts([QKeySequence(s) for s in shortcuts])
+        self.keys.add([action])  # one-key shortcuts: the reading room's, and no text field's
         action.setCheckable(checkable)
-        if tip:
-            action.setStatusTip(tip)
+        action.setStatusTip(tip)
         action.triggered.connect(slot)
         menu.addAction(action)
         return action
@@ -246,22 +249,16 @@ class MainWindow(QMainWindow):
         self._rebuild_presets_menu()
         self.image_failed.emit(error)
 
-    def handle_drop(self, mime: QMimeData) -> bool:
-        """Open the local files and folders in ``mime``; False when it holds none."""
-        paths = [Path(url.toLocalFile()) for url in mime.urls() if url.isLocalFile()]
-        if not paths:
-            return False
-        self.open_paths(paths)
-        return True
-
     def dragEnterEvent(self, event: QDragEnterEvent) -> None:
         """Accept drags of local files and folders."""
         if any(url.isLocalFile() for url in event.mimeData().urls()):
             event.acceptProposedAction()
 
     def dropEvent(self, event: QDropEvent) -> None:
-        """Open what was dropped."""
-        if self.handle_drop(event.mimeData()):
+        """Open the local files and folders dropped."""
+        paths = [Path(url.toLocalFile()) for url in event.mimeData().urls() if url.isLocalFile()]
+        if paths:
+            self.open_paths(paths)
             event.acceptProposedAction()
 
     @Slot()

@@ -1,0 +1,101 @@
+"""Input that does what the user meant, driven by real keys, clicks and wheel events: the wheel
+changes a field only when it has focus, and the reading room's one-key shortcuts fire only in the
+reading room and never while a text field has focus."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from PySide6.QtCore import QPoint, Qt
+from PySide6.QtTest import QTest
+from PySide6.QtWidgets import QLineEdit, QScrollArea, QWidget
+from pytestqt.qtbot import QtBot
+
+from tests.viewer.helpers import fake_prediction, wheel_over
+from viewer.widgets.marked_slider import MarkedSlider
+from viewer.window.main_window import MainWindow
+
+MakeWindow = Callable[..., MainWindow]
+
+
+def active_window(qtbot: QtBot, make_window: MakeWindow) -> MainWindow:
+    """A shown main window that has the keyboard focus (as the one the user works in)."""
+    window = make_window()
+    with qtbot.waitActive(window):
+        window.activateWindow()
+    return window
+
+
+def click_tab(window: MainWindow, page: QWidget) -> None:
+    """Click the tab of ``page`` in the window's tab bar."""
+    bar = window.tabs.tabBar()
+    spot = bar.tabRect(window.tabs.indexOf(page)).center()
+    QTest.mouseClick(bar, Qt.MouseButton.LeftButton, pos=spot)
+    assert window.tabs.currentWidget() is page
+
+
+def test_the_wheel_over_an_unfocused_field_scrolls_the_form_not_the_value(
+    qtbot: QtBot, make_window: MakeWindow
+) -> None:
+    window = active_window(qtbot, make_window)
+    window.resize(1600, 700)
+    click_tab(window, window.training_tab)
+    batch = window.training_tab.form.batch_size
+    scroll = window.training_tab.findChild(QScrollArea)
+    assert batch.value() == 32 and not batch.hasFocus()
+    bar = scroll.verticalScrollBar()
+    bar.setValue(bar.maximum() // 2)
+    before = bar.value()
+    taker = wheel_over(batch, notches=-3)
+    assert batch.value() == 32  # was 29: the wheel changed the field it passed over
+    assert taker is not batch
+    if bar.maximum() > 0:  # the form is taller than the tab: the wheel scrolled it
+        assert bar.value() > before
+    QTest.mouseClick(batch, Qt.MouseButton.LeftButton, pos=QPoint(8, batch.height() // 2))
+    assert batch.hasFocus()
+    assert wheel_over(batch, notches=-3) is batch
+    assert batch.value() == 29  # focused: the wheel is the user's way to change it
+
+
+def test_a_passing_wheel_leaves_the_threshold_alone(qtbot: QtBot, make_window: MakeWindow) -> None:
+    window = active_window(qtbot, make_window)
+    window.show_prediction(fake_prediction(probability=0.5, threshold=0.4))
+    panel = window.panel
+    slider = panel.findChild(MarkedSlider)
+    window.view.setFocus()
+    before = panel.threshold
+    wheel_over(slider, notches=2)
+    assert panel.threshold == before
+    slider.setFocus()
+    wheel_over(slider, notches=2)
+    assert panel.threshold != before
+
+
+def test_one_key_shortcuts_stay_in_the_reading_room(qtbot: QtBot, make_window: MakeWindow) -> None:
+    window = active_window(qtbot, make_window)
+    window.view.setFocus()
+    QTest.keyClick(window.view, Qt.Key.Key_I)
+    assert window.invert_action.isChecked()  # the reading room: I inverts
+    QTest.keyClick(window.view, Qt.Key.Key_I)
+    heatmap = window.heatmap_action.isChecked()
+
+    click_tab(window, window.training_tab)
+    field = window.training_tab.dataset.path_edit
+    QTest.mouseClick(field, Qt.MouseButton.LeftButton)
+    QTest.keyClicks(field, "/data/chest/images1")  # i, h, 1 and the rest: typed, not commands
+    assert not window.invert_action.isChecked() and not window.view.inverted
+    assert window.heatmap_action.isChecked() == heatmap
+    for key in (Qt.Key.Key_I, Qt.Key.Key_H):
+        QTest.keyClick(window.training_tab.start_button, key)  # a button, not a field
+    assert not window.invert_action.isChecked() and not window.view.inverted
+    assert window.heatmap_action.isChecked() == heatmap
+
+    click_tab(window, window.reading_room)
+    tag_filter = window.tags.findChild(QLineEdit)
+    QTest.mouseClick(tag_filter, Qt.MouseButton.LeftButton)
+    QTest.keyClicks(tag_filter, "hi")
+    assert tag_filter.text() == "hi"
+    assert window.heatmap_action.isChecked() == heatmap and not window.view.inverted
+    window.view.setFocus()
+    QTest.keyClick(window.view, Qt.Key.Key_H)
+    assert window.heatmap_action.isChecked() != heatmap  # back in the reading room: H works
