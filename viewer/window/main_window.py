@@ -33,14 +33,18 @@ from viewer.reading_room.reading_room import ReadingRoom
 from viewer.settings import Settings
 from viewer.training.training_tab import TrainingTab
 from viewer.widgets.input_policy import ScopedKeys, install_wheel_policy
-from viewer.window.dialogs import ABOUT, model_card_text, text_dialog
+from viewer.window.dialogs import about_text, model_card_text, text_dialog
 from viewer.window.triage_and_history import TriageAndHistory
 
 if TYPE_CHECKING:  # imported for real on a worker thread: keeps start-up fast
     from engine.inference.prediction import Prediction
     from engine.inference.predictor import Predictor
 
-IMAGE_FILTER = "Images (*.dcm *.dicom *.dic *.jpg *.jpeg *.png);;All files (*)"
+#: The open dialog's filters; the default hides nothing (DICOM often has no extension: IM00001).
+IMAGE_FILTER = (
+    "All files: images, DICOM without an extension too (*);;"
+    "Images by extension (*.dcm *.dicom *.dic *.jpg *.jpeg *.png)"
+)
 APP_TITLE = "Hilum"
 
 
@@ -365,7 +369,7 @@ class MainWindow(QMainWindow):
     @Slot()
     def show_about(self) -> None:
         """Say what Hilum is and is not."""
-        text_dialog(self, "About Hilum", ABOUT).open()
+        text_dialog(self, "About Hilum", about_text()).open()
 
     # --- messages and closing ------------------------------------------------------------------
 
