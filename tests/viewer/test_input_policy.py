@@ -1,17 +1,20 @@
 """Input that does what the user meant, driven by real keys, clicks and wheel events: the wheel
-changes a field only when it has focus, and the reading room's one-key shortcuts fire only in the
-reading room and never while a text field has focus."""
+changes a field only when it has focus, the reading room's one-key shortcuts fire only in the
+reading room and never while a text field has focus, and a threshold moved away from the card's
+says so plainly and goes back in one click."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 
+import pytest
 from PySide6.QtCore import QPoint, Qt
 from PySide6.QtTest import QTest
-from PySide6.QtWidgets import QLineEdit, QScrollArea, QWidget
+from PySide6.QtWidgets import QLineEdit, QPushButton, QScrollArea, QWidget
 from pytestqt.qtbot import QtBot
 
-from tests.viewer.helpers import fake_prediction, wheel_over
+from tests.viewer.helpers import fake_prediction, show_widget, wheel_over
+from viewer.reading_room.prediction_panel import PredictionPanel
 from viewer.widgets.marked_slider import MarkedSlider
 from viewer.window.main_window import MainWindow
 
@@ -99,3 +102,23 @@ def test_one_key_shortcuts_stay_in_the_reading_room(qtbot: QtBot, make_window: M
     window.view.setFocus()
     QTest.keyClick(window.view, Qt.Key.Key_H)
     assert window.heatmap_action.isChecked() != heatmap  # back in the reading room: H works
+
+
+def test_a_threshold_moved_from_the_card_is_plain_and_reset_in_one_click(qtbot: QtBot) -> None:
+    panel = show_widget(qtbot, PredictionPanel(), (360, 700))
+    panel.set_model("test model", "CPU", 0.4)
+    panel.show_prediction(fake_prediction(probability=0.41, threshold=0.4))
+    reset = next(b for b in panel.findChildren(QPushButton) if b.text().startswith("Reset"))
+    assert panel.threshold_note == "0.400 (model card)" and not reset.isEnabled()
+    slider = panel.findChild(MarkedSlider)
+    slider.setFocus()
+    for _ in range(20):
+        QTest.keyClick(slider, Qt.Key.Key_Right)  # the arrow keys move a focused slider
+    assert panel.threshold == pytest.approx(0.42)
+    assert panel.threshold_note == "0.420: moved away from the model card's 0.400"
+    assert panel.threshold_moved and reset.isEnabled() and reset.text() == "Reset to 0.400"
+    assert panel.label_text == "NORMAL"
+    QTest.mouseClick(reset, Qt.MouseButton.LeftButton)
+    assert panel.threshold == pytest.approx(0.4) and not panel.threshold_moved
+    assert panel.threshold_note == "0.400 (model card)" and not reset.isEnabled()
+    assert panel.label_text == "PNEUMONIA"

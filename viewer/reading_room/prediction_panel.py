@@ -43,6 +43,8 @@ from viewer.widgets.marked_slider import MarkedSlider
 from viewer.widgets.rendering import COLORMAPS, heatmap_rgba, rgba_qimage
 
 SLIDER_STEPS = 1000
+#: How a threshold moved away from the card's is shown: plainly, not as a footnote.
+MOVED_STYLE = "background: #fff1c2; color: #6b4100; font-weight: bold; padding: 2px;"
 
 
 class PredictionLike(Protocol):
@@ -92,8 +94,9 @@ class PredictionPanel(QWidget):
         )
         self._slider.valueChanged.connect(self._on_slider)
         self._threshold_text = QLabel("")
-        self._reset_threshold = QPushButton("Card value")
+        self._reset_threshold = QPushButton("Reset")
         self._reset_threshold.setToolTip("Back to the operating point stored in the model card")
+        self._threshold_text.setWordWrap(True)
         self._reset_threshold.clicked.connect(self.reset_threshold)
         self._warnings = QLabel("")
         self._warnings.setWordWrap(True)
@@ -287,14 +290,27 @@ class PredictionPanel(QWidget):
         """The model description shown."""
         return self._model.text()
 
+    @property
+    def threshold_note(self) -> str:
+        """The line under the slider: the threshold, and whether it is the card's."""
+        return self._threshold_text.text()
+
+    @property
+    def threshold_moved(self) -> bool:
+        """True while the threshold differs from the model card's."""
+        card = self._card_threshold
+        return card is not None and self._to_steps(card) != self._slider.value()
+
     @Slot(int)
     def _on_slider(self, value: int) -> None:
-        card = self._card_threshold
-        note = " (model card)" if card is not None and self._to_steps(card) == value else ""
-        self._threshold_text.setText(
-            f"{value / SLIDER_STEPS:.3f}{note}"
-            + (f" — card: {card:.3f}" if card is not None and not note else "")
-        )
+        card, moved = self._card_threshold, self.threshold_moved
+        text = f"{value / SLIDER_STEPS:.3f}"
+        if card is not None:
+            text += f": moved away from the model card's {card:.3f}" if moved else " (model card)"
+        self._threshold_text.setText(text)
+        self._threshold_text.setStyleSheet(MOVED_STYLE if moved else "")
+        self._reset_threshold.setText(f"Reset to {card:.3f}" if moved and card else "Reset")
+        self._reset_threshold.setEnabled(moved and self._slider.isEnabled())
         self._relabel()
         self.threshold_changed.emit(value / SLIDER_STEPS)
 
@@ -325,7 +341,7 @@ class PredictionPanel(QWidget):
 
     def _set_threshold_enabled(self, enabled: bool) -> None:
         self._slider.setEnabled(enabled)
-        self._reset_threshold.setEnabled(enabled and self._card_threshold is not None)
+        self._reset_threshold.setEnabled(enabled and self.threshold_moved)
 
     @staticmethod
     def _to_steps(value: float) -> int:
