@@ -1,5 +1,6 @@
 """What the window tells about files and itself: the open dialog hides no DICOM file without an
-extension, the reason a file was skipped can be read whole, the About box names the version."""
+extension, the reason a file was skipped can be read whole, the About box names the version, a
+multi-frame image says which frame is on screen and changes frame by key and button."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from collections.abc import Callable
 from importlib import metadata
 from pathlib import Path
 
+import numpy as np
 import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtTest import QTest
@@ -101,3 +103,27 @@ def test_the_version_falls_back_to_the_project_file(monkeypatch: pytest.MonkeyPa
     assert re.fullmatch(r"\d+\.\d+\.\d+", dialogs.hilum_version())  # pyproject.toml's
     monkeypatch.setattr(dialogs, "PYPROJECT", Path("/nonexistent/pyproject.toml"))
     assert dialogs.hilum_version() == "unknown"
+
+
+def test_a_multiframe_image_says_its_frame_and_changes_it_by_key_and_button(
+    qtbot: QtBot, make_window: MakeWindow, dicom_dir: Path
+) -> None:
+    window = make_window()
+    with qtbot.waitActive(window):
+        window.activateWindow()
+    first = open_and_wait(qtbot, window, dicom_dir / "HasFragmentSequence_XA_JPEGbaseline.dcm")
+    bar = window.reading_room.frames
+    assert bar.isVisible() and bar.text == "Frame 1 / 96"
+    assert not bar.buttons["previous"].isEnabled()
+    window.view.setFocus()
+    with qtbot.waitSignal(window.image_shown, timeout=LOAD_TIMEOUT_MS) as shown:
+        QTest.keyClick(window.view, Qt.Key.Key_PageDown)
+    assert shown.args[0].frame_index == 1 and bar.text == "Frame 2 / 96"
+    with qtbot.waitSignal(window.image_shown, timeout=LOAD_TIMEOUT_MS) as shown:
+        QTest.mouseClick(bar.buttons["last"], Qt.MouseButton.LeftButton)
+    last = shown.args[0]
+    assert last.frame_index == 95 and bar.text == "Frame 96 / 96"
+    assert not bar.buttons["next"].isEnabled()
+    assert np.abs(last.pixels - first.pixels).mean() > 0.01  # another frame is on screen
+    open_and_wait(qtbot, window, dicom_dir / "CR-MONO1-10-chest.dcm")
+    assert not bar.isVisible() and bar.text == ""
