@@ -86,6 +86,11 @@ def test_one_key_shortcuts_stay_in_the_reading_room(qtbot: QtBot, make_window: M
     field = window.training_tab.dataset.path_edit
     QTest.mouseClick(field, Qt.MouseButton.LeftButton)
     QTest.keyClicks(field, "/data/chest/images1")  # i, h, 1 and the rest: typed, not commands
+    assert field.text() == "/data/chest/images1"
+    QTest.keyClick(field, Qt.Key.Key_Return)  # the typed folder is used (here: it is missing)
+    assert window.training_tab.dataset.status.text().startswith(
+        "There is no folder at /data/chest/images1"
+    )
     assert not window.invert_action.isChecked() and not window.view.inverted
     assert window.heatmap_action.isChecked() == heatmap
     for key in (Qt.Key.Key_I, Qt.Key.Key_H):

@@ -1,9 +1,11 @@
 """The Training tab as a user first sees it: its buttons in sight at 1600 x 1000, where models
-are saved, with real clicks to open and change the folder (the curves' colours: tests/engine/
-test_plots.py)."""
+are saved, with real clicks to open and change the folder, an unreadable file's whole reason (the
+curves' colours: tests/engine/test_plots.py)."""
 
 from __future__ import annotations
 
+import html
+import shutil
 from collections.abc import Callable
 from pathlib import Path
 
@@ -14,6 +16,8 @@ from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QFileDialog, QPushButton, QScrollArea, QWidget
 from pytestqt.qtbot import QtBot
 
+from tests.viewer.helpers import show_widget
+from viewer.training.dataset_panel import DatasetPanel
 from viewer.window.main_window import MainWindow
 
 MakeWindow = Callable[..., MainWindow]
@@ -77,3 +81,17 @@ def test_the_tab_says_where_models_are_saved_and_opens_or_changes_it(
         QDesktopServices.unsetUrlHandler("file")
     assert [url.toLocalFile() for url in catcher.urls] == [str(chosen)]
     assert chosen.is_dir()  # created, so that there is something to open
+
+
+def test_an_unreadable_training_file_has_its_whole_reason_in_a_wrapping_tooltip(
+    qtbot: QtBot, tiny_train_set: Path, tmp_path: Path
+) -> None:
+    folder = tmp_path / "data"
+    shutil.copytree(tiny_train_set, folder)
+    (folder / "NORMAL" / "broken.jpeg").write_bytes(b"\xff\xd8\xff\xe0 cut short")
+    panel = show_widget(qtbot, DatasetPanel(), (420, 400))
+    with qtbot.waitSignal(panel.scanned, timeout=60_000) as blocker:
+        panel.set_folder(folder)
+    ((path, reason),) = blocker.args[0].unreadable
+    assert path.name == "broken.jpeg"
+    assert panel.status.toolTip() == f"<p>{html.escape(f'{path}: {reason}')}</p>"

@@ -7,7 +7,6 @@ runner: they fill in one by one and never queue ahead of the image the user is l
 
 from __future__ import annotations
 
-import html
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -18,6 +17,7 @@ from PySide6.QtGui import QIcon, QPixmap
 from PySide6.QtWidgets import QLabel, QTreeWidget, QTreeWidgetItem, QVBoxLayout, QWidget
 
 from engine import ImageReadError, StudyIndex, find_studies, load_image
+from viewer.errors import wrapped_tip
 from viewer.jobs import Job, JobRunner
 from viewer.widgets.rendering import downsample, gray_qimage, to_uint8
 
@@ -25,12 +25,6 @@ THUMBNAIL_SIDE = 48
 PATH_ROLE = Qt.ItemDataRole.UserRole
 #: A skipped file's row carries its path and the whole reason (the column shows the start).
 REASON_ROLE = Qt.ItemDataRole.UserRole + 1
-
-
-def wrapped_tip(text: str) -> str:
-    """``text`` as a tooltip that wraps (Qt shows a plain-text tooltip on one line, cut off by
-    the screen's edge when long)."""
-    return f"<p>{html.escape(text)}</p>"
 
 
 def make_thumbnail(path: Path, side: int = THUMBNAIL_SIDE) -> tuple[Path, npt.NDArray[np.uint8]]:
