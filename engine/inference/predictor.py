@@ -42,7 +42,7 @@ from engine.inference.domain_verdict import outside_sentence, validated_on
 from engine.inference.gradcam import ZERO_MAP_NOTE, Method, upsample
 from engine.inference.networks import Networks
 from engine.inference.ood import OodCheck, OodReference, check_radiograph, load_ood_reference
-from engine.inference.prediction import FileResult, Prediction, label_for
+from engine.inference.prediction import FileResult, Prediction, frame_note, label_for
 from engine.inference.scorer import Scored, Scorer
 from engine.modeling.bundles import Bundle
 from engine.modeling.domain_reference import LIMIT, load_domain_reference
@@ -63,6 +63,7 @@ class _Prepared:
     ood: OodCheck
     canonical: FloatImage | None
     timings: dict[str, float] = field(default_factory=dict)
+    frame: tuple[int, int] = (0, 1)  # the frame predicted and the image's frame count
 
 
 class Predictor:
@@ -262,7 +263,8 @@ class Predictor:
         ood = check_radiograph(radiograph, self.ood_reference)
         canonical = None if self.domain is None else canonical_image(radiograph.pixels)
         age = age_warning(radiograph.patient_age_years, self.bundle.card.validated_on)
-        warnings = [*radiograph.warnings, *(text for text in (ood.warning, age) if text)]
+        frame = frame_note(radiograph.frame_index, radiograph.frame_count)
+        warnings = [*radiograph.warnings, *(text for text in (ood.warning, age, frame) if text)]
         return _Prepared(
             radiograph.source,
             inputs,
@@ -271,6 +273,7 @@ class Predictor:
             ood,
             canonical,
             {"decode": decoded - started, "preprocess": time.perf_counter() - decoded},
+            (radiograph.frame_index, radiograph.frame_count),
         )
 
     def _domain(self, prepared: Sequence[_Prepared]) -> list[DomainAssessment | None]:
@@ -325,6 +328,8 @@ class Predictor:
             in_domain=in_domain,
             domain_score=domain_score,
             outside=outside_sentence(prepared.ood, domain_score, self._validated_on),
+            frame_index=prepared.frame[0],
+            frame_count=prepared.frame[1],
         )
 
 

@@ -59,6 +59,16 @@ def test_predict_a_jpeg(predictor, jpeg):
     assert result.path == jpeg and not result.out_of_distribution
 
 
+def test_a_prediction_of_a_multiframe_image_says_which_frame(predictor, dicom_dir):
+    path = dicom_dir / "HasFragmentSequence_XA_JPEGbaseline.dcm"
+    result = predict(predictor, load_image(path, frame=2))
+    assert (result.frame_index, result.frame_count) == (2, 96)
+    assert "A multi-frame image (96 frames): this prediction is of frame 3 only." in result.warnings
+    single = predict(predictor, dicom_dir / "CR-MONO1-10-chest.dcm")
+    assert (single.frame_index, single.frame_count) == (0, 1)
+    assert not any("multi-frame" in warning for warning in single.warnings)
+
+
 def test_predict_a_full_size_dicom_gives_a_heatmap_at_display_size(
     predictor, dicom_dir, monkeypatch
 ):

@@ -60,7 +60,7 @@ def test_the_sr_sent_carries_the_threshold_label_and_strength_on_screen(
     state, panel = window.reading_room.state, window.panel
     before = state.result()
     assert before is not None and not before.set_by_user
-    slider = panel.threshold_slider
+    slider = panel.threshold_control.slider
     slider.setFocus()
     # The user moves the threshold to the far end that flips the model's label.
     key = Qt.Key.Key_End if before.label == "PNEUMONIA" else Qt.Key.Key_Home

@@ -21,9 +21,7 @@ from PySide6.QtWidgets import (
     QComboBox,
     QFormLayout,
     QGroupBox,
-    QHBoxLayout,
     QLabel,
-    QPushButton,
     QSlider,
     QVBoxLayout,
     QWidget,
@@ -40,13 +38,11 @@ from engine.inference.heatmap_strength import strength_legend
 from engine.workflows.reading_state import ReadingState
 from viewer.disclosure import Disclosure
 from viewer.reading_room.outside_notice import OutsideNotice
-from viewer.widgets.marked_slider import MarkedSlider
+from viewer.reading_room.threshold_control import ThresholdControl, to_steps
 from viewer.widgets.rendering import COLORMAPS, heatmap_rgba, rgba_qimage
 
 if TYPE_CHECKING:
     from engine.inference.prediction import Prediction
-
-SLIDER_STEPS = 1000
 
 
 class PredictionPanel(QWidget):
@@ -74,7 +70,6 @@ class PredictionPanel(QWidget):
     def __init__(self, state: ReadingState | None = None, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.state = state if state is not None else ReadingState()
-        self._syncing = False  # the slider is being moved to the state's threshold
         self._class_names: tuple[str, str] = ("NORMAL", "PNEUMONIA")
         self._disclosure = Disclosure()
         self._notice = OutsideNotice()
@@ -85,17 +80,8 @@ class PredictionPanel(QWidget):
         self._probability = QLabel("–")
         self._label = QLabel("")
         self._label.setStyleSheet("font-size: 13pt; font-weight: bold;")
-        self._slider = MarkedSlider()
-        self._slider.setRange(0, SLIDER_STEPS)
-        self._slider.setToolTip(
-            "Try another operating point: relabels this image only; the model card is not changed."
-        )
-        self._slider.valueChanged.connect(self._on_slider)
-        self._threshold_text = QLabel("")
-        self._threshold_text.setWordWrap(True)
-        self._reset_threshold = QPushButton("Card value")
-        self._reset_threshold.setToolTip("Back to the operating point stored in the model card")
-        self._reset_threshold.clicked.connect(self.reset_threshold)
+        self._threshold = ThresholdControl(self.state)
+        self._threshold.changed.connect(self.threshold_changed)
         self._warnings = QLabel("")
         self._warnings.setWordWrap(True)
         self._warnings.setStyleSheet("color: #8a4b00;")
@@ -103,18 +89,13 @@ class PredictionPanel(QWidget):
         self._model = QLabel("Model: not loaded")
         self._model.setWordWrap(True)
 
-        threshold_row = QHBoxLayout()
-        threshold_row.addWidget(self._slider, 1)
-        threshold_row.addWidget(self._reset_threshold)
         result = QGroupBox("Prediction")
         form = QVBoxLayout(result)
         form.addWidget(self._status)
         form.addWidget(self._notice)
         form.addWidget(self._probability)
         form.addWidget(self._label)
-        form.addWidget(QLabel("Threshold (operating point):"))
-        form.addLayout(threshold_row)
-        form.addWidget(self._threshold_text)
+        form.addWidget(self._threshold)
         form.addWidget(self._warnings)
         form.addWidget(self._model)
 
@@ -155,8 +136,6 @@ class PredictionPanel(QWidget):
         layout.addWidget(heat)
         layout.addStretch(1)
         layout.addWidget(disclaimer)
-        self._slider.setEnabled(False)
-        self._reset_threshold.setEnabled(False)
         self.set_disclosure(self._disclosure)
         self.state.subscribe(self._on_state)
 
@@ -199,7 +178,7 @@ class PredictionPanel(QWidget):
             self._probability.setText("–")
             self._label.setText("")
             self._warnings.hide()
-            self._slider.setEnabled(False)
+            self._threshold.set_enabled(False)
             self._disclosure = Disclosure()
             if self.state.failure is not None:
                 self.set_status("No image")
@@ -208,7 +187,7 @@ class PredictionPanel(QWidget):
             warnings = list(prediction.warnings)
             self._warnings.setText("\n".join(f"⚠ {w}" for w in warnings))
             self._warnings.setVisible(bool(warnings))
-            self._slider.setEnabled(True)
+            self._threshold.set_enabled(True)
             self._heatmap_kind = prediction.heatmap_kind
         self.set_disclosure(self._disclosure)
 
@@ -216,7 +195,7 @@ class PredictionPanel(QWidget):
         """Follow the reading state: the prediction, the slider and its mark, the label."""
         if change in ("image", "prediction"):
             self._show_state_prediction()
-        self._sync_slider()
+        self._threshold.sync()
         self._relabel()
 
     def set_disclosure(self, disclosure: Disclosure) -> None:
@@ -265,33 +244,17 @@ class PredictionPanel(QWidget):
 
     @property
     def threshold(self) -> float:
-        """The threshold in force (the reading state's; the slider's value without one)."""
-        threshold = self.state.threshold
-        return self._slider.value() / SLIDER_STEPS if threshold is None else threshold
+        """The threshold in force (the reading state's)."""
+        return self._threshold.value
 
     def set_threshold(self, value: float) -> None:
         """Move the slider to ``value`` in [0, 1] (as the user would)."""
-        self._slider.setValue(self._to_steps(value))
+        self._threshold.slider.setValue(to_steps(value))
 
     @Slot()
     def reset_threshold(self) -> None:
         """Back to the model's operating point."""
         self.state.reset_threshold()
-
-    def _sync_slider(self) -> None:
-        """Put the slider, its mark and its text where the state says."""
-        model, threshold = self.state.model_threshold, self.state.threshold
-        if model is not None:
-            self._slider.set_mark(self._to_steps(model))
-        if threshold is not None:
-            self._syncing = True
-            self._slider.setValue(self._to_steps(threshold))
-            self._syncing = False
-            text = f"{threshold:.3f} ({self.state.threshold_origin})"
-            if self.state.set_by_user and model is not None:
-                text += f" — the model's: {model:.3f}"
-            self._threshold_text.setText(text)
-        self._reset_threshold.setEnabled(self._slider.isEnabled() and self.state.set_by_user)
 
     @property
     def label_text(self) -> str:
@@ -314,18 +277,10 @@ class PredictionPanel(QWidget):
         """The model description shown."""
         return self._model.text()
 
-    @Slot(int)
-    def _on_slider(self, value: int) -> None:
-        """The user moved the slider: a threshold of the user's, or the model's again when the
-        slider is back on its mark."""
-        if self._syncing:
-            return
-        model = self.state.model_threshold
-        if model is not None and self._to_steps(model) == value:
-            self.state.reset_threshold()
-        else:
-            self.state.set_threshold(value / SLIDER_STEPS)
-        self.threshold_changed.emit(self.threshold)
+    @property
+    def threshold_note(self) -> str:
+        """The line under the slider: the threshold in force and who set it."""
+        return self._threshold.note.text()
 
     def _relabel(self) -> None:
         result = self.state.result()
@@ -352,10 +307,6 @@ class PredictionPanel(QWidget):
             + (colour if disclosure.validated else "#6b6b6b;")
         )
 
-    @staticmethod
-    def _to_steps(value: float) -> int:
-        return round(min(max(float(value), 0.0), 1.0) * SLIDER_STEPS)
-
     # --- heatmap controls ----------------------------------------------------------------------
 
     @property
@@ -374,9 +325,9 @@ class PredictionPanel(QWidget):
             widget.blockSignals(False)
 
     @property
-    def threshold_slider(self) -> MarkedSlider:
-        """The threshold slider (moving it sets the user's threshold in the reading state)."""
-        return self._slider
+    def threshold_control(self) -> ThresholdControl:
+        """The threshold control (its slider sets the user's threshold in the reading state)."""
+        return self._threshold
 
     @property
     def strength_text(self) -> str:

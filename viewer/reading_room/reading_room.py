@@ -36,6 +36,7 @@ from viewer.errors import ErrorBanner, describe
 from viewer.jobs import Job, JobRunner
 from viewer.model.lifecycle import ModelLifecycle
 from viewer.reading_room.dicom_tags import DicomTagsPanel
+from viewer.reading_room.frame_bar import FrameBar
 from viewer.reading_room.image_view import ImageView
 from viewer.reading_room.prediction_panel import PredictionPanel
 from viewer.reading_room.report_export import save_png
@@ -48,9 +49,10 @@ if TYPE_CHECKING:  # imported for real on the model's thread: keeps start-up fas
     from engine.inference.shown_result import ShownResult
 
 
-def read_for_display(path: Path) -> tuple[Radiograph, tuple[HeaderRow, ...]]:
-    """The image and its header rows, read together on a worker thread."""
-    radiograph = load_image(path)
+def read_for_display(path: Path, frame: int = 0) -> tuple[Radiograph, tuple[HeaderRow, ...]]:
+    """The image (frame ``frame`` of a multi-frame one) and its header rows, read together on a
+    worker thread."""
+    radiograph = load_image(path, frame)
     return radiograph, header_rows(radiograph)
 
 
@@ -99,6 +101,7 @@ class ReadingRoom(QWidget):
         self._open_first_indexed = False
         self.view = ImageView()
         self.view.setAcceptDrops(False)
+        self.frames = FrameBar()  # "Frame k / n" and its controls, for a multi-frame image
         self.banner = ErrorBanner()
         self.browser = StudyBrowser(self._io)
         self.tags = DicomTagsPanel()
@@ -114,6 +117,7 @@ class ReadingRoom(QWidget):
         center_layout.setSpacing(0)
         center_layout.addWidget(self.banner)
         center_layout.addWidget(self.view, 1)
+        center_layout.addWidget(self.frames)
         self.side_tabs = QTabWidget()
         self.side_tabs.addTab(self.panel, "Prediction")
         self.side_tabs.addTab(self.tags, "DICOM tags")
@@ -129,6 +133,7 @@ class ReadingRoom(QWidget):
 
     def _connect(self) -> None:
         self.browser.image_selected.connect(self.open_image)
+        self.frames.frame_requested.connect(self.open_frame)
         self.browser.index_ready.connect(self._on_index_ready)
         self.browser.failed.connect(self.show_error)
         self.panel.heatmap_toggled.connect(self.set_heatmap_visible)
@@ -160,9 +165,16 @@ class ReadingRoom(QWidget):
         if first.is_file():
             self.open_image(first)
 
+    @Slot(int)
+    def open_frame(self, frame: int) -> None:
+        """Show (and predict) frame ``frame`` of the multi-frame image on screen."""
+        if self.view.radiograph is not None:
+            self.open_image(self.view.radiograph.source, frame)
+
     @Slot(Path)
-    def open_image(self, path: Path) -> None:
-        """Read ``path`` in the background and show it (then predict, if a model is ready)."""
+    def open_image(self, path: Path, frame: int = 0) -> None:
+        """Read ``path`` (its frame ``frame``) in the background and show it (then predict, if a
+        model is ready)."""
         for job in (self._load_job, self._predict_job):
             if job is not None:
                 job.cancel()
@@ -171,7 +183,7 @@ class ReadingRoom(QWidget):
         self._reading = path
         self.message.emit(f"Reading {path.name}…", 0)
         self.panel.clear_prediction("Reading the image…")
-        job = self._io.submit(read_for_display, path, callbacks=False)
+        job = self._io.submit(read_for_display, path, frame, callbacks=False)
         job.succeeded.connect(self._on_image_loaded)
         job.failed.connect(self._on_image_failed)
         self._load_job = job
@@ -185,6 +197,7 @@ class ReadingRoom(QWidget):
         self.banner.hide()
         self.disclosure = Disclosure()
         self.view.set_radiograph(radiograph)
+        self.frames.show_frame(radiograph.frame_index, radiograph.frame_count)
         self.tags.show_radiograph(radiograph, header)
         self.state.show_image(radiograph)
         message = f"{radiograph.source.name}: {radiograph.width} x {radiograph.height}"
@@ -199,6 +212,7 @@ class ReadingRoom(QWidget):
         if self.sender() is not self._load_job:
             return
         self.view.set_radiograph(None)
+        self.frames.show_frame(0, 1)
         self.tags.clear()
         if self._reading is not None:
             self.state.fail(self._reading, describe(error)[1])

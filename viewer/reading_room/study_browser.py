@@ -17,11 +17,14 @@ from PySide6.QtGui import QIcon, QPixmap
 from PySide6.QtWidgets import QLabel, QTreeWidget, QTreeWidgetItem, QVBoxLayout, QWidget
 
 from engine import ImageReadError, StudyIndex, find_studies, load_image
+from viewer.errors import wrapped_tip
 from viewer.jobs import Job, JobRunner
 from viewer.widgets.rendering import downsample, gray_qimage, to_uint8
 
 THUMBNAIL_SIDE = 48
 PATH_ROLE = Qt.ItemDataRole.UserRole
+#: A skipped file's row carries its path and the whole reason (the column shows the start).
+REASON_ROLE = Qt.ItemDataRole.UserRole + 1
 
 
 def make_thumbnail(path: Path, side: int = THUMBNAIL_SIDE) -> tuple[Path, npt.NDArray[np.uint8]]:
@@ -64,10 +67,20 @@ class StudyBrowser(QWidget):
         self._tree.currentItemChanged.connect(self._on_current_changed)
         self._summary = QLabel("Open a file or a folder (File menu, or drop it here).")
         self._summary.setWordWrap(True)
+        self._reason = QLabel()  # the whole reason of the skipped file selected, wrapped
+        self._reason.setWordWrap(True)
+        self._reason.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self._reason.hide()
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self._summary)
         layout.addWidget(self._tree, 1)
+        layout.addWidget(self._reason)
+
+    @property
+    def reason_text(self) -> str:
+        """The whole reason shown for the skipped file selected ("" when none is)."""
+        return self._reason.text() if not self._reason.isHidden() else ""
 
     @property
     def tree(self) -> QTreeWidget:
@@ -192,7 +205,8 @@ class StudyBrowser(QWidget):
             for skipped in index.skipped:
                 row = QTreeWidgetItem(node, [skipped.path.name, skipped.reason])
                 row.setToolTip(0, str(skipped.path))
-                row.setToolTip(1, skipped.reason)
+                row.setToolTip(1, wrapped_tip(skipped.reason))
+                row.setData(1, REASON_ROLE, f"{skipped.path}: {skipped.reason}")
             self._skipped_item = node
         self._tree.expandAll()
         if self._skipped_item is not None:
@@ -237,5 +251,8 @@ class StudyBrowser(QWidget):
     @Slot(QTreeWidgetItem, QTreeWidgetItem)
     def _on_current_changed(self, current: QTreeWidgetItem | None, _: object) -> None:
         path = current.data(0, PATH_ROLE) if current is not None else None
+        reason = current.data(1, REASON_ROLE) if current is not None else None
+        self._reason.setText(reason or "")
+        self._reason.setVisible(bool(reason))
         if path:
             self.image_selected.emit(Path(path))
