@@ -199,7 +199,7 @@ class ReadingRoom(QWidget):
         self.view.set_radiograph(radiograph)
         self.frames.show_frame(radiograph.frame_index, radiograph.frame_count)
         self.tags.show_radiograph(radiograph, header)
-        self.state.show_image(radiograph)
+        self.state.show_image(radiograph, radiograph.frame_index)
         message = f"{radiograph.source.name}: {radiograph.width} x {radiograph.height}"
         if radiograph.warnings:
             message += " — " + " ".join(radiograph.warnings)
