@@ -9,10 +9,15 @@ view stays quick with years of entries; it shows the newest :data:`ROW_LIMIT` ma
 refreshes itself when entries are added, by whichever part of Hilum or another process (the
 CLI): a timer asks the database for its newest id once a second (one indexed query) and reloads
 when it changed and the tab is visible.
+
+The GUI thread never queries: every read (:func:`read_listing`) runs on a history reader thread
+(a :class:`viewer.jobs.JobRunner`), and the view only receives the rows. A read that fails, the
+once-a-second check included, is shown in the banner.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
@@ -29,9 +34,10 @@ from PySide6.QtWidgets import (
 )
 
 from engine.modeling.labelled_folders import CLASS_NAMES
-from engine.workflows.history import History, HistoryError
+from engine.workflows.history import History
 from engine.workflows.history_entry import HistoryEntry
 from viewer.errors import ErrorBanner
+from viewer.jobs import Job, JobRunner
 from viewer.widgets.record_table import Column, RecordTable, RecordTableModel
 from viewer.widgets.verdict_columns import label_column, probability_column, verdict_column
 
@@ -48,6 +54,39 @@ def local_time(stored: str) -> str:
         return datetime.fromisoformat(stored).astimezone().strftime("%Y-%m-%d %H:%M:%S")
     except ValueError:
         return stored
+
+
+@dataclass(frozen=True)
+class Listing:
+    """What the view shows, read in one go on the reader thread.
+
+    Attributes:
+        last_id: the newest entry's id when read.
+        model_ids: every model id in the history (the model filter's choices).
+        entries: the matching entries, newest first, at most :data:`ROW_LIMIT`.
+        total: entries in the history.
+    """
+
+    last_id: int
+    model_ids: list[str]
+    entries: list[HistoryEntry]
+    total: int
+
+
+def read_listing(
+    history: History, text: str, label: str | None, model_id: str | None, unless: int | None
+) -> Listing | None:
+    """The entries matching the filters, or ``None`` when the newest id is still ``unless``
+    (nothing was added since the last listing); reader thread.
+
+    Raises:
+        HistoryError: the database cannot be read.
+    """
+    last_id = history.last_id()
+    if last_id == unless:
+        return None
+    entries = history.query(text=text, label=label, model_id=model_id, limit=ROW_LIMIT)
+    return Listing(last_id, history.model_ids(), entries, history.count())
 
 
 COLUMNS = (
@@ -76,19 +115,26 @@ class HistoryView(QWidget):
 
     Args:
         history: the open history database.
+        reads: the history reader thread; by default a private one.
         parent: the Qt parent.
 
     Signals:
         open_requested(Path): the user double-clicked an entry.
         sources_requested(): the user asked for the Sources dialog (per-source drift).
+        listed(): a read ended and its outcome (rows, or an error) is shown.
     """
 
     open_requested = Signal(Path)
     sources_requested = Signal()
+    listed = Signal()
 
-    def __init__(self, history: History, parent: QWidget | None = None) -> None:
+    def __init__(
+        self, history: History, reads: JobRunner | None = None, parent: QWidget | None = None
+    ) -> None:
         super().__init__(parent)
         self.history = history
+        self._reads = reads or JobRunner(max_threads=1, parent=self, name="hilum-history")
+        self._read: Job | None = None
         self._seen_id = -1
 
         self.text_filter = QLineEdit()
@@ -138,32 +184,53 @@ class HistoryView(QWidget):
 
     @Slot()
     def refresh(self) -> None:
-        """Reload the entries that match the filters."""
+        """Reload the entries that match the filters (read on the reader thread)."""
+        self._start_read(None)
+
+    def _start_read(self, unless: int | None) -> None:
+        """Read the listing for the filters now; an older read still queued is dropped."""
+        if self._read is not None:
+            self._read.withdraw()
         label = self.label_filter.currentText()
         model = self.model_filter.currentText()
-        try:
-            self._seen_id = self.history.last_id()
-            self._update_models()
-            entries = self.history.query(
-                text=self.text_filter.text().strip(),
-                label=None if label == ANY else label,
-                model_id=None if model == ANY else model,
-                limit=ROW_LIMIT,
-            )
-            total = self.history.count()
-        except HistoryError as error:
-            self.banner.show_error(error)
+        job = self._reads.submit(
+            read_listing,
+            self.history,
+            self.text_filter.text().strip(),
+            None if label == ANY else label,
+            None if model == ANY else model,
+            unless,
+            callbacks=False,
+        )
+        job.succeeded.connect(self._on_listing)
+        job.failed.connect(self._on_read_failed)
+        self._read = job
+        job.start()
+
+    @Slot(object)
+    def _on_listing(self, listing: Listing | None) -> None:
+        if self.sender() is not self._read:
             return
         self.banner.hide()
-        self.model.set_records(entries)
-        text = f"{len(entries)} of {total} predictions"
-        if len(entries) == ROW_LIMIT:
-            text += f" (the newest {ROW_LIMIT})"
-        self.count_label.setText(text)
+        if listing is not None:
+            self._seen_id = listing.last_id
+            self._update_models(listing.model_ids)
+            self.model.set_records(listing.entries)
+            text = f"{len(listing.entries)} of {listing.total} predictions"
+            if len(listing.entries) == ROW_LIMIT:
+                text += f" (the newest {ROW_LIMIT})"
+            self.count_label.setText(text)
+        self.listed.emit()
 
-    def _update_models(self) -> None:
+    @Slot(object)
+    def _on_read_failed(self, error: BaseException) -> None:
+        if self.sender() is self._read:
+            self.banner.show_error(error)
+            self.listed.emit()
+
+    def _update_models(self, model_ids: list[str]) -> None:
         """Offer every model id in the history, keeping the current choice."""
-        wanted = [ANY, *self.history.model_ids()]
+        wanted = [ANY, *model_ids]
         present = [self.model_filter.itemText(i) for i in range(self.model_filter.count())]
         if wanted == present:
             return
@@ -176,14 +243,10 @@ class HistoryView(QWidget):
 
     @Slot()
     def _poll(self) -> None:
-        if not self.isVisible():
-            return
-        try:
-            changed = self.history.last_id() != self._seen_id
-        except HistoryError:
-            return
-        if changed:
-            self.refresh()
+        """Re-read when the tab is visible and no read is under way (the read itself checks
+        whether anything was added)."""
+        if self.isVisible() and (self._read is None or self._read.is_done):
+            self._start_read(self._seen_id)
 
     def showEvent(self, event: QShowEvent) -> None:
         """Catch up with entries added while the tab was hidden."""

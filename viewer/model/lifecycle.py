@@ -1,10 +1,13 @@
 """The active model's life: choose a bundle, load it in the background, replace it, report it.
 
-Loading a model imports TensorFlow, reads the bundle and warms it up (seconds), so it runs on
-the model's own single thread, the one every prediction of the reading room also runs on (one
-TensorFlow call at a time). Only the newest load counts: a bundle the user already replaced is
-dropped when it finishes. The chosen bundle is remembered in the settings; without one, the
-shipped default model is used.
+Model work has one owner: :attr:`ModelLifecycle.runner`, one Python thread that runs every call
+of the loaded :class:`~engine.inference.predictor.Predictor` in order (loading it, the reading
+room's image, triage batches and images arriving from the network), so TensorFlow never runs two
+calls on one model at once. Loading and the image the user opened are urgent: they go before
+batch work, which yields to them between two images (:mod:`viewer.jobs`). Loading imports
+TensorFlow, reads the bundle and warms it up (seconds). Only the newest load counts: a bundle the
+user already replaced is dropped when it finishes. The chosen bundle is remembered in the
+settings; without one, the shipped default model is used.
 """
 
 from __future__ import annotations
@@ -51,7 +54,8 @@ class ModelLifecycle(QObject):
         parent: the Qt parent.
 
     Attributes:
-        runner: the model's single thread; predictions run there too.
+        runner: the model's one thread: every call of the predictor runs there (submit the
+            image the user opened with ``urgent=True``).
 
     Signals:
         loading(Path): a bundle started loading.
@@ -70,7 +74,7 @@ class ModelLifecycle(QObject):
     def __init__(self, settings: Settings, parent: QObject | None = None) -> None:
         super().__init__(parent)
         self.settings = settings
-        self.runner = JobRunner(max_threads=1, parent=self)
+        self.runner = JobRunner(max_threads=1, parent=self, name="hilum-model")
         self._job: Job | None = None
         self._predictor: Predictor | None = None
         self._path: Path | None = None
@@ -104,7 +108,7 @@ class ModelLifecycle(QObject):
         self._predictor = None
         self._path = bundle
         self.loading.emit(bundle)
-        job = self.runner.submit(load_predictor, bundle, callbacks=False)
+        job = self.runner.submit(load_predictor, bundle, callbacks=False, urgent=True)
         job.succeeded.connect(self._on_loaded)
         job.failed.connect(self._on_failed)
         self._job = job

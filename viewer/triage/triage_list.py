@@ -2,7 +2,8 @@
 
 The model runs over every image through :func:`engine.workflows.triage.triage` (which calls
 :func:`engine.inference.predictor.predict_many`), in one :class:`viewer.jobs.Job` (progress bar,
-Cancel), off the GUI thread. Results stream into a
+Cancel) on the model's own thread, which yields to the image opened in the reading room between
+two images of the batch. Results stream into a
 sortable table (probability sorts as a number) while the batch runs: the worker puts each row in
 a thread-safe queue and reports progress; the progress slot, on the GUI thread, moves the queued
 rows into the table. Each prediction is recorded in the history on the worker thread as soon as
@@ -64,8 +65,9 @@ class TriageList(QWidget):
 
     Args:
         history: where each prediction is recorded, or ``None`` to record nothing.
-        runner: runs the batch; by default a private one-thread runner (so that a batch never
-            delays the image being read in the reading room).
+        runner: runs the batch: the model's runner
+            (:attr:`viewer.model.lifecycle.ModelLifecycle.runner`), whose one thread makes every
+            call of the model; by default a private one-thread runner.
         parent: the Qt parent.
 
     Signals:
@@ -220,7 +222,8 @@ class TriageList(QWidget):
         """Cancel the batch and wait for its thread; True when it ended in time."""
         self._pending = None
         self._queued, self._senders = [], {}
-        return self._runner.shutdown(timeout_ms)
+        self.cancel()
+        return self._runner.wait(timeout_ms)
 
     def _set_running(self, running: bool) -> None:
         self.cancel_button.setEnabled(running)
