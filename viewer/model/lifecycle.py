@@ -12,6 +12,7 @@ settings; without one, the shipped default model is used.
 
 from __future__ import annotations
 
+import gc
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -36,7 +37,25 @@ def load_predictor(bundle: Path) -> Predictor:
     """
     from engine.inference.predictor import Predictor
 
-    return Predictor.load(bundle)
+    predictor = Predictor.load(bundle)
+    settle_objects()
+    return predictor
+
+
+def settle_objects() -> None:
+    """Take every object alive now (TensorFlow, the model, the window) out of the cyclic garbage
+    collector's sight, after freeing the garbage; run once a model is loaded.
+
+    Why: a full collection scans every tracked object while holding Python's lock; with
+    TensorFlow and a model loaded that is 400 000 objects and 0.25-0.75 s, the longest stalls of
+    the window during a burst of received images (``benchmarks/pacs_receive.py --diagnose``
+    logged them at the same moments). Frozen, they are skipped, and a full collection scans only
+    what was made since. Unfreezing first lets the collection free the cycles of a model this one
+    replaced. The collection itself is paid once per model load, on the model's thread.
+    """
+    gc.unfreeze()
+    gc.collect()
+    gc.freeze()
 
 
 def read_model_card(bundle: Path) -> ModelCard:
