@@ -7,20 +7,18 @@ Qt: it receives the plain ``on_progress`` / ``should_stop`` callables of :mod:`e
 and :meth:`Job.cancel` only sets the flag that ``should_stop`` reads (cancelling is cooperative and
 a normal outcome: the callable returns early and ``succeeded`` carries what it returned).
 
-Why two hops: the worker emits on a private relay, and the :class:`Job` (which lives in the GUI
-thread) re-emits from ``@Slot`` methods. Anything connected to a ``Job`` signal, lambdas included,
-therefore runs on the GUI thread (a lambda or plain function connected directly to a
-worker-emitted signal would run on the worker thread, and touch widgets from there).
+Why two hops: the worker emits on a private relay, and the :class:`Job` (in the GUI thread)
+re-emits from ``@Slot`` methods, so anything connected to a ``Job`` signal, lambdas included, runs
+on the GUI thread (connected to a worker-emitted signal, it would run on the worker thread).
 
 Why Python threads and not a ``QThreadPool``: PySide gives each runnable of a pool thread a fresh
 Python thread state, and TensorFlow, which caches per-thread state, then read freed memory when a
 model loaded by one job predicted in the next (the viewer died). A Python thread keeps its state.
 
-Order and priority: a runner's queue is first in, first out, except that an *urgent* job (the
-image the user opened) goes before every queued ordinary one, and is also served at the running
-job's next ``should_stop()`` check when that job runs on the same runner: a batch on the model's
-one thread yields to the image being read between two of its images, and the two never overlap
-(:class:`viewer.model.lifecycle.ModelLifecycle`).
+Order: first in, first out, except that an *urgent* job (the image the user opened) goes before
+the queued ordinary ones, and is served at the running job's next ``should_stop()`` check when
+that job runs on the same runner: a batch on the model's one thread yields to the image being
+read between two of its images, never overlapping it (:mod:`viewer.model.lifecycle`).
 
 Start-up imports: importing one package from two threads at once can fail with "cannot import
 name ... from partially initialized module" (pydicom's circular imports, on every cold start of
@@ -37,6 +35,7 @@ import threading
 import traceback
 import warnings
 from collections.abc import Callable
+from functools import partial
 from typing import Any
 
 from PySide6.QtCore import QObject, QThread, QTimer, Signal, Slot
@@ -86,17 +85,21 @@ def run_startup_step(step: Callable[[], None], name: str = "hilum-startup") -> t
     return thread
 
 
-def _work(call: Callable[[], Any], relay: _Relay) -> Callable[[], None]:
-    """One queued call emitting its outcome on ``relay``: all that a worker thread touches."""
+#: A queued call: runs, then returns what emits its outcome (called once the runner no longer
+#: counts the call as running: a runner is idle by the time its outcome is heard of).
+_Work = Callable[[], Callable[[], None]]
 
-    def run() -> None:
+
+def _work(call: Callable[[], Any], relay: _Relay) -> _Work:
+    """One queued call whose outcome goes to ``relay``: all that a worker thread touches."""
+
+    def run() -> Callable[[], None]:
         _startup_done.wait()
         try:
             result = call()
         except BaseException as error:
-            relay.failed.emit(error)
-        else:
-            relay.succeeded.emit(result)
+            return partial(relay.failed.emit, error)
+        return partial(relay.succeeded.emit, result)
 
     return run
 
@@ -117,14 +120,14 @@ class _WorkQueue:
         self._max = max(1, max_threads)
         self._name = name
         self._ready = threading.Condition()
-        self._heap: list[tuple[int, int, Callable[[], None]]] = []
+        self._heap: list[tuple[int, int, _Work]] = []
         self._order = itertools.count()
         self._threads: set[threading.Thread] = set()
         self._idle = 0
         self._busy = 0
         self._closed = False
 
-    def put(self, work: Callable[[], None], urgent: bool) -> None:
+    def put(self, work: _Work, urgent: bool) -> None:
         with self._ready:
             heapq.heappush(self._heap, (0 if urgent else 1, next(self._order), work))
             if self._idle < len(self._heap) and len(self._threads) < self._max:
@@ -135,7 +138,7 @@ class _WorkQueue:
                 thread.start()
             self._ready.notify()
 
-    def take(self, work: Callable[[], None]) -> bool:
+    def take(self, work: _Work) -> bool:
         """Remove ``work`` if no thread has picked it up yet; True if it was removed."""
         with self._ready:
             kept = [item for item in self._heap if item[2] is not work]
@@ -156,12 +159,11 @@ class _WorkQueue:
                     return
                 work = heapq.heappop(self._heap)[2]
                 self._busy += 1
-            try:
-                work()
-            finally:
-                with self._ready:
-                    self._busy -= 1
-                    self._ready.notify_all()
+            deliver = work()
+            with self._ready:
+                self._busy -= 1
+                self._ready.notify_all()
+            deliver()
 
     def serve_urgent(self) -> None:
         """Run the urgent work queued now, on the calling thread, if it is one of this queue's
@@ -175,7 +177,7 @@ class _WorkQueue:
                     if not self._heap or self._heap[0][0] != 0:
                         return
                     work = heapq.heappop(self._heap)[2]
-                work()
+                work()()
         finally:
             _serving.on = False
 
@@ -319,10 +321,8 @@ class Job(QObject):
 class JobRunner(QObject):
     """Starts jobs on its own Python threads and keeps them alive until they finish.
 
-    A window owns one runner per kind of work that must not queue behind another (thumbnails have
-    their own single thread so that they never delay the image being read); the model has one
-    runner of one thread, the only thread that calls it
-    (:class:`viewer.model.lifecycle.ModelLifecycle`).
+    One runner per kind of work that must not queue behind another (thumbnails never delay the
+    image being read); the model's runner has the one thread that calls the model.
 
     Args:
         max_threads: threads of the runner (default: one per core); started as work arrives,
