@@ -15,6 +15,8 @@ TensorFlow sees one; :func:`device` says which device runs.
 from __future__ import annotations
 
 import os
+import sys
+import threading
 from dataclasses import dataclass
 from functools import cache
 from types import ModuleType
@@ -85,3 +87,26 @@ def in_row_chunks(
         outputs = outputs if isinstance(outputs, list | tuple) else [outputs]
         parts.append([np.asarray(output, dtype=np.float32) for output in outputs])
     return [np.concatenate(chunks) for chunks in zip(*parts, strict=True)]
+
+
+def start_compute_threads(niceness: int) -> None:
+    """Start TensorFlow's runtime, and with it its pool of compute threads, ``niceness`` lower.
+
+    Why: on Linux a thread inherits its creator's niceness, so the pool started from a helper
+    thread that lowered its own priority runs lower, while the thread that calls the model keeps
+    its priority. Only threads that never hold Python's lock are lowered (TensorFlow is imported
+    first, by the caller): a lowered Python thread, preempted while holding the lock, makes every
+    other thread wait (:mod:`engine.workflows.training_process`). Elsewhere, or once the runtime
+    runs, this changes nothing.
+    """
+    tf = tensorflow()
+    if sys.platform != "linux":
+        return
+
+    def start() -> None:
+        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), niceness)
+        tf.constant(0)  # the first operation starts the runtime and its thread pools
+
+    helper = threading.Thread(target=start, name="hilum-compute-start")
+    helper.start()
+    helper.join()

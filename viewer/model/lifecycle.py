@@ -36,10 +36,18 @@ def load_predictor(bundle: Path) -> Predictor:
         ImportError: this build has no inference engine.
     """
     from engine.inference.predictor import Predictor
+    from engine.runtime import start_compute_threads
 
+    start_compute_threads(COMPUTE_NICENESS)
     predictor = Predictor.load(bundle)
     settle_objects()
     return predictor
+
+
+#: How much lower TensorFlow's compute threads run than the window (POSIX ``nice``): when a burst
+#: of received images keeps both cores busy, the GUI thread gets a core before the model's
+#: arithmetic (:func:`engine.runtime.start_compute_threads`).
+COMPUTE_NICENESS = 10
 
 
 def settle_objects() -> None:
