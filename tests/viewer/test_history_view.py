@@ -210,3 +210,19 @@ def test_the_gui_thread_never_queries_the_history(qtbot: QtBot, db: Path) -> Non
     assert threading.main_thread() not in history.query_threads
     view.close()
     history.close()
+
+
+def test_new_entries_are_added_without_relisting_the_others(
+    qtbot: QtBot, make_view: Callable[[Path], HistoryView], db: Path
+) -> None:
+    """Following a burst, the table only gains the new rows: re-listing every row each second
+    re-sorted them all on the GUI thread."""
+    view = make_view(db)
+    resets: list[bool] = []
+    view.model.modelReset.connect(lambda: resets.append(True))
+    view.history.add(entry("/ward/hank.png", 0.2))
+    view.history.add(entry("/ward/ivy.png", 0.3))
+    qtbot.waitUntil(lambda: "ivy.png" in names(view), timeout=5 * POLL_MS)
+    assert names(view)[:2] == ["ivy.png", "hank.png"]
+    assert len(names(view)) == 5
+    assert resets == []
