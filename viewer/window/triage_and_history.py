@@ -10,9 +10,10 @@ every tab; the Sources dialog opens from it, from the History tab and from the R
 
 The history database lives in the user's data folder (``QStandardPaths.AppDataLocation``). Every
 prediction the reading room shows is recorded there on a worker thread (hashing a large DICOM
-file and the durable commit never stall the GUI); batch results are recorded by the triage list's
-own worker. A history that cannot be opened (damaged file, read-only folder) is reported in the
-banner and everything else keeps working.
+file and the durable commit never stall the GUI); batch results are recorded by the triage
+list's batch, on the model's thread. The History tab, the drift banner and the Sources dialog read
+on one history reader thread, never the GUI thread. A history that cannot be opened (damaged file,
+read-only folder) is reported in the banner and everything else keeps working.
 """
 
 from __future__ import annotations
