@@ -22,11 +22,13 @@ With ``--diagnose``, every stall over 100 ms of the burst is listed, split into 
 own work, its time runnable but waiting for a CPU and its time blocked (on Python's lock or
 another), and a watchdog thread (:mod:`benchmarks.stall_sampling`) prints where the GUI thread and
 the other threads were while it stalled. ``--skip-headless`` leaves out measurement 1.
+``--history-tab`` shows the History tab during the burst, so that it re-reads the growing history
+every second (on its reader thread) while the triage list commits each prediction.
 
 Usage::
 
     .venv/bin/python benchmarks/pacs_receive.py [--count 200] [--runs 5] [--model DIR]
-        [--diagnose] [--skip-headless]
+        [--diagnose] [--skip-headless] [--history-tab]
 
 (``HILUM_SHARED_DATA`` points at the real data when it is not in ../shared/data.)
 
@@ -123,7 +125,12 @@ def burst_headless(instances: list[Path], out: Path) -> None:
 
 
 def viewer_runs(
-    instances: list[Path], out: Path, model: Path, runs: int, diagnose: bool = False
+    instances: list[Path],
+    out: Path,
+    model: Path,
+    runs: int,
+    diagnose: bool = False,
+    history_tab: bool = False,
 ) -> None:
     from PySide6.QtCore import QSettings
     from PySide6.QtWidgets import QApplication
@@ -163,6 +170,8 @@ def viewer_runs(
 
     # 2. the burst into the viewer, with the event loop's stalls recorded (first idle, for the
     # machine's own noise)
+    if history_tab and window.triage_history.history_view is not None:
+        window.tabs.setCurrentWidget(window.triage_history.history_view)
     idle_until = time.monotonic() + 5
     idle = loop_gaps(app, lambda: time.monotonic() > idle_until)
     rest = instances[runs + 1 :]
@@ -271,6 +280,9 @@ def main() -> int:
         "--diagnose", action="store_true", help="sample the threads' stacks during GUI stalls"
     )
     parser.add_argument("--skip-headless", action="store_true", help="only the viewer's runs")
+    parser.add_argument(
+        "--history-tab", action="store_true", help="show the History tab during the burst"
+    )
     args = parser.parse_args()
     if shutil.which("storescu") is None:
         print("needs DCMTK's storescu (apt-get install dcmtk)")
@@ -281,7 +293,9 @@ def main() -> int:
         instances = make_instances(SOURCE, args.count, folder / "source")
         if not args.skip_headless:
             burst_headless(instances, folder / "headless")
-        viewer_runs(instances, folder / "viewer", args.model, args.runs, args.diagnose)
+        viewer_runs(
+            instances, folder / "viewer", args.model, args.runs, args.diagnose, args.history_tab
+        )
     return 0
 
 

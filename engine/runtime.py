@@ -28,6 +28,7 @@ from __future__ import annotations
 import importlib.util
 import os
 import sys
+import threading
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -204,3 +205,26 @@ def require_training(what: str) -> None:
     missing = training_missing()
     if missing:
         raise TrainingUnavailableError(what, missing)
+
+
+def start_compute_threads(niceness: int) -> None:
+    """Start TensorFlow's runtime, and with it its pool of compute threads, ``niceness`` lower.
+
+    Why: on Linux a thread inherits its creator's niceness, so the pool started from a helper
+    thread that lowered its own priority runs lower, while the thread that calls the model keeps
+    its priority. Only threads that never hold Python's lock are lowered (TensorFlow is imported
+    first, by the caller): a lowered Python thread, preempted while holding the lock, makes every
+    other thread wait (:mod:`engine.workflows.training_process`). Elsewhere, or once the runtime
+    runs, this changes nothing.
+    """
+    tf = tensorflow()
+    if sys.platform != "linux":
+        return
+
+    def start() -> None:
+        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), niceness)
+        tf.constant(0)  # the first operation starts the runtime and its thread pools
+
+    helper = threading.Thread(target=start, name="hilum-compute-start")
+    helper.start()
+    helper.join()

@@ -49,6 +49,13 @@ def exported(card: ModelCard) -> bool:
     return section is not None and section.covers(1 + len(card.members), domain_layers(card))
 
 
+def planned_runtime(bundle_dir: str | os.PathLike[str], method: Method = "gradcam") -> str:
+    """The runtime :func:`open_networks` will choose for ``bundle_dir`` (reads only its card):
+    lets a caller prepare that runtime first (the viewer lowers TensorFlow's compute threads,
+    and must not import TensorFlow for a bundle LiteRT reads)."""
+    return choose_runtime(method == "gradcam" and exported(read_card(Path(bundle_dir))))
+
+
 def open_networks(
     bundle_dir: str | os.PathLike[str], method: Method = "gradcam", runtime: str | None = None
 ) -> tuple[Bundle, Networks]:

@@ -12,11 +12,13 @@ commits; ``FULL`` also fsyncs the WAL at each commit, so an entry that was shown
 cut too. The price is one fsync per prediction (a few milliseconds), negligible beside the
 prediction itself.
 
-Threads: one connection, opened with ``check_same_thread=False`` and used only under a lock, so
-the GUI thread and worker threads can share one :class:`History`. Why not a connection per
-thread: worker threads come from a pool and outlive the jobs that use them, so their connections
-could never be closed by :meth:`History.close`; inserts and queries take milliseconds, so a lock
-costs nothing noticeable.
+Threads: two connections, opened with ``check_same_thread=False`` so that several threads can
+share one :class:`History`: one for writes, used under its lock, and a read-only one (``PRAGMA
+query_only``) for every query, under a lock of its own. In WAL mode a reader sees the last commit
+without waiting for a writer, so a query never waits for another thread's commit and its fsync
+(which take hundreds of milliseconds while a burst of received images fills the disk). Why not a
+connection per thread: worker threads outlive the jobs that use them, so their connections could
+never be closed by :meth:`History.close`.
 
 Schema: versioned with ``PRAGMA user_version``; :data:`MIGRATIONS` holds the statements that
 bring a database from version ``n`` to ``n + 1``, run in one transaction each when a database is
@@ -127,7 +129,8 @@ class History:
 
     def __init__(self, db_path: str | os.PathLike[str]) -> None:
         self.path = Path(db_path)
-        self._lock = threading.Lock()
+        self._lock = threading.Lock()  # writes
+        self._read_lock = threading.Lock()
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             # isolation_level=None: no implicit transactions; each add() commits on its own.
@@ -143,6 +146,10 @@ class History:
             self._db.execute("PRAGMA synchronous=FULL")
             self._migrate()
             add_missing_columns(self._db)
+            self._reads = sqlite3.connect(
+                self.path, timeout=10.0, isolation_level=None, check_same_thread=False
+            )
+            self._reads.execute("PRAGMA query_only=ON")
         except sqlite3.Error as error:
             self._db.close()
             raise HistoryError(
@@ -279,14 +286,15 @@ class History:
         return int(self.select("SELECT COALESCE(MAX(id), 0) FROM predictions", [])[0][0])
 
     def select(self, sql: str, parameters: Sequence[object] = ()) -> list[tuple[Any, ...]]:
-        """Run a read-only query under the lock (also for statistics such as source drift).
+        """Run a read-only query on the read connection (also for statistics such as source
+        drift): it waits for no write.
 
         Raises:
             HistoryError: the database cannot be read (damaged, closed, removed).
         """
         try:
-            with self._lock:
-                rows: list[tuple[Any, ...]] = self._db.execute(sql, parameters).fetchall()
+            with self._read_lock:
+                rows: list[tuple[Any, ...]] = self._reads.execute(sql, parameters).fetchall()
         except sqlite3.Error as error:
             raise HistoryError(
                 f"History {self.path}: cannot be read ({error}). {_REMEDY}"
@@ -323,8 +331,9 @@ class History:
 
     def close(self) -> None:
         """Close the database (entries are already committed; this only releases the file)."""
-        with self._lock:
+        with self._lock, self._read_lock:
             self._db.close()
+            self._reads.close()
 
     def __enter__(self) -> History:
         return self

@@ -182,6 +182,24 @@ def test_concurrent_writers_and_readers_share_one_history(db: Path) -> None:
     assert len({e.id for e in entries}) == 100
 
 
+def test_a_query_never_waits_for_a_write_in_progress(db: Path) -> None:
+    """A writer holds the write lock across its durable commit (an fsync: hundreds of
+    milliseconds while a burst of received images fills the disk); queries have their own
+    connection and lock, so a reader is not held up by it, and sees every committed entry."""
+    history = History(db)
+    history.add(entry("/committed.png"))
+    found: list[list[str]] = []
+    with history._lock:  # a writer inside its commit
+        reader = threading.Thread(target=lambda: found.append([e.path for e in history.query()]))
+        reader.start()
+        reader.join(timeout=30)  # a deadlock detector, not a speed limit
+        waited = reader.is_alive()
+    reader.join()
+    history.close()
+    assert not waited, "the query waited for the writer's lock"
+    assert found == [["/committed.png"]]
+
+
 def test_a_newer_schema_is_refused(db: Path) -> None:
     History(db).close()
     with closing(sqlite3.connect(db)) as raw:

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+import threading
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 import pytest
 from PySide6.QtCore import Qt
@@ -42,7 +44,10 @@ def make_view(qtbot: QtBot) -> Iterator[Callable[[Path], HistoryView]]:
     def factory(path: Path) -> HistoryView:
         history = History(path)
         opened.append(history)
-        return show_widget(qtbot, HistoryView(history))
+        view = HistoryView(history)
+        with qtbot.waitSignal(view.listed, timeout=5_000):  # the first listing, read off-thread
+            show_widget(qtbot, view)
+        return view
 
     yield factory
     for history in opened:
@@ -51,6 +56,13 @@ def make_view(qtbot: QtBot) -> Iterator[Callable[[Path], HistoryView]]:
 
 def names(view: HistoryView) -> list[str]:
     return [Path(e.path).name for e in view.entries()]
+
+
+def listed(qtbot: QtBot, view: HistoryView, change: Callable[[], object]) -> list[str]:
+    """The names listed once the read that ``change`` starts has been shown."""
+    with qtbot.waitSignal(view.listed, timeout=5_000):
+        change()
+    return names(view)
 
 
 def test_lists_every_entry_newest_first(make_view: Callable[[Path], HistoryView], db: Path) -> None:
@@ -71,18 +83,24 @@ def test_history_survives_closing_and_reopening_the_view_and_database(
     assert names(reopened) == ["dave.png", "carol.png", "chest.jpeg", "chest.dcm"]
 
 
-def test_text_label_and_model_filters(make_view: Callable[[Path], HistoryView], db: Path) -> None:
+def test_text_label_and_model_filters(
+    qtbot: QtBot, make_view: Callable[[Path], HistoryView], db: Path
+) -> None:
     view = make_view(db)
-    view.text_filter.setText("WARD")
-    assert names(view) == ["chest.jpeg", "chest.dcm"]
-    view.label_filter.setCurrentText("PNEUMONIA")
-    assert names(view) == ["chest.dcm"]
-    view.text_filter.clear()
-    view.label_filter.setCurrentText(ANY)
+    assert listed(qtbot, view, lambda: view.text_filter.setText("WARD")) == [
+        "chest.jpeg",
+        "chest.dcm",
+    ]
+    assert listed(qtbot, view, lambda: view.label_filter.setCurrentText("PNEUMONIA")) == [
+        "chest.dcm"
+    ]
+    listed(qtbot, view, view.text_filter.clear)
+    listed(qtbot, view, lambda: view.label_filter.setCurrentText(ANY))
     models = [view.model_filter.itemText(i) for i in range(view.model_filter.count())]
     assert models == [ANY, "cnn-1", "mobilenet-2"]
-    view.model_filter.setCurrentText("mobilenet-2")
-    assert names(view) == ["carol.png"]
+    assert listed(qtbot, view, lambda: view.model_filter.setCurrentText("mobilenet-2")) == [
+        "carol.png"
+    ]
     assert view.count_label.text() == "1 of 3 predictions"
 
 
@@ -91,7 +109,7 @@ def test_refreshes_when_entries_are_added_elsewhere(
 ) -> None:
     """An entry written by another connection (the CLI, the triage list) appears by itself."""
     view = make_view(db)
-    view.model_filter.setCurrentText("cnn-1")
+    listed(qtbot, view, lambda: view.model_filter.setCurrentText("cnn-1"))
     with History(db) as other:
         other.add(entry("/ward/erin.png", 0.7, model_id="densenet-3"))
         other.add(entry("/ward/frank.png", 0.3))
@@ -108,12 +126,12 @@ TRICKY_PROBABILITIES = (0.9, 0.10, 0.0951, 0.0949, 1e-05, 1.0, 0.095)
 
 
 def test_sorting_by_probability_is_numeric(
-    make_view: Callable[[Path], HistoryView], tmp_path: Path
+    qtbot: QtBot, make_view: Callable[[Path], HistoryView], tmp_path: Path
 ) -> None:
     view = make_view(tmp_path / "tricky.sqlite")
     for index, probability in enumerate(TRICKY_PROBABILITIES):
         view.history.add(entry(f"/x/{index}.png", probability))
-    view.refresh()
+    listed(qtbot, view, view.refresh)
     numeric = sorted(TRICKY_PROBABILITIES)
     view.table.sortByColumn(2, Qt.SortOrder.AscendingOrder)
     assert [e.probability for e in view.entries()] == numeric
@@ -136,11 +154,11 @@ def test_double_click_asks_to_open_the_file(
 
 
 def test_an_unreadable_database_is_shown_in_the_banner(
-    make_view: Callable[[Path], HistoryView], db: Path
+    qtbot: QtBot, make_view: Callable[[Path], HistoryView], db: Path
 ) -> None:
     view = make_view(db)
     view.history.close()
-    view.refresh()
+    listed(qtbot, view, view.refresh)
     assert "cannot be read" in view.banner.text()
     assert names(view) == ["carol.png", "chest.jpeg", "chest.dcm"]  # what was listed stays
 
@@ -200,12 +218,56 @@ def test_a_failing_check_for_new_entries_is_shown_once_then_cleared_when_it_work
 
 
 def test_an_entry_without_a_hash_says_why(
-    make_view: Callable[[Path], HistoryView], tmp_path: Path
+    qtbot: QtBot, make_view: Callable[[Path], HistoryView], tmp_path: Path
 ) -> None:
     view = make_view(tmp_path / "unhashed.sqlite")
     reason = "/ward/gone.png could not be read to hash it when recorded (No such file)"
     view.history.add(replace(entry("/ward/gone.png", 0.3), sha256=None, hash_error=reason))
-    view.refresh()
+    listed(qtbot, view, view.refresh)
     cell = view.table.proxy.index(0, 9)
     assert cell.data() == "not hashed"
     assert cell.data(Qt.ItemDataRole.ToolTipRole) == f"No content hash: {reason}."
+
+
+class ThreadRecordingHistory(History):
+    """A history that records the thread of every query."""
+
+    def __init__(self, path: Path) -> None:
+        super().__init__(path)
+        self.query_threads: list[threading.Thread] = []
+
+    def select(self, sql: str, parameters: Sequence[object] = ()) -> list[tuple[Any, ...]]:
+        self.query_threads.append(threading.current_thread())
+        return super().select(sql, parameters)
+
+
+def test_the_gui_thread_never_queries_the_history(qtbot: QtBot, db: Path) -> None:
+    """Listing, filtering and following new entries all read on the reader thread: the GUI
+    thread never waits for SQLite (nor for a lock a writer holds across its commit)."""
+    history = ThreadRecordingHistory(db)
+    view = HistoryView(history)
+    with qtbot.waitSignal(view.listed, timeout=5_000):
+        show_widget(qtbot, view)
+    listed(qtbot, view, lambda: view.text_filter.setText("ward"))
+    history.add(entry("/ward/gina.png", 0.4))
+    qtbot.waitUntil(lambda: "gina.png" in names(view), timeout=5 * POLL_MS)
+    assert len(history.query_threads) >= 8  # three reads of four queries at least
+    assert threading.main_thread() not in history.query_threads
+    view.close()
+    history.close()
+
+
+def test_new_entries_are_added_without_relisting_the_others(
+    qtbot: QtBot, make_view: Callable[[Path], HistoryView], db: Path
+) -> None:
+    """Following a burst, the table only gains the new rows: re-listing every row each second
+    re-sorted them all on the GUI thread."""
+    view = make_view(db)
+    resets: list[bool] = []
+    view.model.modelReset.connect(lambda: resets.append(True))
+    view.history.add(entry("/ward/hank.png", 0.2))
+    view.history.add(entry("/ward/ivy.png", 0.3))
+    qtbot.waitUntil(lambda: "ivy.png" in names(view), timeout=5 * POLL_MS)
+    assert names(view)[:2] == ["ivy.png", "hank.png"]
+    assert len(names(view)) == 5
+    assert resets == []

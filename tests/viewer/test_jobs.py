@@ -12,7 +12,6 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-import shiboken6
 from PySide6.QtCore import QThread
 from PySide6.QtWidgets import QApplication
 from pytestqt.qtbot import QtBot
@@ -21,7 +20,7 @@ from engine import ImageReadError, load_image
 from engine.progress import OnProgress, Progress, ShouldStop
 from tests.conftest import REPO
 from tests.viewer.test_cold_start import DICOM_FILES
-from viewer.jobs import Job, JobRunner, run_startup_step
+from viewer.jobs import JobRunner, run_startup_step
 
 
 def count_to(
@@ -103,13 +102,6 @@ def test_a_job_cannot_start_twice(qtbot: QtBot, runner: JobRunner) -> None:
         job.start()
 
 
-def test_a_standalone_job_runs_on_the_global_pool(qtbot: QtBot) -> None:
-    job = Job(sum, [1, 2, 3], callbacks=False)
-    with qtbot.waitSignal(job.succeeded, timeout=5_000) as blocker:
-        job.start()
-    assert blocker.args == [6]
-
-
 def _run_on(qtbot: QtBot, runner: JobRunner, fn: Callable[[], object]) -> object:
     job = runner.submit(fn, callbacks=False)
     with qtbot.waitSignal(job.succeeded, timeout=5_000) as blocker:
@@ -117,35 +109,89 @@ def _run_on(qtbot: QtBot, runner: JobRunner, fn: Callable[[], object]) -> object
     return blocker.args[0]
 
 
-def test_a_pool_thread_keeps_its_python_state_even_with_a_reused_thread_id(qtbot: QtBot) -> None:
-    """Regression (90e094d): the kept Python thread state was marked by thread id, but the id
-    of a thread of a destroyed runner comes back for a new runner's thread, whose new state was
-    then not kept: each job got a fresh state again, and TensorFlow's per-thread state dangled.
-
-    Observable: a ``threading.local`` value set by one job is still there for the next job on
-    the same pool thread (a fresh state per job would drop it), also on a thread whose id an
-    earlier runner's thread had.
-    """
+def test_jobs_run_on_a_python_thread_that_keeps_its_state(qtbot: QtBot) -> None:
+    """The jobs of a one-thread runner run on one thread, owned by Python (not a foreign thread
+    whose Python state PySide dropped after each runnable): a ``threading.local`` value set by
+    one job is still there for the next."""
+    single = JobRunner(max_threads=1)
     local = threading.local()
 
-    def mark() -> int:
+    def mark() -> tuple[int, bool]:
         local.mark = True
-        return threading.get_ident()
+        borrowed = isinstance(threading.current_thread(), threading._DummyThread)
+        return threading.get_ident(), borrowed
 
-    def still_marked() -> bool:
-        return getattr(local, "mark", False)
+    ident, borrowed = _run_on(qtbot, single, mark)  # type: ignore[misc]
+    assert not borrowed
+    assert _run_on(qtbot, single, lambda: (threading.get_ident(), local.mark)) == (ident, True)
+    assert single.shutdown(5_000)
 
-    seen: set[int] = set()
-    for _ in range(8):
-        runner = JobRunner(max_threads=1)
-        ident = _run_on(qtbot, runner, mark)
-        assert _run_on(qtbot, runner, still_marked), "the thread state was not kept"
-        assert runner.shutdown(5_000)
-        shiboken6.delete(runner)  # its pool's thread ends: the id is free again
-        if ident in seen:
-            return  # a reused id, and the new thread's state was kept too
-        seen.add(ident)
-    pytest.fail(f"no thread id came back in 8 runners ({len(seen)} ids): nothing was tested")
+
+def test_an_urgent_job_goes_before_the_queued_ones(qtbot: QtBot) -> None:
+    runner = JobRunner(max_threads=1)
+    gate = threading.Event()
+    runner.submit(lambda: gate.wait(10), callbacks=False).start()  # the thread is busy
+    order: list[str] = []
+    jobs = [
+        runner.submit(order.append, name, callbacks=False, urgent=name == "opened image")
+        for name in ("batch 1", "batch 2", "opened image")
+    ]
+    for job in jobs:
+        job.start()
+    with qtbot.waitSignal(jobs[1].finished, timeout=5_000):
+        gate.set()
+    assert order == ["opened image", "batch 1", "batch 2"]
+    assert runner.shutdown(5_000)
+
+
+def test_a_running_job_serves_urgent_work_at_its_checkpoint_on_its_own_thread(
+    qtbot: QtBot,
+) -> None:
+    """A long job's ``should_stop()`` runs the urgent job queued meanwhile, before it returns,
+    on the long job's thread: the urgent job does not wait for the end of the long one."""
+    runner = JobRunner(max_threads=1)
+    events: list[tuple[str, int]] = []
+    urgent_queued = threading.Event()
+
+    def batch(*, on_progress: OnProgress, should_stop: ShouldStop) -> None:
+        events.append(("batch starts", threading.get_ident()))
+        urgent_queued.wait(10)
+        should_stop()  # the checkpoint between two images
+        events.append(("batch goes on", threading.get_ident()))
+
+    def opened() -> None:
+        events.append(("urgent", threading.get_ident()))
+
+    long_job = runner.submit(batch)
+    urgent = runner.submit(opened, callbacks=False, urgent=True)
+    with qtbot.waitSignal(long_job.finished, timeout=10_000):
+        long_job.start()
+        qtbot.waitUntil(lambda: bool(events), timeout=5_000)
+        urgent.start()
+        urgent_queued.set()
+    assert [name for name, _ in events] == ["batch starts", "urgent", "batch goes on"]
+    assert len({thread for _, thread in events}) == 1
+    assert runner.shutdown(5_000)
+
+
+def test_a_checkpoint_leaves_ordinary_queued_work_for_later(qtbot: QtBot) -> None:
+    runner = JobRunner(max_threads=1)
+    order: list[str] = []
+    queued = threading.Event()
+
+    def batch(*, on_progress: OnProgress, should_stop: ShouldStop) -> None:
+        queued.wait(10)
+        should_stop()
+        order.append("batch")
+
+    long_job = runner.submit(batch)
+    later = runner.submit(order.append, "later", callbacks=False)
+    with qtbot.waitSignal(later.finished, timeout=10_000):
+        long_job.start()
+        later.start()
+        queued.set()
+    assert order == ["batch", "later"]
+    assert runner.shutdown(5_000)
 
 
 #: Loads the shipped model in one job and predicts in the next, on a one-thread runner, in a
@@ -216,7 +262,7 @@ def test_a_model_loaded_by_one_job_predicts_in_the_next_without_crashing(
     assert 0.0 <= probability <= 1.0
 
 
-def test_jobs_wait_for_the_startup_step(qtbot: QtBot) -> None:
+def test_jobs_wait_for_the_startup_step(qtbot: QtBot, runner: JobRunner) -> None:
     order: list[str] = []
     released = threading.Event()
 
@@ -229,7 +275,7 @@ def test_jobs_wait_for_the_startup_step(qtbot: QtBot) -> None:
         order.append("job")
 
     run_startup_step(step)
-    job = Job(job_call, callbacks=False)
+    job = runner.submit(job_call, callbacks=False)
     with qtbot.waitSignal(job.finished, timeout=10_000):
         job.start()
     assert order == ["step", "job"]
@@ -237,6 +283,7 @@ def test_jobs_wait_for_the_startup_step(qtbot: QtBot) -> None:
 
 def test_a_failed_startup_step_leaves_no_half_imported_module(
     qtbot: QtBot,
+    runner: JobRunner,
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
@@ -254,7 +301,7 @@ def test_a_failed_startup_step_leaves_no_half_imported_module(
     assert "ImportError: broken" in capsys.readouterr().err
     assert "halfpkg.part" not in sys.modules
     (package / "__init__.py").write_text("from halfpkg import part\n")
-    job = Job(importlib.import_module, "halfpkg", callbacks=False)
+    job = runner.submit(importlib.import_module, "halfpkg", callbacks=False)
     with qtbot.waitSignal(job.succeeded, timeout=10_000) as imported:
         job.start()
     assert imported.args[0].part.VALUE == 1

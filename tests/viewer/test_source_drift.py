@@ -80,6 +80,15 @@ def triage(
             triage_history.triage_list.run(list(paths))
 
 
+def checked(qtbot: QtBot, triage_history: TriageAndHistory) -> list[object]:
+    """The sources the drift watch names after a check (read on the history reader thread)."""
+    watch = triage_history.drift_watch
+    assert watch is not None
+    with qtbot.waitSignal(watch.checked, timeout=TIMEOUT_MS) as blocker:
+        watch.check()
+    return list(blocker.args[0])
+
+
 def test_banner_names_a_source_past_20_percent_and_can_be_dismissed(
     qtbot: QtBot, triage_history: TriageAndHistory, tmp_path: Path
 ) -> None:
@@ -93,7 +102,7 @@ def test_banner_names_a_source_past_20_percent_and_can_be_dismissed(
 
     QTest.mouseClick(banner.close_button, Qt.MouseButton.LeftButton)
     assert not banner.isVisible()
-    assert triage_history.drift_watch is not None and triage_history.drift_watch.check() == []
+    assert checked(qtbot, triage_history) == []
     assert not banner.isVisible()  # dismissed, and no new image from the site since
 
     triage(qtbot, triage_history, images(site, outside=1, inside=0, first=50))
@@ -110,7 +119,7 @@ def test_no_banner_at_20_percent_or_below_10_images(
 ) -> None:
     triage(qtbot, triage_history, images(tmp_path / "site", outside, inside))
     assert triage_history.history is not None and triage_history.history.count() == outside + inside
-    assert triage_history.drift_watch is not None and triage_history.drift_watch.check() == []
+    assert checked(qtbot, triage_history) == []
     assert not triage_history.drift_banner.isVisible()
 
 
@@ -123,9 +132,10 @@ def test_sources_dialog_lists_each_source(
     assert [row.source for row in triage_history.triage_list.rows()[-4:]] == ["CR_ROOM_2"] * 4
     assert triage_history.history_view is not None and triage_history.sources_dialog is not None
     triage_history.history_view.window().show()
-    QTest.mouseClick(triage_history.history_view.sources_button, Qt.MouseButton.LeftButton)
     dialog = triage_history.sources_dialog
-    qtbot.waitUntil(dialog.isVisible, timeout=TIMEOUT_MS)
+    with qtbot.waitSignal(dialog.listed, timeout=TIMEOUT_MS):  # read on the reader thread
+        QTest.mouseClick(triage_history.history_view.sources_button, Qt.MouseButton.LeftButton)
+    assert dialog.isVisible()
     rows = {stats.source: stats for stats in dialog.sources()}
     assert set(rows) == {"CR_ROOM_2", str(tmp_path / "local")}
     local = rows[str(tmp_path / "local")]

@@ -5,7 +5,8 @@ the newest id once a second, so entries from the reading room, the triage list, 
 CLI all count) and then asks :func:`engine.workflows.source_drift.drifting_sources` which sources
 have more than 20 % of their last 50 images out of domain. :class:`DriftBanner` names them, with
 the share and what to do. It never blocks work (no dialog), can be dismissed, and comes back when
-a dismissed source is still drifting after new images from it arrive.
+a dismissed source is still drifting after new images from it arrive. Its reads run on the
+history reader thread (:func:`read_drift`), never on the GUI thread.
 """
 
 from __future__ import annotations
@@ -15,11 +16,23 @@ from collections.abc import Sequence
 from PySide6.QtCore import QObject, Qt, QTimer, Signal, Slot
 from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QPushButton, QToolButton, QWidget
 
-from engine.workflows.history import History, HistoryError
+from engine.workflows.history import History
 from engine.workflows.source_drift import SourceStatistics, drifting_sources
+from viewer.jobs import Job, JobRunner
 
 #: How often the watch checks the history for new entries.
 POLL_MS = 1000
+
+
+def read_drift(history: History, unless: int | None) -> tuple[int, list[SourceStatistics]] | None:
+    """The newest id and the drifting sources, or ``None`` when the newest id is still
+    ``unless``; reader thread.
+
+    Raises:
+        HistoryError: the database cannot be read.
+    """
+    last_id = history.last_id()
+    return None if last_id == unless else (last_id, drifting_sources(history))
 
 
 class DriftBanner(QFrame):
@@ -82,12 +95,26 @@ class DriftWatch(QObject):
         history: the open history database.
         banner: where drifting sources are named.
         parent: the Qt parent.
+        reads: the history reader thread; by default a private one.
+
+    Signals:
+        checked(list): a check ended: the sources named (empty when the banner is hidden).
     """
 
-    def __init__(self, history: History, banner: DriftBanner, parent: QObject | None = None):
+    checked = Signal(list)
+
+    def __init__(
+        self,
+        history: History,
+        banner: DriftBanner,
+        parent: QObject | None = None,
+        reads: JobRunner | None = None,
+    ):
         super().__init__(parent)
         self.history = history
         self.banner = banner
+        self._reads = reads or JobRunner(max_threads=1, parent=self, name="hilum-history")
+        self._read: Job | None = None
         self._seen_id = -1
         self._shown: list[SourceStatistics] = []
         self._dismissed: dict[str, int] = {}  # source -> its newest row id when dismissed
@@ -98,30 +125,31 @@ class DriftWatch(QObject):
         self._timer.start()
 
     @Slot()
-    def check(self) -> list[SourceStatistics]:
-        """Show the sources drifting now, except those dismissed with no new image since.
+    def check(self) -> None:
+        """Show the sources drifting now, except those dismissed with no new image since; then
+        ``checked``. A history that cannot be read leaves the banner as it is (the History tab
+        reports the error)."""
+        self._start_read(None)
 
-        Returns:
-            The sources named (empty when the banner is hidden). A history that cannot be read
-            leaves the banner as it is (the History tab reports the error).
-        """
-        try:
-            self._seen_id = self.history.last_id()
-            drifting = drifting_sources(self.history)
-        except HistoryError:
-            return self._shown
-        self._shown = [s for s in drifting if s.last_id > self._dismissed.get(s.source, 0)]
-        self.banner.show_drift(self._shown)
-        return self._shown
+    def _start_read(self, unless: int | None) -> None:
+        job = self._reads.submit(read_drift, self.history, unless, callbacks=False)
+        job.succeeded.connect(self._on_read)
+        job.failed.connect(lambda _error: self.checked.emit(self._shown))
+        self._read = job
+        job.start()
+
+    @Slot(object)
+    def _on_read(self, read: tuple[int, list[SourceStatistics]] | None) -> None:
+        if read is not None:
+            self._seen_id, drifting = read
+            self._shown = [s for s in drifting if s.last_id > self._dismissed.get(s.source, 0)]
+            self.banner.show_drift(self._shown)
+        self.checked.emit(self._shown)
 
     @Slot()
     def _poll(self) -> None:
-        try:
-            changed = self.history.last_id() != self._seen_id
-        except HistoryError:
-            return
-        if changed:
-            self.check()
+        if self._read is None or self._read.is_done:
+            self._start_read(self._seen_id)
 
     @Slot()
     def _on_dismissed(self) -> None:

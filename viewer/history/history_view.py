@@ -8,9 +8,13 @@ Filtering is done by the database (:meth:`engine.workflows.history.History.query
 view stays quick with years of entries; it shows the newest :data:`ROW_LIMIT` matches. The view
 refreshes itself when entries are added, by whichever part of Hilum or another process (the
 CLI): a timer asks the database for its newest id once a second (one indexed query) and reloads
-when it changed and the tab is visible. When that check fails (the file was removed, the disk
-went away) the banner says so once, with what to do, and the view checks again every
-:data:`RETRY_MS` until the database answers, then clears the banner and catches up.
+when it changed and the tab is visible.
+
+The GUI thread never queries: every read (:func:`read_listing`) runs on a history reader thread
+(a :class:`viewer.jobs.JobRunner`), and the view only receives the rows. A read that fails (the
+file was removed, the disk went away), the once-a-second check included, is said once in the
+banner with what to do, and the view checks again every :data:`RETRY_MS` until the database
+answers, then clears the banner and catches up.
 
 An entry whose file could not be hashed when it was recorded shows "not hashed" in the SHA-256
 column, with the reason in its tooltip.
@@ -18,6 +22,7 @@ column, with the reason in its tooltip.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
@@ -33,10 +38,12 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from engine.errors import HistoryError
 from engine.modeling.labelled_folders import CLASS_NAMES
-from engine.workflows.history import History, HistoryError
+from engine.workflows.history import History
 from engine.workflows.history_entry import HistoryEntry
 from viewer.errors import ErrorBanner
+from viewer.jobs import Job, JobRunner
 from viewer.widgets.record_table import Column, RecordTable, RecordTableModel
 from viewer.widgets.verdict_columns import label_column, probability_column, verdict_column
 
@@ -55,6 +62,39 @@ def local_time(stored: str) -> str:
         return datetime.fromisoformat(stored).astimezone().strftime("%Y-%m-%d %H:%M:%S")
     except ValueError:
         return stored
+
+
+@dataclass(frozen=True)
+class Listing:
+    """What the view shows, read in one go on the reader thread.
+
+    Attributes:
+        last_id: the newest entry's id when read.
+        model_ids: every model id in the history (the model filter's choices).
+        entries: the matching entries, newest first, at most :data:`ROW_LIMIT`.
+        total: entries in the history.
+    """
+
+    last_id: int
+    model_ids: list[str]
+    entries: list[HistoryEntry]
+    total: int
+
+
+def read_listing(
+    history: History, text: str, label: str | None, model_id: str | None, unless: int | None
+) -> Listing | None:
+    """The entries matching the filters, or ``None`` when the newest id is still ``unless``
+    (nothing was added since the last listing); reader thread.
+
+    Raises:
+        HistoryError: the database cannot be read.
+    """
+    last_id = history.last_id()
+    if last_id == unless:
+        return None
+    entries = history.query(text=text, label=label, model_id=model_id, limit=ROW_LIMIT)
+    return Listing(last_id, history.model_ids(), entries, history.count())
 
 
 COLUMNS = (
@@ -87,21 +127,28 @@ class HistoryView(QWidget):
 
     Args:
         history: the open history database.
+        reads: the history reader thread; by default a private one.
         parent: the Qt parent.
 
     Signals:
         open_requested(Path): the user double-clicked an entry.
         sources_requested(): the user asked for the Sources dialog (per-source drift).
+        listed(): a read ended and its outcome (rows, or an error) is shown.
     """
 
     open_requested = Signal(Path)
     sources_requested = Signal()
+    listed = Signal()
 
-    def __init__(self, history: History, parent: QWidget | None = None) -> None:
+    def __init__(
+        self, history: History, reads: JobRunner | None = None, parent: QWidget | None = None
+    ) -> None:
         super().__init__(parent)
         self.history = history
+        self._reads = reads or JobRunner(max_threads=1, parent=self, name="hilum-history")
+        self._read: Job | None = None
         self._seen_id = -1
-        self._poll_error = ""  # the check's failure shown, "" while it works
+        self._read_error = ""  # the read failure shown, "" while reads work
 
         self.text_filter = QLineEdit()
         self.text_filter.setPlaceholderText("Filter by file or folder name…")
@@ -150,32 +197,84 @@ class HistoryView(QWidget):
 
     @Slot()
     def refresh(self) -> None:
-        """Reload the entries that match the filters."""
+        """Reload the entries that match the filters (read on the reader thread)."""
+        self._start_read(None)
+
+    def _start_read(self, unless: int | None) -> None:
+        """Read the listing for the filters now; an older read still queued is dropped."""
+        if self._read is not None:
+            self._read.withdraw()
         label = self.label_filter.currentText()
         model = self.model_filter.currentText()
-        try:
-            self._seen_id = self.history.last_id()
-            self._update_models()
-            entries = self.history.query(
-                text=self.text_filter.text().strip(),
-                label=None if label == ANY else label,
-                model_id=None if model == ANY else model,
-                limit=ROW_LIMIT,
-            )
-            total = self.history.count()
-        except HistoryError as error:
-            self.banner.show_error(error)
-            return
-        self.banner.hide()
-        self.model.set_records(entries)
-        text = f"{len(entries)} of {total} predictions"
-        if len(entries) == ROW_LIMIT:
-            text += f" (the newest {ROW_LIMIT})"
-        self.count_label.setText(text)
+        job = self._reads.submit(
+            read_listing,
+            self.history,
+            self.text_filter.text().strip(),
+            None if label == ANY else label,
+            None if model == ANY else model,
+            unless,
+            callbacks=False,
+        )
+        job.succeeded.connect(self._on_listing)
+        job.failed.connect(self._on_read_failed)
+        self._read = job
+        job.start()
 
-    def _update_models(self) -> None:
+    @Slot(object)
+    def _on_listing(self, listing: Listing | None) -> None:
+        if self.sender() is not self._read:
+            return
+        if self._read_error:  # the database answers again: catch up with a full listing
+            self._read_error = ""
+            self._timer.setInterval(POLL_MS)
+            self.banner.hide()
+            if listing is None:
+                self._start_read(None)
+                return
+        self.banner.hide()
+        if listing is not None:
+            self._seen_id = listing.last_id
+            self._update_models(listing.model_ids)
+            self._show(listing.entries)
+            text = f"{len(listing.entries)} of {listing.total} predictions"
+            if len(listing.entries) == ROW_LIMIT:
+                text += f" (the newest {ROW_LIMIT})"
+            self.count_label.setText(text)
+        self.listed.emit()
+
+    def _show(self, entries: list[HistoryEntry]) -> None:
+        """List ``entries``: only the new ones are added when every listed entry is among them.
+
+        Why: resetting the table re-sorts every row through Python comparisons (40-80 ms of the
+        GUI thread for a few hundred rows, once a second during a burst); added rows are sorted
+        into place one by one.
+        """
+        listed = {entry.id for entry in self.model.records()}
+        new = [entry for entry in entries if entry.id not in listed]
+        if len(entries) - len(new) == len(listed):
+            self.model.append(new[::-1])  # oldest first, as recorded
+        else:
+            self.model.set_records(entries)
+
+    @Slot(object)
+    def _on_read_failed(self, error: BaseException) -> None:
+        """Say once what went wrong (not each second), and check less often until it works."""
+        if self.sender() is not self._read:
+            return
+        self._timer.setInterval(RETRY_MS)
+        if str(error) != self._read_error:
+            self._read_error = str(error)
+            self.banner.show_error(
+                HistoryError(
+                    f"{error} This list is not updated meanwhile: Hilum checks again every "
+                    f"{RETRY_MS // 1000} s (or press Refresh once the file is back)."
+                )
+            )
+        self.listed.emit()
+
+    def _update_models(self, model_ids: list[str]) -> None:
         """Offer every model id in the history, keeping the current choice."""
-        wanted = [ANY, *self.history.model_ids()]
+        wanted = [ANY, *model_ids]
         present = [self.model_filter.itemText(i) for i in range(self.model_filter.count())]
         if wanted == present:
             return
@@ -188,32 +287,10 @@ class HistoryView(QWidget):
 
     @Slot()
     def _poll(self) -> None:
-        if not self.isVisible():
-            return
-        try:
-            changed = self.history.last_id() != self._seen_id
-        except HistoryError as error:
-            self._poll_failed(error)
-            return
-        if self._poll_error:
-            self._poll_error = ""
-            self._timer.setInterval(POLL_MS)
-            self.refresh()  # catches up, and hides the banner
-        elif changed:
-            self.refresh()
-
-    def _poll_failed(self, error: HistoryError) -> None:
-        """Say once what went wrong (not each second), and check less often until it works."""
-        self._timer.setInterval(RETRY_MS)
-        if str(error) == self._poll_error:
-            return
-        self._poll_error = str(error)
-        self.banner.show_error(
-            HistoryError(
-                f"{error} This list is not updated meanwhile: Hilum checks again every "
-                f"{RETRY_MS // 1000} s (or press Refresh once the file is back)."
-            )
-        )
+        """Re-read when the tab is visible and no read is under way (the read itself checks
+        whether anything was added)."""
+        if self.isVisible() and (self._read is None or self._read.is_done):
+            self._start_read(self._seen_id)
 
     def showEvent(self, event: QShowEvent) -> None:
         """Catch up with entries added while the tab was hidden."""

@@ -4,19 +4,21 @@ One row per source (DICOM institution, station, sending AE title or folder; see
 :mod:`engine.workflows.source_drift`), from the history database: predictions made, out-of-domain
 share and mean probability over its last 50 images, when it was last seen. A drifting source's
 share says so, and the table opens sorted by share, so the site the banner names comes first.
-Non-modal: the workstation stays usable while it is open.
+Non-modal: the workstation stays usable while it is open. The statistics are read on the history
+reader thread; the dialog only receives them.
 """
 
 from __future__ import annotations
 
-from PySide6.QtCore import Qt, Slot
+from PySide6.QtCore import Qt, Signal, Slot
 from PySide6.QtWidgets import QDialog, QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
 
-from engine.workflows.history import History, HistoryError
+from engine.workflows.history import History
 from engine.workflows.source_drift import MINIMUM, THRESHOLD, WINDOW, SourceStatistics
 from engine.workflows.source_drift import source_statistics as statistics_of
 from viewer.errors import ErrorBanner
 from viewer.history.history_view import local_time
+from viewer.jobs import Job, JobRunner
 from viewer.widgets.record_table import MISSING, Column, RecordTable, RecordTableModel
 
 
@@ -55,10 +57,20 @@ class SourcesDialog(QDialog):
     Args:
         history: the open history database.
         parent: the Qt parent.
+        reads: the history reader thread; by default a private one.
+
+    Signals:
+        listed(): a read ended and its outcome (rows, or an error) is shown.
     """
 
-    def __init__(self, history: History, parent: QWidget | None = None) -> None:
+    listed = Signal()
+
+    def __init__(
+        self, history: History, parent: QWidget | None = None, reads: JobRunner | None = None
+    ) -> None:
         super().__init__(parent)
+        self._reads = reads or JobRunner(max_threads=1, parent=self, name="hilum-history")
+        self._read: Job | None = None
         self.setWindowTitle("Image sources")
         self.resize(900, 360)
         self.history = history
@@ -92,14 +104,25 @@ class SourcesDialog(QDialog):
 
     @Slot()
     def refresh(self) -> None:
-        """Reload the statistics from the history."""
-        try:
-            found = statistics_of(self.history)
-        except HistoryError as error:
+        """Reload the statistics from the history (read on the reader thread)."""
+        job = self._reads.submit(statistics_of, self.history, callbacks=False)
+        job.succeeded.connect(self._on_statistics)
+        job.failed.connect(self._on_failed)
+        self._read = job
+        job.start()
+
+    @Slot(object)
+    def _on_statistics(self, found: list[SourceStatistics]) -> None:
+        if self.sender() is self._read:
+            self.banner.hide()
+            self.model.set_records(found)
+            self.listed.emit()
+
+    @Slot(object)
+    def _on_failed(self, error: BaseException) -> None:
+        if self.sender() is self._read:
             self.banner.show_error(error)
-            return
-        self.banner.hide()
-        self.model.set_records(found)
+            self.listed.emit()
 
     def show_sources(self) -> None:
         """Refresh and show the dialog (non-modal), raising it when already open."""

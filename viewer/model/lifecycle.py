@@ -1,14 +1,18 @@
 """The active model's life: choose a bundle, load it in the background, replace it, report it.
 
-Loading a model imports TensorFlow, reads the bundle and warms it up (seconds), so it runs on
-the model's own single thread, the one every prediction of the reading room also runs on (one
-TensorFlow call at a time). Only the newest load counts: a bundle the user already replaced is
-dropped when it finishes. The chosen bundle is remembered in the settings; without one, the
-shipped default model is used.
+Model work has one owner: :attr:`ModelLifecycle.runner`, one Python thread that runs every call
+of the loaded :class:`~engine.inference.predictor.Predictor` in order (loading it, the reading
+room's image, triage batches and images arriving from the network), so TensorFlow never runs two
+calls on one model at once. Loading and the image the user opened are urgent: they go before
+batch work, which yields to them between two images (:mod:`viewer.jobs`). Loading imports
+TensorFlow, reads the bundle and warms it up (seconds). Only the newest load counts: a bundle the
+user already replaced is dropped when it finishes. The chosen bundle is remembered in the
+settings; without one, the shipped default model is used.
 """
 
 from __future__ import annotations
 
+import gc
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -25,15 +29,44 @@ if TYPE_CHECKING:  # imported for real on the model's thread: keeps start-up fas
 
 
 def load_predictor(bundle: Path) -> Predictor:
-    """Import the inference engine (and TensorFlow) and load ``bundle``: run on a worker thread.
+    """Import the inference engine (and TensorFlow when it reads ``bundle``) and load ``bundle``:
+    run on the model's thread.
 
     Raises:
         HilumError: the bundle cannot be used.
         ImportError: this build has no inference engine.
     """
+    from engine.inference.bundle_runtime import planned_runtime
     from engine.inference.predictor import Predictor
+    from engine.runtime import TENSORFLOW, start_compute_threads
 
-    return Predictor.load(bundle)
+    if planned_runtime(bundle) == TENSORFLOW:  # LiteRT needs no TensorFlow (the reading room)
+        start_compute_threads(COMPUTE_NICENESS)
+    predictor = Predictor.load(bundle)
+    settle_objects()
+    return predictor
+
+
+#: How much lower TensorFlow's compute threads run than the window (POSIX ``nice``): when a burst
+#: of received images keeps both cores busy, the GUI thread gets a core before the model's
+#: arithmetic (:func:`engine.runtime.start_compute_threads`).
+COMPUTE_NICENESS = 10
+
+
+def settle_objects() -> None:
+    """Take every object alive now (TensorFlow, the model, the window) out of the cyclic garbage
+    collector's sight, after freeing the garbage; run once a model is loaded.
+
+    Why: a full collection scans every tracked object while holding Python's lock; with
+    TensorFlow and a model loaded that is 400 000 objects and 0.25-0.75 s, the longest stalls of
+    the window during a burst of received images (``benchmarks/pacs_receive.py --diagnose``
+    logged them at the same moments). Frozen, they are skipped, and a full collection scans only
+    what was made since. Unfreezing first lets the collection free the cycles of a model this one
+    replaced. The collection itself is paid once per model load, on the model's thread.
+    """
+    gc.unfreeze()
+    gc.collect()
+    gc.freeze()
 
 
 def read_model_card(bundle: Path) -> ModelCard:
@@ -51,7 +84,8 @@ class ModelLifecycle(QObject):
         parent: the Qt parent.
 
     Attributes:
-        runner: the model's single thread; predictions run there too.
+        runner: the model's one thread: every call of the predictor runs there (submit the
+            image the user opened with ``urgent=True``).
 
     Signals:
         loading(Path): a bundle started loading.
@@ -70,7 +104,7 @@ class ModelLifecycle(QObject):
     def __init__(self, settings: Settings, parent: QObject | None = None) -> None:
         super().__init__(parent)
         self.settings = settings
-        self.runner = JobRunner(max_threads=1, parent=self)
+        self.runner = JobRunner(max_threads=1, parent=self, name="hilum-model")
         self._job: Job | None = None
         self._predictor: Predictor | None = None
         self._path: Path | None = None
@@ -104,7 +138,7 @@ class ModelLifecycle(QObject):
         self._predictor = None
         self._path = bundle
         self.loading.emit(bundle)
-        job = self.runner.submit(load_predictor, bundle, callbacks=False)
+        job = self.runner.submit(load_predictor, bundle, callbacks=False, urgent=True)
         job.succeeded.connect(self._on_loaded)
         job.failed.connect(self._on_failed)
         self._job = job

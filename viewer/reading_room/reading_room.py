@@ -242,7 +242,9 @@ class ReadingRoom(QWidget):
             )
             return
         self.panel.set_status("Predicting…")
-        job = self.models.runner.submit(run_prediction, predictor, radiograph, callbacks=False)
+        job = self.models.runner.submit(
+            run_prediction, predictor, radiograph, callbacks=False, urgent=True
+        )
         job.succeeded.connect(self._on_prediction)
         job.failed.connect(self._on_prediction_failed)
         self._predict_job = job

@@ -2,7 +2,8 @@
 
 The model runs over every image through :func:`engine.workflows.triage.triage` (which calls
 :func:`engine.inference.predictor.predict_many`), in one :class:`viewer.jobs.Job` (progress bar,
-Cancel), off the GUI thread. Results stream into a
+Cancel) on the model's own thread, which yields to the image opened in the reading room between
+two images of the batch. Results stream into a
 sortable table (probability sorts as a number) while the batch runs: the worker puts each row in
 a thread-safe queue and reports progress; the progress slot, on the GUI thread, moves the queued
 rows into the table. Each prediction is recorded in the history on the worker thread as soon as
@@ -74,8 +75,9 @@ class TriageList(QWidget):
     Args:
         history: where each prediction is recorded and arrivals wait, or ``None`` to record
             nothing (arrivals then wait in memory).
-        runner: runs the batch; by default a private one-thread runner (so that a batch never
-            delays the image being read in the reading room).
+        runner: runs the batch: the model's runner
+            (:attr:`viewer.model.lifecycle.ModelLifecycle.runner`), whose one thread makes every
+            call of the model; by default a private one-thread runner.
         parent: the Qt parent.
 
     Attributes:
@@ -269,7 +271,9 @@ class TriageList(QWidget):
         Arrivals not predicted yet stay in the queue, for the next start."""
         self._pending = None
         self._arrivals_waiting = False
-        ended = self._runner.shutdown(timeout_ms)
+        if self._job is not None:  # arrivals too: those not predicted stay queued
+            self._job.cancel()
+        ended = self._runner.wait(timeout_ms)  # the model's runner: not this list's to close
         if self._own_queue and ended:
             self.arrivals.history.close()
         return ended
