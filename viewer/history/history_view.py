@@ -38,9 +38,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from engine.errors import HistoryError
 from engine.modeling.labelled_folders import CLASS_NAMES
-from engine.workflows.history import History
+from engine.workflows.history import History, HistoryError
 from engine.workflows.history_entry import HistoryEntry
 from viewer.errors import ErrorBanner
 from viewer.jobs import Job, JobRunner
