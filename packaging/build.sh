@@ -31,9 +31,10 @@ HILUM_EDITION=$EDITION "$PY" -m PyInstaller --noconfirm --clean --log-level WARN
 
 # TensorFlow's two big libraries carry symbols no user needs: stripping them saves ~300 MB.
 # (Only these: stripping every library, PyInstaller's strip=True, breaks numpy's OpenBLAS.)
+# PyInstaller puts them in _internal/ or _internal/tensorflow/ depending on its version: find them.
 if [ "$EDITION" = workstation ] && command -v strip >/dev/null; then
-  strip --strip-unneeded dist/hilum/_internal/tensorflow/libtensorflow_cc.so.* \
-    dist/hilum/_internal/tensorflow/libtensorflow_framework.so.*
+  find "dist/$name/_internal" \( -name 'libtensorflow_cc.so.*' -o -name 'libtensorflow_framework.so.*' \) \
+    -type f -exec strip --strip-unneeded {} +
 fi
 
 version=$("$PY" -c "from importlib.metadata import version; print(version('hilum'))")
