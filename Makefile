@@ -1,6 +1,7 @@
 # Hilum: two commands do all set-up on a fresh Debian/Ubuntu machine with Python 3.11.
-#   make run    create/reuse .venv, install Hilum, open the viewer with the shipped default model
-#   make test   create/reuse .venv, install Hilum[test], system Qt libraries and the PACS test
+#   make run    create/reuse .venv, install the full workstation (Hilum[train]), open the viewer
+#               with the shipped default model
+#   make test   create/reuse .venv, install Hilum[train,test], system Qt libraries and the PACS test
 #               tools (Orthanc, DCMTK), then lint + type + tests
 # Everything else here is a helper of those two.
 
@@ -18,11 +19,11 @@ $(BIN)/python:
 
 # Stamps make re-runs instant: the project is reinstalled only when pyproject.toml changes.
 $(VENV)/.installed-app: pyproject.toml | $(BIN)/python
-	$(BIN)/python -m pip install --quiet -e .
+	$(BIN)/python -m pip install --quiet -e ".[train]"
 	@touch $@
 
 $(VENV)/.installed-test: pyproject.toml | $(BIN)/python
-	$(BIN)/python -m pip install --quiet -e ".[test]"
+	$(BIN)/python -m pip install --quiet -e ".[train,test]"
 	@touch $@ $(VENV)/.installed-app
 
 run: $(VENV)/.installed-app

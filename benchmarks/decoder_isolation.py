@@ -40,7 +40,7 @@ sys.path.insert(0, str(REPO))
 import engine.imaging.dicom_reading as dicom_reading  # noqa: E402
 from engine.imaging.decoder_pool import DecoderPool, shared_pool  # noqa: E402
 from engine.imaging.images import load_image  # noqa: E402
-from engine.imaging.pixel_frames import PixelDescription, decode_first_frame  # noqa: E402
+from engine.imaging.pixel_frames import PixelDescription, decode_frame  # noqa: E402
 
 DEFAULT_MODEL = REPO / "resources" / "models" / "default"
 TRANSPORT_FILE = "dicom/RG1_UNCR.dcm"
@@ -55,9 +55,14 @@ class InProcessDecoder:
     """The pool's interface, decoding in this process: Hilum's reading before the pool."""
 
     def decode(
-        self, _file: Path, syntax: str, description: PixelDescription, payload: bytes
+        self,
+        _file: Path,
+        syntax: str,
+        description: PixelDescription,
+        payload: bytes,
+        index: int = 0,
     ) -> tuple[Any, list[str]]:
-        return decode_first_frame(syntax, description, payload), []
+        return decode_frame(syntax, description, payload, index), []
 
 
 @contextmanager
@@ -149,7 +154,7 @@ def main() -> None:
         steps: list[tuple[str, Callable[[], object], Callable[[], object]]] = [
             (
                 "decode only",
-                lambda a=arguments: decode_first_frame(*a[1:]),
+                lambda a=arguments: decode_frame(*a[1:]),
                 lambda a=arguments: pool.decode(*a),
             ),
             (
@@ -175,7 +180,7 @@ def main() -> None:
             )
     native = request(args.data / TRANSPORT_FILE)
     before, after = compare(
-        lambda: decode_first_frame(*native[1:]), lambda: pool.decode(*native), args.runs * 3
+        lambda: decode_frame(*native[1:]), lambda: pool.decode(*native), args.runs * 3
     )
     print(
         f"\nThe pool's own cost, measured where decoding is nearly free: {TRANSPORT_FILE} "

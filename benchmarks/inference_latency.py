@@ -3,7 +3,8 @@
 Why a script and not a test: timings depend on the machine and its load; the targets of issue 4
 (2-core CPU) are checked by reading this table, not by a flaky assertion.
 
-Measures, in one process:
+Measures, in one process, with the runtime the predictor chose (``HILUM_RUNTIME=tensorflow`` or
+``litert`` forces one; the header line names it):
 
 * open-to-heatmap latency of :func:`engine.inference.predictor.predict` for a 2k x 2k DICOM
 (uncompressed
@@ -44,8 +45,8 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from engine.imaging.images import load_image  # noqa: E402
-from engine.inference.gradcam import GradCam  # noqa: E402
 from engine.inference.predictor import Predictor  # noqa: E402
+from engine.modeling.bundles import load_bundle  # noqa: E402
 from engine.modeling.preprocessing import preprocess  # noqa: E402
 from engine.runtime import tensorflow  # noqa: E402
 
@@ -63,7 +64,7 @@ def peak_gb() -> float:
 
 def latency(predictor: Predictor, path: Path, runs: int) -> dict[str, float]:
     """Median milliseconds per stage of ``runs`` warm predictions of ``path``."""
-    model_only = GradCam(predictor.bundle.model, predictor.bundle.card.gradcam_layer)
+    model_only = predictor.scorer.runners[0]  # the runtime's own forward pass
     x = preprocess(load_image(path).pixels, predictor.bundle.card.preprocessing)[None]
     model_only.probabilities(x)
     forward = []
@@ -103,7 +104,7 @@ def throughput(predictor: Predictor, files: list[Path], batch_size: int, heatmap
 
 def model_ceiling(predictor: Predictor, batch_size: int, batches: int = 30) -> float:
     """Images per second of the forward pass alone, on inputs already in memory."""
-    model_only = GradCam(predictor.bundle.model, predictor.bundle.card.gradcam_layer)
+    model_only = predictor.scorer.runners[0]
     x = np.random.default_rng(0).random(
         (batch_size, *predictor.bundle.card.preprocessing.input_shape), dtype=np.float32
     )
@@ -197,8 +198,9 @@ def main() -> None:
     fast = throughput(predictor, files, args.batch_size, heatmaps=False)
     with_maps = throughput(predictor, files, args.batch_size, heatmaps=True)
     hilum_peak = peak_gb()
+    keras_model = predictor.bundle.model or load_bundle(args.model).model  # None with LiteRT
     seed = seed_baseline(
-        predictor.bundle.model, train_dir, len(files), spec.image_size, spec.channels, spec.scaling
+        keras_model, train_dir, len(files), spec.image_size, spec.channels, spec.scaling
     )
     print(f"{'predict_many, probabilities':34s} {fast:7.0f} images/s  ({fast / seed:.1f}x seed)")
     print(

@@ -34,6 +34,7 @@ from engine.imaging.dicom_display import modality_values  # noqa: E402
 from engine.imaging.images import load_image  # noqa: E402
 from engine.imaging.radiograph import apply_window  # noqa: E402
 from engine.inference.predictor import Predictor  # noqa: E402
+from engine.runtime import TENSORFLOW  # noqa: E402
 
 
 def decode(frame: bytes, levels: int, bits_stored: int) -> np.ndarray:
@@ -53,7 +54,7 @@ def main() -> None:
     parser.add_argument("--model", type=Path, default=REPO / "resources" / "models" / "default")
     parser.add_argument("--dicom", type=Path, default=REPO.parent / "shared" / "data" / "dicom")
     args = parser.parse_args()
-    predictor = Predictor.load(args.model)
+    predictor = Predictor.load(args.model, runtime=TENSORFLOW)
     print(
         f"{'file':10s} {'levels':>6s} {'size':>12s} {'decode ms':>10s} {'p':>8s} "
         f"{'p - p_full':>11s}"

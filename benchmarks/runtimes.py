@@ -3,7 +3,7 @@
 Why: the runtime the reading room ships is chosen by measurement. One graph — every test-time
 view in, probability and class activation map out (what the engine serves for a
 global-average-pooling head, :mod:`benchmarks.runtime_graphs`) — runs in one process on
-TensorFlow (``tf.function``, as served), LiteRT (XNNPACK), ONNX Runtime (tf2onnx) and OpenVINO
+TensorFlow (``tf.function``, as ``HILUM_RUNTIME=tensorflow`` serves it), LiteRT (XNNPACK), ONNX Runtime (tf2onnx) and OpenVINO
 (``convert_model``), all in the served path's chunks of rows, 2 threads. Per runtime:
 
 * images/s with all views batched, inputs in memory (``--batch`` external images);
@@ -50,7 +50,7 @@ from engine.imaging.radiograph import FloatImage  # noqa: E402
 from engine.inference.predictor import Predictor  # noqa: E402
 from engine.inference.scorer import Scorer  # noqa: E402
 from engine.modeling.labelled_folders import find_data_folders  # noqa: E402
-from engine.runtime import FORWARD_ROWS  # noqa: E402
+from engine.runtime import FORWARD_ROWS, TENSORFLOW  # noqa: E402
 
 DATA = REPO.parent / "shared" / "data" / "chest_xray"
 CHUNK = 32  # images per block when a whole set is scored (bounds the inputs held at once)
@@ -243,7 +243,7 @@ def main() -> None:
     parser.add_argument("--representative", type=int, default=200)
     parser.add_argument("--no-quantisation", action="store_true")
     args = parser.parse_args()
-    predictor = Predictor.load(args.model)
+    predictor = Predictor.load(args.model, runtime=TENSORFLOW)
     if len(predictor.scorer.members) != 1:
         raise SystemExit("This benchmark measures a single-network bundle (the shipped one).")
     external = find_data_folders(args.external).train

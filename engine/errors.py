@@ -7,7 +7,7 @@ they can do about it. The viewer shows ``str(error)`` as is; the CLI prints it a
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -80,3 +80,24 @@ class PacsError(HilumError):
     node's address and AE title in Hilum's settings, Hilum's AE title in the PACS's list of
     known modalities, a firewall).
     """
+
+
+class TrainingUnavailableError(HilumError, ModuleNotFoundError):
+    """Something only the full workstation does (training, ensembles, commissioning, fitting a
+    domain check, exporting a network) was asked of the reading room, which has no TensorFlow.
+
+    Raised by :func:`engine.runtime.require_training`; also a ``ModuleNotFoundError``, so code
+    that falls back when TensorFlow is absent keeps working. The message names what is missing
+    and how to install the full workstation.
+    """
+
+    def __init__(self, what: str, missing: Sequence[str]) -> None:
+        self.what = what
+        self.missing = tuple(missing)
+        *others, last = self.missing
+        names = f"{', '.join(others)} and {last}" if others else last
+        are = "are" if others else "is"
+        super().__init__(
+            f"{what} needs the full Hilum workstation ({names} {are} not installed): "
+            "pip install 'hilum[train]', or install the workstation edition of Hilum."
+        )

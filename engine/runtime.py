@@ -10,18 +10,35 @@ makes it fast and quiet on the workstation's CPU:
 
 A value the user already set wins (``setdefault``). A CUDA GPU is used automatically when
 TensorFlow sees one; :func:`device` says which device runs.
+
+**Which runtime reads images** (:func:`choose_runtime`): TensorFlow on a GPU it sees; otherwise
+LiteRT with XNNPACK (``ai-edge-litert``, no TensorFlow needed) when every network of the bundle
+was exported for it, since it runs the shipped 4-view MobileNetV2 2-3.5x faster on the CPU with
+the same probabilities (``benchmarks/runtimes.py``, side by side with ONNX Runtime and OpenVINO:
+28.8 vs 8.1 images/s under load, |dp| <= 3.1e-6 on the external set); otherwise
+TensorFlow. ``HILUM_RUNTIME=tensorflow|litert`` forces one (tests, benchmarks). Looking for a GPU
+never imports TensorFlow when it is not installed (the reading-room installation).
+
+The reading room (the core install, and its PyInstaller edition) has no TensorFlow:
+:func:`training_available` is the one place that says whether this installation is the full
+workstation, and :func:`require_training` raises the message that says how to get it.
 """
 
 from __future__ import annotations
 
+import importlib.util
 import os
+import sys
 from dataclasses import dataclass
 from functools import cache
+from pathlib import Path
 from types import ModuleType
 from typing import Any
 
 import numpy as np
 import numpy.typing as npt
+
+from engine.errors import ConfigError, TrainingUnavailableError
 
 #: Most images one compiled forward call takes at a time. A network's activations for all the
 #: rows of a call are alive together (MobileNetV2 at 224 px: 4.8 MB per image for its largest
@@ -31,13 +48,22 @@ import numpy.typing as npt
 #: 0.21 and 0.08 GB, at the same images per second on the CPU (53 and 52 at 32 and 8 rows).
 FORWARD_ROWS = 8
 
+TENSORFLOW = "tensorflow"
+LITERT = "litert"
+#: The runtimes Hilum can read images with (values of ``HILUM_RUNTIME``).
+RUNTIMES = (TENSORFLOW, LITERT)
+RUNTIME_VARIABLE = "HILUM_RUNTIME"
+
 
 @cache
 def tensorflow() -> ModuleType:
     """Import TensorFlow once, with Hilum's environment, and return the module."""
     os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "1")
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-    import tensorflow as tf
+    try:
+        import tensorflow as tf
+    except ModuleNotFoundError as error:  # the reading room: say so, not a bare ImportError
+        raise TrainingUnavailableError("This step", ["TensorFlow"]) from error
 
     module: ModuleType = tf
     return module
@@ -72,6 +98,73 @@ def device() -> Device:
     return Device("CPU", f"CPU ({cores} cores, no GPU found)", 1)
 
 
+def installed(module: str) -> bool:
+    """Whether top-level ``module`` can be imported here (looked up, never imported)."""
+    try:
+        return importlib.util.find_spec(module) is not None
+    except (ImportError, ValueError):  # an import hook refusing it, or a broken installation
+        return False
+
+
+def tensorflow_installed() -> bool:
+    """Whether TensorFlow can be imported here (without importing it)."""
+    return installed("tensorflow")
+
+
+def tensorflow_gpu() -> bool:
+    """Whether TensorFlow is installed and sees a GPU.
+
+    TensorFlow is imported only when it is installed and a GPU is possible at all: its GPU
+    builds run on Linux only (native Windows and macOS have none since 2.11), with the NVIDIA
+    driver loaded (``/proc/driver/nvidia``) or, under WSL2, the GPU bridge (``/dev/dxg``).
+    Elsewhere the answer is known without the seconds TensorFlow takes to import.
+    """
+    if not sys.platform.startswith("linux") or not tensorflow_installed():
+        return False
+    if not any(Path(path).exists() for path in ("/proc/driver/nvidia", "/dev/dxg")):
+        return False
+    return device().kind == "GPU"
+
+
+def choose_runtime(exported: bool) -> str:
+    """The runtime that reads images (see the module docstring).
+
+    Args:
+        exported: every network of the bundle has a LiteRT export with a class activation map
+            (its head needs no backward pass).
+
+    Returns:
+        :data:`TENSORFLOW` or :data:`LITERT`.
+
+    Raises:
+        ConfigError: ``HILUM_RUNTIME`` holds something else.
+    """
+    forced = os.environ.get(RUNTIME_VARIABLE, "").strip().lower()
+    if forced:
+        if forced not in RUNTIMES:
+            raise ConfigError(
+                f"{RUNTIME_VARIABLE} is '{forced}'; expected one of {', '.join(RUNTIMES)} "
+                "(or unset it to let Hilum choose)."
+            )
+        return forced
+    if tensorflow_gpu() or not exported:
+        return TENSORFLOW
+    return LITERT
+
+
+def litert_threads() -> int:
+    """Threads a LiteRT interpreter uses: one per core."""
+    return os.cpu_count() or 1
+
+
+def runtime_device(runtime: str) -> Device:
+    """The device and runtime that read images, for people (the viewer's status line)."""
+    if runtime == LITERT:
+        return Device("CPU", f"CPU · LiteRT (XNNPACK, {litert_threads()} threads)", 1)
+    found = device()
+    return Device(found.kind, f"{found.name} · TensorFlow", found.count)
+
+
 def in_row_chunks(
     call: Any, images: npt.NDArray[np.float32], rows: int = FORWARD_ROWS
 ) -> list[npt.NDArray[np.float32]]:
@@ -85,3 +178,30 @@ def in_row_chunks(
         outputs = outputs if isinstance(outputs, list | tuple) else [outputs]
         parts.append([np.asarray(output, dtype=np.float32) for output in outputs])
     return [np.concatenate(chunks) for chunks in zip(*parts, strict=True)]
+
+
+#: What the full workstation adds to the reading room (the ``train`` extra), by import name,
+#: with the name a person installs it by. The reading room (view, predict, triage, PACS, PDF)
+#: needs none of them.
+TRAINING_MODULES = {"tensorflow": "TensorFlow", "sklearn": "scikit-learn", "scipy": "SciPy"}
+
+
+def training_missing() -> list[str]:
+    """The packages of the full workstation that this installation lacks (none: it can train).
+
+    Looks the modules up without importing them, so asking is cheap and never loads TensorFlow.
+    """
+    return [package for module, package in TRAINING_MODULES.items() if not installed(module)]
+
+
+def training_available() -> bool:
+    """True when this is the full workstation: training and the Training tab can run."""
+    return not training_missing()
+
+
+def require_training(what: str) -> None:
+    """Raise :class:`TrainingUnavailableError` saying that ``what`` (e.g. "Training") needs the
+    full workstation, when a package of it is missing; return quietly otherwise."""
+    missing = training_missing()
+    if missing:
+        raise TrainingUnavailableError(what, missing)

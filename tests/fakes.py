@@ -21,3 +21,12 @@ class FakePrediction:
     outside: str | None = None
     in_domain: bool | None = None
     domain_score: float | None = None
+
+
+@dataclass(frozen=True)
+class FakeResult:
+    """One file's outcome of ``predict_many`` (``engine.inference.prediction.FileResult``)."""
+
+    path: Path
+    prediction: FakePrediction | None = None
+    error: str | None = None

@@ -9,6 +9,7 @@ the application die (napari's ``_qt_open`` does the same split between reader er
 
 from __future__ import annotations
 
+import html
 import sys
 import threading
 import traceback
@@ -51,6 +52,12 @@ def describe(error: BaseException) -> tuple[str, str]:
         f"Hilum hit an unexpected problem ({type(error).__name__}: {error}). "
         "Your work is safe; please report this with the details below.",
     )
+
+
+def wrapped_tip(*lines: str) -> str:
+    """``lines`` as a tooltip that wraps, one paragraph each: Qt shows a plain-text tooltip on
+    one line, cut off at the screen's edge when it is long (a skipped file's reason)."""
+    return "".join(f"<p>{html.escape(line)}</p>" for line in lines)
 
 
 class ErrorBanner(QFrame):

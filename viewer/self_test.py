@@ -7,6 +7,10 @@ training (a spawned child process, which a frozen app only manages with
 ``multiprocessing.freeze_support``), then opens and closes the main window offscreen, and prints
 a short report: versions, device, timings. The same command runs from source and inside the
 PyInstaller bundle, where it proves the installed app can do what the source app does.
+
+The reading room (no TensorFlow: the core install and its PyInstaller edition) cannot train:
+there the checks prove instead that ``train`` and the Training tab say plainly what is missing,
+and evaluate, predict and report with the shipped model.
 """
 
 from __future__ import annotations
@@ -17,6 +21,7 @@ import time
 from pathlib import Path
 
 from engine.cli.workflow_check import IMAGE_SIZE, run_workflow_checks
+from engine.runtime import training_available
 from engine.workflows.self_check import Check, run_checks, timed, versions
 from viewer.resource_paths import default_model_dir
 
@@ -43,6 +48,28 @@ def _training_tab_check(data: Path, out: Path) -> Check:
         return f"wrote {result.bundle.name} from a child process"
 
     return timed("training tab (child process, 1 epoch)", train)
+
+
+def _training_note_check() -> Check:
+    """The reading room's Training tab: the note that says what is missing, not the form."""
+
+    def note() -> str:
+        from PySide6.QtCore import QSettings
+        from PySide6.QtWidgets import QApplication, QWidget
+
+        from viewer.settings import Settings
+        from viewer.training.availability import WorkstationNote, training_page
+
+        os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+        _app = QApplication.instance() or QApplication([])
+        with tempfile.TemporaryDirectory(prefix="hilum-selftest-") as folder:
+            store = QSettings(str(Path(folder) / "settings.ini"), QSettings.Format.IniFormat)
+            page = training_page(Settings(store), QWidget(), lambda _: None, lambda: None)
+        if not isinstance(page, WorkstationNote):
+            raise RuntimeError(f"the Training tab is a {type(page).__name__}, not the note")
+        return page.message.text()[:60]
+
+    return timed("training tab says: full workstation", note)
 
 
 def _window_check() -> Check:
@@ -78,10 +105,14 @@ def run_self_test() -> int:
     print("Hilum self-test")
     for package, version in versions().items():
         print(f"  {package:20s} {version}")
+    print(f"  edition              {'workstation' if training_available() else 'reading room'}")
     checks = run_checks(default_model_dir())
     with tempfile.TemporaryDirectory(prefix="hilum-selftest-") as folder:
-        checks += run_workflow_checks(Path(folder))
-        checks.append(_training_tab_check(Path(folder) / "data", Path(folder) / "tab"))
+        checks += run_workflow_checks(Path(folder), default_model_dir())
+        if training_available():
+            checks.append(_training_tab_check(Path(folder) / "data", Path(folder) / "tab"))
+        else:
+            checks.append(_training_note_check())
     checks.append(_window_check())
     for check in checks:
         status = "ok  " if check.ok else "FAIL"

@@ -31,8 +31,10 @@ def add_command(
     *,
     summary: str | None = None,
     description: str | None = None,
+    workstation: bool = False,
 ) -> argparse.ArgumentParser:
-    """Add sub-command ``name`` run by ``handler``.
+    """Add sub-command ``name`` run by ``handler``; ``workstation``: only the full workstation
+    runs it (it trains or fits with TensorFlow), the reading room says how to get it instead.
 
     The handler's docstring is the user's help unless ``summary``/``description`` are given (as
     click does): its first line, without the full stop and with a lower-case first letter, is
@@ -54,7 +56,7 @@ def add_command(
     if description is None:
         description = paragraphs[1] if len(paragraphs) > 1 else summary
     parser = commands.add_parser(name, help=summary, description=description)
-    parser.set_defaults(handler=handler)
+    parser.set_defaults(handler=handler, workstation=workstation)
     return parser
 
 

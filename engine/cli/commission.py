@@ -16,7 +16,7 @@ from engine.progress import Progress
 
 def register(commands: cli.Commands) -> None:
     """Add the ``commission`` sub-command."""
-    parser = cli.add_command(commands, "commission", run_commission)
+    parser = cli.add_command(commands, "commission", run_commission, workstation=True)
     cli.add_bundle_argument(parser)
     parser.add_argument(
         "site_data", type=Path, metavar="SITE_DATA", help="the site's class folders"

@@ -17,7 +17,7 @@ from engine.progress import Progress
 
 def register(commands: cli.Commands) -> None:
     """Add the ``domain-check`` sub-command."""
-    parser = cli.add_command(commands, "domain-check", run_domain_check)
+    parser = cli.add_command(commands, "domain-check", run_domain_check, workstation=True)
     cli.add_bundle_argument(parser)
     parser.add_argument(
         "--data", metavar="DIR", help="the training folder, when it moved since the card was made"

@@ -20,7 +20,7 @@ from engine.progress import Progress
 
 def register(commands: cli.Commands) -> None:
     """Add the ``ensemble`` sub-command."""
-    parser = cli.add_command(commands, "ensemble", run_ensemble)
+    parser = cli.add_command(commands, "ensemble", run_ensemble, workstation=True)
     parser.add_argument("members", nargs="+", type=Path, metavar="MEMBER_DIR")
     cli.add_out_option(parser, "new bundle folder")
     cli.add_tta_option(parser, "test-time views")

@@ -1,10 +1,16 @@
 """``hilum`` sub-commands that run headless through the engine.
 
 Each module of this package (``info``, ``training``, ``evaluation``, ``predict``,
-``robustness``, ``ensemble``, ``listen``, ``pacs``) registers its sub-commands with its
-``register`` function; this module imports every one of them explicitly, assembles the parser
-and runs the chosen command. The viewer's entry point (``viewer.entry``) hands every sub-command
-except ``view`` here, so a headless command never imports Qt.
+``robustness``, ``ensemble``, ``domain``, ``commission``, ``export_runtime``, ``listen``,
+``pacs``) registers its sub-commands with its ``register`` function; this module imports every
+one of them explicitly, assembles the parser and runs the chosen command. The viewer's entry
+point (``viewer.entry``) hands every sub-command except ``view`` here, so a headless command
+never imports Qt.
+
+The commands that train, fit or export (``train``, ``variants``, ``ensemble``,
+``robustness``, ``domain-check``, ``commission``, ``export-runtime``) are declared
+``workstation`` commands: in the reading room (no TensorFlow) they stop at once with the message
+that says what is missing and how to get it.
 
 Exit status: 0 on success, 1 when a command finished but some input failed (e.g. an unreadable
 file), 2 for usage errors and for a :class:`HilumError` that stops the command.
@@ -19,6 +25,7 @@ from dataclasses import replace
 
 from engine.cli.context import CliContext, Handler
 from engine.errors import HilumError
+from engine.runtime import require_training
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -33,6 +40,7 @@ def build_parser() -> argparse.ArgumentParser:
         domain,
         ensemble,
         evaluation,
+        export_runtime,
         info,
         listen,
         pacs,
@@ -48,7 +56,17 @@ def build_parser() -> argparse.ArgumentParser:
         "opens the viewer.",
     )
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
-    modules = (info, training, evaluation, predict, robustness, ensemble, domain, commission)
+    modules = (
+        info,
+        training,
+        evaluation,
+        predict,
+        robustness,
+        ensemble,
+        domain,
+        commission,
+        export_runtime,
+    )
     for module in (*modules, listen, pacs):
         module.register(commands)
     info.register_view_placeholder(commands)
@@ -67,6 +85,8 @@ def main(argv: Sequence[str] | None = None, context: CliContext | None = None) -
     if not context.argv:
         context = replace(context, argv=tuple(sys.argv[1:] if argv is None else argv))
     try:
+        if args.workstation:
+            require_training("This command")
         return handler(args, context)
     except HilumError as error:
         print(f"hilum {args.command}: {error}", file=sys.stderr)

@@ -24,7 +24,7 @@ from engine.progress import Progress
 
 def register(commands: cli.Commands) -> None:
     """Add the ``robustness`` sub-command."""
-    parser = cli.add_command(commands, "robustness", run_robustness)
+    parser = cli.add_command(commands, "robustness", run_robustness, workstation=True)
     cli.add_bundle_argument(parser)
     cli.add_data_argument(parser)
     parser.add_argument(

@@ -38,7 +38,7 @@ def register(commands: cli.Commands) -> None:
 
     defaults = TrainConfig.__dataclass_fields__
     names = [spec.name for spec in list_variants()]
-    train = cli.add_command(commands, "train", run_train)
+    train = cli.add_command(commands, "train", run_train, workstation=True)
 
     def default(field: str) -> Any:
         return defaults[field].default
@@ -127,7 +127,7 @@ def register(commands: cli.Commands) -> None:
         help="the patients' ages in whole years, e.g. 1-5: older or younger patients get a "
         "warning (default: not recorded, no warning)",
     )
-    cli.add_command(commands, "variants", run_variants)
+    cli.add_command(commands, "variants", run_variants, workstation=True)
 
 
 def _age_range(text: str) -> tuple[int, int]:

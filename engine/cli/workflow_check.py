@@ -8,6 +8,9 @@ installation really holds are used) on a small generated data set: ``train`` for
 predictions. The images are synthetic chest-like phantoms
 (:func:`engine.workflows.self_check.phantom`), so the figures say nothing about accuracy, only
 that every step runs and produces its output.
+
+The reading room (no TensorFlow) cannot train: there ``train`` must refuse with the message that
+says how to get the full workstation, and the other steps use the shipped model instead.
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ from PIL import Image
 
 from engine.cli.context import CliContext
 from engine.cli.main import main
+from engine.runtime import training_available
 from engine.workflows.self_check import Check, phantom, timed
 
 #: Images per class of the generated data set (enough for a patient-grouped validation split).
@@ -52,31 +56,53 @@ def generated_data(folder: Path, per_class: int = IMAGES_PER_CLASS) -> Path:
     return folder
 
 
+def _run(args: list[str], context: CliContext) -> tuple[int, str, str]:
+    """Run ``hilum ARGS`` in this process; its exit status, standard output and error output
+    (a usage error, which argparse raises as ``SystemExit``, is a status like any other)."""
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        try:
+            status = main(args, context)
+        except SystemExit as stop:
+            status = stop.code if isinstance(stop.code, int) else 2
+    return status, out.getvalue(), err.getvalue()
+
+
 def _command(args: list[str], context: CliContext) -> str:
     """Run ``hilum ARGS`` in this process; return its standard output.
 
     Raises:
         RuntimeError: the command exited non-zero (its error output is in the message).
     """
-    out, err = io.StringIO(), io.StringIO()
-    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-        status = main(args, context)
+    status, out, err = _run(args, context)
     if status != 0:
-        raise RuntimeError(
-            f"`hilum {' '.join(args[:1])}` exited with {status}: {err.getvalue().strip()[-400:]}"
-        )
-    return out.getvalue()
+        raise RuntimeError(f"`hilum {' '.join(args[:1])}` exited with {status}: {err[-400:]}")
+    return out
 
 
-def run_workflow_checks(folder: Path) -> list[Check]:
+def _train_refused(data: Path, context: CliContext) -> str:
+    """The reading room's ``train``: it must exit non-zero saying the full workstation is needed."""
+    status, _, err = _run(["train", str(data), "--variant", "cnn", "--epochs", "1"], context)
+    if status == 0 or "full Hilum workstation" not in err:
+        raise RuntimeError(f"`hilum train` exited with {status} without the message: {err[-400:]}")
+    return err.strip().splitlines()[-1][:90]
+
+
+def run_workflow_checks(folder: Path, shipped_model: Path | None = None) -> list[Check]:
     """Train, evaluate, predict and write a PDF in ``folder``; one :class:`Check` per step.
 
-    A step that depends on a failed one is reported as failed too (with the reason).
+    In the reading room, check instead that ``train`` refuses plainly, and evaluate, predict and
+    report with ``shipped_model``. A step that depends on a failed one is reported as failed too
+    (with the reason).
     """
     context = CliContext()
     data = generated_data(folder / "data")
     runs = folder / "runs"
     bundles: list[Path] = []
+    if not training_available():
+        bundles.extend([shipped_model] if shipped_model else [])
+        first = timed("train (CLI) says: full workstation", lambda: _train_refused(data, context))
+        return [first, *_model_checks(folder, data, bundles, context)]
 
     def train() -> str:
         options = {"--variant": "cnn", "--epochs": "1", "--image-size": str(IMAGE_SIZE)}
@@ -87,6 +113,14 @@ def run_workflow_checks(folder: Path) -> list[Check]:
         if len(bundles) != 1:
             raise RuntimeError(f"expected one model bundle in {runs}, found {len(bundles)}")
         return f"wrote {bundles[0].name}"
+
+    return [timed("train (CLI, 1 epoch)", train), *_model_checks(folder, data, bundles, context)]
+
+
+def _model_checks(
+    folder: Path, data: Path, bundles: list[Path], context: CliContext
+) -> list[Check]:
+    """Evaluate, predict and report with the bundle in ``bundles`` (filled by an earlier step)."""
 
     def evaluate() -> str:
         report = json.loads(
@@ -131,7 +165,6 @@ def run_workflow_checks(folder: Path) -> list[Check]:
         return f"{path.stat().st_size // 1024} KB"
 
     return [
-        timed("train (CLI, 1 epoch)", train),
         timed("evaluate --json (CLI)", evaluate),
         timed("predict --json (CLI)", predict),
         timed("PDF report", report),

@@ -24,12 +24,12 @@ from engine.errors import DatasetError, ImageReadError
 from engine.imaging.images import load_image
 from engine.imaging.radiograph import FloatImage
 from engine.inference.domain_features import (
-    Features,
     canonical_image,
     domain_entries,
     entry_features,
     extractors_for,
 )
+from engine.inference.networks import Features
 from engine.modeling.bundles import Bundle, Member, read_card, update_card
 from engine.modeling.datasets import Split
 from engine.modeling.domain_reference import (

@@ -26,7 +26,8 @@ if TYPE_CHECKING:  # matplotlib is imported by the functions that draw, not with
 
 #: Training-curve panels: history key (the validation curve is ``val_`` + key) and title.
 CURVES = (("loss", "loss"), ("accuracy", "accuracy"), ("auc", "ROC AUC"))
-#: Line style of training (solid) and validation (dashed) values, by history-key prefix.
+#: Line style of training (solid) and validation (dashed) values, by history-key prefix; each
+#: also has a colour of its own (:func:`curve_colour`).
 STYLES = (("", "-", "training"), ("val_", "--", "validation"))
 
 Curves = Mapping[str, Mapping[str, Sequence[float]]]
@@ -100,7 +101,8 @@ def draw_training_curves(
     panels: Sequence[Axes], histories: Histories, *, marker: str | None = None
 ) -> None:
     """One panel per :data:`CURVES` entry: every model's values per epoch, training solid and
-    validation dashed (colour ``C<i>`` per model); missing keys are skipped.
+    validation dashed, each in a colour of its own (:func:`curve_colour`); missing keys are
+    skipped.
 
     Args:
         panels: one axes per :data:`CURVES` entry, in order.
@@ -109,7 +111,7 @@ def draw_training_curves(
     """
     for axes, (key, _title) in zip(panels, CURVES, strict=True):
         for index, (name, history) in enumerate(histories.items()):
-            for prefix, style, kind in STYLES:
+            for kind_index, (prefix, style, kind) in enumerate(STYLES):
                 values = history.get(prefix + key)
                 if values:
                     axes.plot(
@@ -117,10 +119,17 @@ def draw_training_curves(
                         values,
                         style,
                         marker=marker,
-                        color=f"C{index % 10}",
+                        color=curve_colour(index, kind_index),
                         label=f"{name} ({kind})",
                     )
         axes.xaxis.set_major_locator(_integer_locator())
+
+
+def curve_colour(model_index: int, kind_index: int) -> str:
+    """The colour of a model's training (``kind_index`` 0) or validation (1) curve: matplotlib's
+    ``C0``, ``C1``, ... in pairs, so that the two curves of one model never share a colour (a
+    dashed line alone was hard to tell apart in a small panel)."""
+    return f"C{(len(STYLES) * model_index + kind_index) % 10}"
 
 
 def save_figure(figure: Figure, path: str | os.PathLike[str]) -> Path:

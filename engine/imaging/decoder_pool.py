@@ -94,9 +94,14 @@ class DecoderPool:
         self._checkin(worker)
 
     def decode(
-        self, file: Path, transfer_syntax: str, description: PixelDescription, payload: bytes
+        self,
+        file: Path,
+        transfer_syntax: str,
+        description: PixelDescription,
+        payload: bytes,
+        index: int = 0,
     ) -> tuple[np.ndarray[Any, Any], list[str]]:
-        """Decode the first frame of ``payload`` in a worker; return it and the decoder's warnings.
+        """Decode frame ``index`` of ``payload`` in a worker; return it and the decoder's warnings.
 
         Raises:
             ImageReadError: the decoder refused the data, crashed, overran
@@ -104,7 +109,7 @@ class DecoderPool:
         """
         worker = self._checkout(file)
         try:
-            return worker.decode(file, transfer_syntax, description, payload)
+            return worker.decode(file, transfer_syntax, description, payload, index)
         finally:
             self._checkin(worker)
 
@@ -192,7 +197,7 @@ class _Worker:
         self.usable = True
 
     def decode(
-        self, file: Path, syntax: str, description: PixelDescription, payload: bytes
+        self, file: Path, syntax: str, description: PixelDescription, payload: bytes, index: int
     ) -> tuple[np.ndarray[Any, Any], list[str]]:
         if not self.started:
             answer = self._answer(file, syntax, START_SECONDS, starting=True)
@@ -211,9 +216,10 @@ class _Worker:
         try:
             if memory is not None:
                 segment_view(memory)[: len(payload)] = payload
-                self.connection.send((syntax, description, memory.name, len(payload), offset))
+                request = (syntax, description, memory.name, len(payload), offset, index)
+                self.connection.send(request)
             else:
-                self.connection.send((syntax, description, None, len(payload), 0))
+                self.connection.send((syntax, description, None, len(payload), 0, index))
                 self.connection.send_bytes(payload)
             answer = self._answer(file, syntax, DECODE_SECONDS)
             if answer.get("status") != "ok":

@@ -3,7 +3,7 @@
 Runs as ``python -m engine.imaging.decoder_worker HANDLE MEMORY_LIMIT`` (the frozen app: ``hilum
 --hilum-decoder-worker HANDLE MEMORY_LIMIT``, see :func:`main`), a fresh interpreter that imports
 only numpy, pydicom and the decoder plugins, never the application's main module. It decodes with
-the same :func:`engine.imaging.pixel_frames.decode_first_frame` the application uses for
+the same :func:`engine.imaging.pixel_frames.decode_frame` the application uses for
 uncompressed data; whatever a decoder raises, including a Rust panic (a ``BaseException``), is
 answered as a failure, and whatever kills the process is seen by the pool as the process ending.
 """
@@ -24,7 +24,7 @@ from typing import Any
 
 import numpy as np
 
-from engine.imaging.pixel_frames import PixelDescription, decode_first_frame
+from engine.imaging.pixel_frames import PixelDescription, decode_frame
 
 #: The flag that makes the frozen app's launcher run :func:`main` instead of the application.
 WORKER_FLAG = "--hilum-decoder-worker"
@@ -59,9 +59,9 @@ def serve(connection: Connection, memory_limit: int) -> None:
     """A decoder process: decode requests until the pipe closes or a ``None`` request arrives.
 
     A request is ``(transfer syntax, description, segment name or None, payload size, frame
-    offset)``; the payload is in the segment or follows on the pipe. The answer is one JSON object:
-    ``{"status": "ok", "shape", "dtype", "warnings"}`` (the frame at ``offset`` in the segment, or
-    following on the pipe) or ``{"status": "failed", "kind", "message"}``.
+    offset, frame index)``; the payload is in the segment or follows on the pipe. The answer is
+    one JSON object: ``{"status": "ok", "shape", "dtype", "warnings"}`` (the frame at ``offset``
+    in the segment, or following on the pipe) or ``{"status": "failed", "kind", "message"}``.
     """
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl+C is for the application, not its workers
     try:
@@ -80,13 +80,13 @@ def serve(connection: Connection, memory_limit: int) -> None:
             return  # the application is gone
         if request is None:
             break
-        syntax, description, name, size, offset = request
+        syntax, description, name, size, offset, index = request
         payload = connection.recv_bytes() if name is None else b""
         try:
             if name is not None:
                 memory = _attached(memory, name)
                 payload = bytes(segment_view(memory)[:size])
-            frame, messages = _decode(syntax, description, payload)
+            frame, messages = _decode(syntax, description, payload, index)
             if memory is not None and name is not None:  # raises if the frame does not fit
                 frame_view(memory, frame.shape, frame.dtype, offset)[...] = frame
         except BaseException as error:  # a Rust panic (PanicException) is a BaseException
@@ -104,11 +104,11 @@ def serve(connection: Connection, memory_limit: int) -> None:
 
 
 def _decode(
-    syntax: str, description: PixelDescription, payload: bytes
+    syntax: str, description: PixelDescription, payload: bytes, index: int
 ) -> tuple[np.ndarray[Any, Any], list[str]]:
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        frame = np.ascontiguousarray(decode_first_frame(syntax, description, payload))
+        frame = np.ascontiguousarray(decode_frame(syntax, description, payload, index))
     return frame, [str(w.message) for w in caught]
 
 

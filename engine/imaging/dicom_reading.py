@@ -2,7 +2,8 @@
 
 The grayscale pipeline of DICOM PS3.3 C.11 (and PS3.4 N.2):
 
-1. stored values, decoded by a pydicom decoder plugin (first frame of a multi-frame image);
+1. stored values, decoded by a pydicom decoder plugin (one frame of a multi-frame image: the
+   first unless another is asked for);
 2. Modality LUT (C.11.1): the Modality LUT Sequence, or Rescale Slope/Intercept;
 3. VOI LUT (C.11.2): the VOI LUT Sequence, or the first Window Center/Width (all windows are
    listed so the viewer can offer them); an automatic window when the file has neither;
@@ -44,7 +45,7 @@ from engine.imaging.patient_age import patient_age_years
 from engine.imaging.pixel_frames import (
     REMEDY_DAMAGED,
     PixelDescription,
-    decode_first_frame,
+    decode_frame,
     decoding_error,
     describe_pixels,
 )
@@ -58,8 +59,11 @@ _META_GROUP_LENGTH = b"DICM\x02\x00\x00\x00UL\x04\x00"  # then its value, then t
 _STEP = 2**20
 
 
-def read_dicom(file: Path, *, has_file_meta: bool, warnings_: list[str]) -> Radiograph:
-    """Read a DICOM file (with or without its Part 10 header) into a :class:`Radiograph`.
+def read_dicom(
+    file: Path, *, has_file_meta: bool, warnings_: list[str], frame: int = 0
+) -> Radiograph:
+    """Read frame ``frame`` of a DICOM file (with or without its Part 10 header) into a
+    :class:`Radiograph`.
 
     Every header value is converted through :mod:`engine.imaging.dicom_values`: a value the image
     cannot be shown without (size, bits, rescale, Modality LUT) is a clear error when malformed;
@@ -76,7 +80,7 @@ def read_dicom(file: Path, *, has_file_meta: bool, warnings_: list[str]) -> Radi
     try:
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")  # pydicom warns on values it had to repair
-            radiograph = _radiograph(file, ds, warnings_)
+            radiograph = _radiograph(file, ds, warnings_, frame)
     except ImageReadError:
         raise
     except Exception as error:  # the safety net for hostile input; the message keeps the cause
@@ -91,10 +95,17 @@ def read_dicom(file: Path, *, has_file_meta: bool, warnings_: list[str]) -> Radi
     return dataclasses.replace(radiograph, warnings=(*radiograph.warnings, *repaired))
 
 
-def _radiograph(file: Path, ds: Dataset, warnings_: list[str]) -> Radiograph:
+def _radiograph(file: Path, ds: Dataset, warnings_: list[str], frame: int) -> Radiograph:
     description = describe_pixels(file, ds, warnings_)
+    if not 0 <= frame < description.number_of_frames:
+        raise ImageReadError(
+            file,
+            f"Frame {frame + 1} was asked for, but the image has "
+            f"{description.number_of_frames} frame(s).",
+            f"Choose a frame from 1 to {description.number_of_frames}.",
+        )
     syntax = text(ds.file_meta, "TransferSyntaxUID")
-    stored = _decode_first_frame(file, ds, syntax, description, warnings_)
+    stored = _decode_frame(file, ds, syntax, description, warnings_, frame)
     photometric = description.photometric
     stored = _to_grayscale(file, stored, photometric, ds, warnings_)
     if stored.shape != (description.rows, description.columns):
@@ -146,7 +157,7 @@ def _radiograph(file: Path, ds: Dataset, warnings_: list[str]) -> Radiograph:
         sop_instance_uid=text(ds, "SOPInstanceUID"),
         patient_age_years=patient_age_years(ds),
         frame_count=description.number_of_frames,
-        frame_index=0,
+        frame_index=frame,
         warnings=tuple(warnings_),
     )
 
@@ -254,10 +265,15 @@ def _refuse_deflate_bomb(file: Path) -> None:
         )
 
 
-def _decode_first_frame(
-    file: Path, ds: Dataset, syntax: str, description: PixelDescription, warnings_: list[str]
+def _decode_frame(
+    file: Path,
+    ds: Dataset,
+    syntax: str,
+    description: PixelDescription,
+    warnings_: list[str],
+    frame: int,
 ) -> np.ndarray[Any, Any]:
-    """Stored values of the first frame: in-process when uncompressed, else in a decoder process."""
+    """Stored values of frame ``frame``: in-process when uncompressed, else in a decoder process."""
     try:
         payload = element_value(ds, description.pixel_keyword)
     except MalformedValue as error:
@@ -274,13 +290,13 @@ def _decode_first_frame(
         try:
             with warnings.catch_warnings(record=True) as caught:
                 warnings.simplefilter("always")
-                stored = decode_first_frame(syntax, description, bytes(payload))
+                stored = decode_frame(syntax, description, bytes(payload), frame)
         except Exception as error:
             raise decoding_error(file, syntax, type(error).__name__, str(error)) from None
         messages = [str(w.message) for w in caught]
     else:
         _require_decoder(file, syntax)
-        stored, messages = shared_pool().decode(file, syntax, description, bytes(payload))
+        stored, messages = shared_pool().decode(file, syntax, description, bytes(payload), frame)
     warnings_.extend(f"DICOM decoder: {message}" for message in messages)
     return stored
 

@@ -29,7 +29,7 @@ _COLOUR_WARNING = (
 )
 
 
-def load_image(path: str | os.PathLike[str]) -> Radiograph:
+def load_image(path: str | os.PathLike[str], frame: int = 0) -> Radiograph:
     """Read one image file into a display- and model-ready :class:`Radiograph`.
 
     JPEG and PNG are read with Pillow (8- and 16-bit, grayscale, RGB with equal channels, RGBA,
@@ -38,6 +38,8 @@ def load_image(path: str | os.PathLike[str]) -> Radiograph:
 
     Args:
         path: the file to read.
+        frame: which frame of a multi-frame DICOM image to read (0, the first, by default;
+            ``Radiograph.frame_count`` says how many there are).
 
     Returns:
         The radiograph, with any work-arounds listed in ``warnings``.
@@ -69,7 +71,13 @@ def load_image(path: str | os.PathLike[str]) -> Radiograph:
     if kind.startswith("DICOM"):
         from engine.imaging.dicom_reading import read_dicom  # pydicom is only imported when needed
 
-        return read_dicom(file, has_file_meta=kind == "DICOM", warnings_=warnings_)
+        return read_dicom(file, has_file_meta=kind == "DICOM", warnings_=warnings_, frame=frame)
+    if frame:
+        raise ImageReadError(
+            file,
+            f"Frame {frame + 1} was asked for, but a {kind} image has one frame.",
+            "Open it without choosing a frame.",
+        )
     return _read_with_pillow(file, warnings_)
 
 

@@ -1,9 +1,9 @@
-"""The first frame of a DICOM file's pixel data, from its bytes and a validated description.
+"""One frame of a DICOM file's pixel data, from its bytes and a validated description.
 
 Decoding is split from the header on purpose. :func:`describe_pixels` reads the Image Pixel
 module (PS3.3 C.7.6.3) of a parsed data set through the guarded accessors of
 :mod:`engine.imaging.dicom_values`, refusing what cannot be decoded and falling back, with a
-warning, where a safe default exists. :func:`decode_first_frame` then needs nothing but that
+warning, where a safe default exists. :func:`decode_frame` then needs nothing but that
 :class:`PixelDescription`, the transfer syntax and the pixel data bytes: all picklable, so the
 same function runs in-process for uncompressed data and in a decoder process
 (:mod:`engine.imaging.decoder_pool`) for compressed data, where a native decoder's crash cannot
@@ -151,10 +151,10 @@ def describe_pixels(file: Path, ds: Dataset, warnings_: list[str]) -> PixelDescr
     )
 
 
-def decode_first_frame(
-    transfer_syntax: str, description: PixelDescription, payload: bytes
+def decode_frame(
+    transfer_syntax: str, description: PixelDescription, payload: bytes, index: int = 0
 ) -> np.ndarray[Any, Any]:
-    """Decode the first frame of ``payload`` (the pixel data element's value).
+    """Decode frame ``index`` (0 = the first) of ``payload`` (the pixel data element's value).
 
     Raises:
         Exception: whatever pydicom or its decoder plugin raises (turned into a user message by
@@ -164,7 +164,8 @@ def decode_first_frame(
     from pydicom.pixels.decoders.base import get_decoder
 
     decoder = get_decoder(UID(transfer_syntax))
-    array, _ = decoder.as_array(payload, index=0, validate=True, **description.decoder_options())
+    options = description.decoder_options()
+    array, _ = decoder.as_array(payload, index=index, validate=True, **options)
     return np.asarray(array)
 
 

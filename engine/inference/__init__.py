@@ -1,5 +1,5 @@
 """Using a model on an image: the predictor with Grad-CAM, the out-of-distribution check, the
-fields of a prediction, its PDF report. Exports resolve on first use (TensorFlow on predicting).
+fields of a prediction, its PDF report. Exports resolve on first use (TensorFlow only when it runs).
 """
 
 from typing import TYPE_CHECKING

@@ -26,7 +26,7 @@ Two steps, both written once here and used alike when a reference is fitted
 from __future__ import annotations
 
 import io
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -35,6 +35,7 @@ import numpy.typing as npt
 from PIL import Image
 
 from engine.imaging.radiograph import FloatImage
+from engine.inference.networks import FeatureRunner, Features
 from engine.modeling.bundles import Member
 from engine.modeling.domain_reference import STATISTICS, DomainReference, Entry
 from engine.modeling.preprocessing import in_two_bands, preprocess
@@ -42,8 +43,6 @@ from engine.runtime import in_row_chunks, tensorflow
 
 CANONICAL_SIZE = 224
 CANONICAL_QUALITY = 75
-
-Features = npt.NDArray[np.float32]
 
 
 def canonical_image(pixels: FloatImage) -> FloatImage:
@@ -146,6 +145,18 @@ def _head_input(model: Any) -> str:
     return str(history[0].name)
 
 
+def pooled_statistics(values: Any) -> list[Any]:
+    """A layer output's pooled features (TensorFlow graph ops), in :data:`STATISTICS` order: the
+    per-channel spatial mean and standard deviation of a feature map ``(n, h, w, c)``; a vector
+    per image ``(n, c)`` is its own mean (standard deviation zero)."""
+    tf = tensorflow()
+    if len(values.shape) != 4:
+        return [values, tf.zeros_like(values)]
+    mean = tf.reduce_mean(values, axis=(1, 2))
+    variance = tf.reduce_mean(tf.square(values), axis=(1, 2)) - mean**2
+    return [mean, tf.sqrt(tf.maximum(variance, 0.0))]
+
+
 class FeatureExtractor:
     """One member's pooled features (per layer: mean and standard deviation), compiled once.
 
@@ -167,17 +178,7 @@ class FeatureExtractor:
         def pooled(images: Any) -> list[Any]:
             maps = model(images, training=False)
             maps = maps if isinstance(maps, list | tuple) else [maps]
-            pooled = []
-            for values in maps:
-                if len(values.shape) == 4:
-                    mean = tf.reduce_mean(values, axis=(1, 2))
-                    deviation = tf.sqrt(
-                        tf.maximum(tf.reduce_mean(tf.square(values), axis=(1, 2)) - mean**2, 0.0)
-                    )
-                    pooled += [mean, deviation]
-                else:  # already a vector per image: its "mean" is itself
-                    pooled += [values, tf.zeros_like(values)]
-            return pooled
+            return [statistic for values in maps for statistic in pooled_statistics(values)]
 
         self._pooled: Any = tf.function(
             pooled, input_signature=[spec], reduce_retracing=True, autograph=False
@@ -198,14 +199,22 @@ def extractors_for(
     members: Sequence[Member], entries: Sequence[Entry]
 ) -> dict[int, FeatureExtractor]:
     """One feature extractor per member that ``entries`` read, over the layers they read."""
+    return {
+        index: FeatureExtractor(members[index], names)
+        for index, names in layers_read(entries).items()
+    }
+
+
+def layers_read(entries: Sequence[Entry]) -> dict[int, list[str]]:
+    """Member index -> the layers ``entries`` read from it, each once, in order."""
     layers: dict[int, dict[str, None]] = {}
     for member, layer, _ in entries:
         layers.setdefault(member, {})[layer] = None
-    return {index: FeatureExtractor(members[index], list(names)) for index, names in layers.items()}
+    return {index: list(names) for index, names in layers.items()}
 
 
 def entry_features(
-    extractors: dict[int, FeatureExtractor],
+    extractors: Mapping[int, FeatureRunner],
     entries: Sequence[Entry],
     canonicals: Sequence[FloatImage],
 ) -> list[Features]:
@@ -242,11 +251,19 @@ class DomainCheck:
     Args:
         members: the bundle's networks, in card order.
         reference: the bundle's domain reference.
+        extractors: the feature runners the reference's entries need (member index -> runner,
+            e.g. LiteRT's); by default TensorFlow's :class:`FeatureExtractor`.
     """
 
-    def __init__(self, members: Sequence[Member], reference: DomainReference) -> None:
+    def __init__(
+        self,
+        members: Sequence[Member],
+        reference: DomainReference,
+        extractors: Mapping[int, FeatureRunner] | None = None,
+    ) -> None:
         self.reference = reference
-        self._extractors = extractors_for(members, reference.entries)
+        found = extractors_for(members, reference.entries) if extractors is None else extractors
+        self._extractors = dict(found)
 
     def features(self, canonicals: Sequence[FloatImage]) -> list[Features]:
         """Per entry of the reference, the ``(n, width)`` features of canonical images."""

@@ -122,19 +122,17 @@ class GradCam:
                 "it must be a convolutional feature map (batch, height, width, channels). "
                 "Fix the model card's 'gradcam_layer'."
             )
-        head_input, to_logit = _logit_head(model)
+        head_input, to_logit = logit_head(model)
         cam_model = keras.Model(inputs=model.inputs, outputs=[layer.output, head_input])
         spec = tf.TensorSpec((None, *model.input_shape[1:]), tf.float32)
         plus = method == "gradcam++"
-        class_weights: Any = None if on_input or plus or backward else _cam_weights(model, layer)
+        class_weights: Any = None if on_input or plus or backward else cam_weights(model, layer)
         #: True when the map is the class activation map of the forward pass (no backward pass).
         self.single_pass = class_weights is not None
 
-        def class_activation_map(images: Any) -> tuple[Any, Any]:
+        def forward_map(images: Any) -> tuple[Any, Any]:
             activations, features = cam_model(images, training=False)
-            area = tf.cast(tf.shape(activations)[1] * tf.shape(activations)[2], tf.float32)
-            weights = class_weights() / area  # exactly Grad-CAM's spatial mean of the gradients
-            maps = tf.nn.relu(tf.einsum("nhwc,c->nhw", activations, weights))
+            maps = class_activation_map(activations, class_weights())
             return tf.sigmoid(to_logit(features)), maps
 
         def run(images: Any) -> tuple[Any, Any]:
@@ -164,7 +162,7 @@ class GradCam:
         # No tensor-dependent Python control flow here, so AutoGraph is not needed; without it
         # tracing also works in the frozen app, where the functions' source is not available.
         self._run: Any = tf.function(
-            class_activation_map if self.single_pass else run,
+            forward_map if self.single_pass else run,
             input_signature=[spec],
             reduce_retracing=True,
             autograph=False,
@@ -183,20 +181,30 @@ class GradCam:
         Returns:
             The probabilities and the normalised maps (see :class:`CamBatch`).
         """
-        probabilities, raw = in_row_chunks(self._run, images)
-        peaks = raw.max(axis=(1, 2))
-        empty = ~(peaks > _ZERO_MAP)  # NaN peaks count as empty too
-        scale = np.where(empty, 1.0, peaks).astype(np.float32)
-        normalised = np.where(empty[:, None, None], 0.0, raw / scale[:, None, None])
-        return CamBatch(
-            probabilities,
-            np.clip(normalised, 0.0, 1.0).astype(np.float32),
-            empty,
-        )
+        return cam_batch(*in_row_chunks(self._run, images))
 
     def probabilities(self, images: npt.NDArray[np.float32]) -> npt.NDArray[np.float32]:
         """Probabilities only (the forward pass), for batch runs without heatmaps."""
         return in_row_chunks(self._probabilities, images)[0]
+
+
+def cam_batch(probabilities: npt.NDArray[np.float32], raw: npt.NDArray[np.float32]) -> CamBatch:
+    """A batch's probabilities and raw maps ``(n, h, w)`` with each map divided by its maximum
+    (an all-zero map stays zero and is flagged empty), whichever runtime computed them."""
+    peaks = raw.max(axis=(1, 2))
+    empty = ~(peaks > _ZERO_MAP)  # NaN peaks count as empty too
+    scale = np.where(empty, 1.0, peaks).astype(np.float32)
+    normalised = np.where(empty[:, None, None], 0.0, raw / scale[:, None, None])
+    return CamBatch(probabilities, np.clip(normalised, 0.0, 1.0).astype(np.float32), empty)
+
+
+def class_activation_map(activations: Any, weights: Any) -> Any:
+    """The class activation map (a TensorFlow graph op): ReLU of the feature maps ``(n, h, w,
+    c)`` weighted by the head's ``(c,)`` weights over ``h w``, exactly Grad-CAM's spatial mean of
+    the gradients for a single-pass head (see the module docstring); not yet normalised."""
+    tf = tensorflow()
+    area = tf.cast(tf.shape(activations)[1] * tf.shape(activations)[2], tf.float32)
+    return tf.nn.relu(tf.einsum("nhwc,c->nhw", activations, weights / area))
 
 
 def upsample(cam: FloatImage, shape: tuple[int, int]) -> FloatImage:
@@ -267,7 +275,7 @@ def _find_layer(model: Any, name: str) -> Any:
         ) from None
 
 
-def _logit_head(model: Any) -> tuple[Any, Any]:
+def logit_head(model: Any) -> tuple[Any, Any]:
     """The tensor to take from the model and the function that turns it into the logit.
 
     A final ``Dense`` with a sigmoid (or softmax over two units) is re-applied linearly to its
@@ -298,7 +306,7 @@ def _logit_head(model: Any) -> tuple[Any, Any]:
     return model.output, probability_logit
 
 
-def _cam_weights(model: Any, layer: Any) -> Any | None:
+def cam_weights(model: Any, layer: Any) -> Any | None:
     """The head's weight per channel of ``layer`` when the head provably is global average pooling
     of ``layer``, then any number of dropouts, then the model's output ``Dense(1, sigmoid)`` or
     ``Dense(2, softmax)``; ``None`` for any other head (Grad-CAM then takes the tape).
@@ -316,7 +324,7 @@ def _linear_head(model: Any, layer: Any) -> Any | None:
     import keras
 
     outputs = model.outputs
-    dense = model.layers[-1]  # the layer whose kernel the logit uses (see _logit_head)
+    dense = model.layers[-1]  # the layer whose kernel the logit uses (see logit_head)
     if len(outputs) != 1 or _producer(outputs[0]) is not dense:
         return None
     activation = getattr(getattr(dense, "activation", None), "__name__", "")

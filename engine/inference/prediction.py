@@ -46,6 +46,9 @@ class Prediction:
         outside: when either check says the image is outside what the model was validated on,
             the sentence to show *instead of* the label ("Not a chest radiograph: …" or "Outside
             what this model was validated on: …"); ``None`` otherwise.
+        frame_index: the frame of a multi-frame image that was predicted (0 = the first); a
+            warning (:func:`frame_note`) also says it.
+        frame_count: the image's number of frames (1 for a plain radiograph).
     """
 
     probability: float
@@ -64,6 +67,8 @@ class Prediction:
     in_domain: bool | None = None
     domain_score: float | None = None
     outside: str | None = None
+    frame_index: int = 0
+    frame_count: int = 1
 
     @property
     def validated(self) -> bool:
@@ -87,6 +92,17 @@ class FileResult:
     path: Path
     prediction: Prediction | None = None
     error: str | None = None
+
+
+def frame_note(frame_index: int, frame_count: int) -> str:
+    """What a prediction of one frame of a multi-frame image must say ("" for a single frame):
+    the model saw that frame only."""
+    if frame_count <= 1:
+        return ""
+    return (
+        f"A multi-frame image ({frame_count} frames): this prediction is of frame "
+        f"{frame_index + 1} only."
+    )
 
 
 def label_for(probability: float, threshold: float) -> str:

@@ -9,6 +9,11 @@ The report always carries :data:`DISCLAIMER` and :data:`HEATMAP_NOTE`: Hilum sup
 it does not make one, and Grad-CAM maps are coarse evidence, not localisation (Saporta et al.,
 Nat Mach Intell 2022). The heatmap is drawn at the strength the viewer uses
 (:mod:`engine.inference.heatmap_strength`: faded below the operating point), and the page says so.
+The threshold is the one in force on screen (a :class:`~engine.inference.shown_result.ShownResult`),
+called "set by the user" only when the user moved it. The model's figures quoted are those to
+expect on images from elsewhere (the card's external figures, cross-fitted when the external set
+also chose the threshold) beside where the model was validated, never the flattering
+in-distribution validation figures.
 
 Every report states the checks' verdict (:mod:`engine.inference.check_verdict`). When an image is
 outside what the model was validated on, the headline is the check's ("Not a chest radiograph" or
@@ -47,7 +52,9 @@ from engine.inference.check_verdict import (
 from engine.inference.domain_verdict import headline
 from engine.inference.heatmap_strength import scaled_heatmap, strength_legend
 from engine.inference.prediction_fields import PredictionFields
+from engine.inference.shown_result import ShownResult
 from engine.modeling.card import ModelCard
+from engine.modeling.card_summary import external_lines, validated_on_line
 
 #: A4 portrait, in inches.
 PAGE_SIZE = (8.27, 11.69)
@@ -58,6 +65,7 @@ MAX_IMAGE_SIDE = 1200
 #: Opacity of the heatmap overlay where its (strength-scaled) weight is 1.
 OVERLAY_OPACITY = 0.6
 _TEXT_WIDTH = 100  # characters per line of body text at 9 pt on A4
+_NOTE_TOP = 0.485  # top of the heatmap note, below the colour bar and its caption
 #: Where the heatmap would be, for an image outside what the model was validated on.
 NO_HEATMAP_OUTSIDE = (
     "Heatmap not drawn: the image is outside what the model was validated on, so a map of the "
@@ -65,22 +73,18 @@ NO_HEATMAP_OUTSIDE = (
 )
 
 
-def validation_figures(card: ModelCard) -> tuple[float | None, float | None, float | None]:
-    """The card's validation AUC, sensitivity and specificity, for a report.
-
-    They come from ``validation_metrics``, the last two falling back to the operating point's;
-    unknown ones are ``None`` (shown as "n/a").
-    """
-    metrics, point = card.validation_metrics, card.operating_point
-    if metrics is not None:
-        return metrics.auc, metrics.sensitivity, metrics.specificity
-    if point is not None:
-        return None, point.sensitivity, point.specificity
-    return None, None, None
+def _height(text: str, points: float, spacing: float) -> float:
+    """The height of ``text`` (lines of ``points`` at ``spacing``) as a fraction of the page."""
+    return (text.count("\n") + 1) * points * spacing / 72 / PAGE_SIZE[1]
 
 
-def _shown(value: float | None) -> str:
-    return "n/a" if value is None else f"{value:.3f}"
+def _fitted(text: str, room: float) -> tuple[float, float]:
+    """Font size and line spacing for ``text`` to fit in ``room`` (a fraction of the page
+    height): 9 pt at 1.5 when it fits, else tighter lines, then a smaller font (down to 6 pt)."""
+    spacing = min(1.5, room / _height(text, 9, 1.0))
+    if spacing >= 1.15:
+        return 9.0, spacing
+    return max(6.0, 9 * spacing / 1.15), 1.15
 
 
 def _study_date(text: str) -> str:
@@ -110,8 +114,10 @@ def _lines(
 ) -> list[str]:
     """The report's text, one entry per line (long entries are wrapped later)."""
     threshold = f"{prediction.threshold:.3f}"
-    if abs(card.threshold - prediction.threshold) > 1e-9:
-        threshold += f" (set by the user; the model card's operating point is {card.threshold:.3f})"
+    if isinstance(prediction, ShownResult) and prediction.set_by_user:
+        threshold += (
+            f" (set by the user; the model's operating point is {prediction.model_threshold:.3f})"
+        )
     lines = [
         f"File: {file_name}",
         f"Patient ID: {patient_id or 'not known'}    Study date: "
@@ -137,14 +143,17 @@ def _lines(
             domain_line(prediction),
         ]
     lines += [f"Warning: {warning}" for warning in prediction.warnings]
-    auc, sensitivity, specificity = validation_figures(card)
-    applies = "" if prediction.outside is None else "; they do not apply to this image"
+    applies = (
+        "Images unlike these (other ages, views or hospitals) are not covered by the figures below."
+        if prediction.outside is None
+        else "This image is unlike them: the figures below do not apply to it."
+    )
     lines += [
         "",
         f"Model: {card.display_name}    variant: {card.variant}",
         f"Model id: {card.model_id}",
-        f"Validation: AUC {_shown(auc)}, sensitivity {_shown(sensitivity)}, "
-        f"specificity {_shown(specificity)} (at the card's operating point{applies})",
+        f"{validated_on_line(card).rstrip('.')}. {applies}",
+        external_lines(card)[0],  # the honest figures (cross-fitted, when there are both)
     ]
     if prediction.model_id != card.model_id:
         lines.append(f"Note: the prediction was made by model {prediction.model_id}.")
@@ -172,7 +181,9 @@ def write_pdf_report(
         pixels: the display image, float in [0, 1], shape (rows, columns).
         heatmap: the heatmap in [0, 1] (any 2-D size: it is stretched over the image), or
             ``None`` when there is none (the overlay panel then says so).
-        prediction: probability, label, threshold, model id and warnings to show.
+        prediction: probability, label, threshold, model id and warnings to show: the viewer's
+            :class:`~engine.inference.shown_result.ShownResult` (the threshold in force and
+            whether the user set it), or a prediction at the model's operating point.
         card: the model's card.
         file_name: the image's file name as shown to the user.
         patient_id: DICOM Patient ID, "" when not known.
@@ -239,14 +250,11 @@ def write_pdf_report(
     )
     if prediction.outside is not None:
         legend = NO_HEATMAP_OUTSIDE
-    figure.text(
-        0.06,
-        0.50,
-        textwrap.fill(f"{HEATMAP_NOTE} {legend}", _TEXT_WIDTH),
-        fontsize=9,
-        style="italic",
-        va="top",
-    )
+    # The page flows down from the colour bar's caption (which ends near 0.495 of the height):
+    # the note, the result, then the body, each placed below the one above.
+    note = textwrap.fill(f"{HEATMAP_NOTE} {legend}", _TEXT_WIDTH)
+    figure.text(0.06, _NOTE_TOP, note, fontsize=9, style="italic", va="top")
+    result_top = _NOTE_TOP - _height(note, 9, 1.2) - 0.015
 
     text = _lines(prediction, card, file_name, patient_id, study_date, moment)
     body = "\n".join(textwrap.fill(line, _TEXT_WIDTH) if line else "" for line in text)
@@ -254,12 +262,15 @@ def write_pdf_report(
         result, colour = f"{prediction.label}: probability {prediction.probability:.3f}", "black"
     else:
         result, colour = headline(prediction.outside), "#b00020"
-    figure.text(0.06, 0.435, result, fontsize=14, fontweight="bold", va="top", color=colour)
-    figure.text(0.06, 0.40, body, fontsize=9, va="top", linespacing=1.5)
+    figure.text(0.06, result_top, result, fontsize=14, fontweight="bold", va="top", color=colour)
+    notice = textwrap.fill(disclaimer, _TEXT_WIDTH)
+    room = result_top - 0.035 - (0.04 + _height(notice, 9, 1.2) + 0.03)  # above the notice
+    size, spacing = _fitted(body, room)
+    figure.text(0.06, result_top - 0.035, body, fontsize=size, va="top", linespacing=spacing)
     figure.text(
         0.06,
         0.04,
-        textwrap.fill(disclaimer, _TEXT_WIDTH),
+        notice,
         fontsize=9,
         fontweight="bold",
         va="bottom",

@@ -6,7 +6,8 @@ predictor per model and calls :func:`predict` for every image it opens (on a wor
 :class:`Prediction` is the only object that crosses back to the GUI.
 
 The model runs through the bundle's :class:`~engine.inference.scorer.Scorer` (every member
-network and test-time view, each fed by :func:`engine.modeling.preprocessing.preprocess` with
+network and test-time view, in the runtime :mod:`engine.inference.bundle_runtime` chose,
+each fed by :func:`engine.modeling.preprocessing.preprocess` with
 the preprocessing recorded in the card); the mean raw probability goes through the card's
 calibration, and the label is decided at the card's threshold (``probability >= threshold`` is
 PNEUMONIA). Every prediction carries the reader's warnings and the out-of-distribution check's
@@ -35,17 +36,18 @@ from engine.errors import ImageReadError
 from engine.imaging.images import load_image
 from engine.imaging.radiograph import FloatImage, Radiograph
 from engine.inference.age_check import age_warning
+from engine.inference.bundle_runtime import open_networks, tensorflow_networks
 from engine.inference.domain_features import DomainAssessment, DomainCheck, canonical_image
 from engine.inference.domain_verdict import outside_sentence, validated_on
 from engine.inference.gradcam import ZERO_MAP_NOTE, Method, upsample
+from engine.inference.networks import Networks
 from engine.inference.ood import OodCheck, OodReference, check_radiograph, load_ood_reference
-from engine.inference.prediction import FileResult, Prediction, label_for
+from engine.inference.prediction import FileResult, Prediction, frame_note, label_for
 from engine.inference.scorer import Scored, Scorer
-from engine.modeling.bundles import Bundle, load_bundle
+from engine.modeling.bundles import Bundle
 from engine.modeling.domain_reference import LIMIT, load_domain_reference
 from engine.modeling.metrics import FloatArray
 from engine.progress import OnProgress, Progress, ShouldStop, ignore_progress, never_stop
-from engine.runtime import device
 
 Source = Radiograph | str | os.PathLike[str]
 
@@ -61,6 +63,7 @@ class _Prepared:
     ood: OodCheck
     canonical: FloatImage | None
     timings: dict[str, float] = field(default_factory=dict)
+    frame: tuple[int, int] = (0, 1)  # the frame predicted and the image's frame count
 
 
 class Predictor:
@@ -71,10 +74,15 @@ class Predictor:
         method: ``"gradcam"`` or ``"gradcam++"``.
         ood_reference: the content reference of :mod:`engine.inference.ood` (``None`` skips that
         rule).
+        networks: the bundle's networks in the runtime that reads images
+            (:func:`engine.inference.bundle_runtime.open_networks`); by default its Keras models
+            with TensorFlow.
 
     Attributes:
         bundle: the bundle.
-        device: where the model runs (GPU when TensorFlow sees one).
+        device: where and with which runtime the model runs (e.g. "CPU · LiteRT (XNNPACK, 2
+            threads)").
+        runtime: ``"tensorflow"`` or ``"litert"``.
         ood_reference: as given.
     """
 
@@ -84,30 +92,42 @@ class Predictor:
         *,
         method: Method = "gradcam",
         ood_reference: OodReference | None = None,
+        networks: Networks | None = None,
     ) -> None:
+        networks = networks or tensorflow_networks(bundle.members, method)
         self.bundle = bundle
-        self.device = device()
+        self.device = networks.device
+        self.runtime = networks.runtime
         self.ood_reference = ood_reference
         self._calibration = bundle.card.calibration
-        self.scorer = Scorer(bundle.members, bundle.card.tta, method)
+        self.scorer = Scorer(bundle.members, bundle.card.tta, method, networks.cams)
         section = bundle.card.domain_check
         self.domain: DomainCheck | None = None
         if section is not None:
             reference = load_domain_reference(bundle.path, section)
-            self.domain = DomainCheck(bundle.members, reference)
+            extractors = networks.features(reference.entries)
+            self.domain = DomainCheck(bundle.members, reference, extractors)
         self._validated_on = validated_on(bundle.card)
 
     @classmethod
-    def load(cls, bundle_dir: str | os.PathLike[str], *, method: Method = "gradcam") -> Predictor:
-        """Load a bundle folder (and its ``ood_reference.json`` if any) and warm the model up.
+    def load(
+        cls,
+        bundle_dir: str | os.PathLike[str],
+        *,
+        method: Method = "gradcam",
+        runtime: str | None = None,
+    ) -> Predictor:
+        """Load a bundle folder (and its ``ood_reference.json`` if any) in the runtime that
+        reads images (``runtime`` forces one, :func:`~engine.inference.bundle_runtime.
+        open_networks`), and warm the model up.
 
         Raises:
             ModelFileError: the bundle is missing, invalid, tampered with, or its Grad-CAM layer
                 is unusable.
         """
-        return cls(
-            load_bundle(bundle_dir), method=method, ood_reference=load_ood_reference(bundle_dir)
-        )
+        bundle, networks = open_networks(bundle_dir, method, runtime)
+        reference = load_ood_reference(bundle_dir)
+        return cls(bundle, method=method, ood_reference=reference, networks=networks)
 
     @property
     def model_id(self) -> str:
@@ -243,7 +263,8 @@ class Predictor:
         ood = check_radiograph(radiograph, self.ood_reference)
         canonical = None if self.domain is None else canonical_image(radiograph.pixels)
         age = age_warning(radiograph.patient_age_years, self.bundle.card.validated_on)
-        warnings = [*radiograph.warnings, *(text for text in (ood.warning, age) if text)]
+        frame = frame_note(radiograph.frame_index, radiograph.frame_count)
+        warnings = [*radiograph.warnings, *(text for text in (ood.warning, age, frame) if text)]
         return _Prepared(
             radiograph.source,
             inputs,
@@ -252,6 +273,7 @@ class Predictor:
             ood,
             canonical,
             {"decode": decoded - started, "preprocess": time.perf_counter() - decoded},
+            (radiograph.frame_index, radiograph.frame_count),
         )
 
     def _domain(self, prepared: Sequence[_Prepared]) -> list[DomainAssessment | None]:
@@ -306,6 +328,8 @@ class Predictor:
             in_domain=in_domain,
             domain_score=domain_score,
             outside=outside_sentence(prepared.ood, domain_score, self._validated_on),
+            frame_index=prepared.frame[0],
+            frame_count=prepared.frame[1],
         )
 
 

@@ -22,6 +22,7 @@ import numpy.typing as npt
 from engine.imaging.radiograph import FloatImage
 from engine.inference.caveats import HEATMAP_NAMES
 from engine.inference.gradcam import GradCam, Method, upsample
+from engine.inference.networks import CamRunner
 from engine.modeling.bundles import Member
 from engine.modeling.preprocessing import Preprocessing, gray_input, network_input
 from engine.modeling.tta import TtaRecipe, make_views
@@ -43,6 +44,8 @@ class Scorer:
         members: the bundle's networks (at least one).
         tta: the test-time views (``("identity",)`` for plain inference).
         method: ``"gradcam"`` or ``"gradcam++"``.
+        cams: the members' network runners (:mod:`engine.inference.networks`), e.g. LiteRT's;
+            by default TensorFlow's :class:`GradCam` with ``method``.
 
     Raises:
         ModelFileError: a member's Grad-CAM layer is unusable.
@@ -50,15 +53,28 @@ class Scorer:
     """
 
     def __init__(
-        self, members: Sequence[Member], tta: TtaRecipe | None = None, method: Method = "gradcam"
+        self,
+        members: Sequence[Member],
+        tta: TtaRecipe | None = None,
+        method: Method = "gradcam",
+        cams: Sequence[CamRunner] | None = None,
     ) -> None:
         if not members:
             raise ValueError("A scorer needs at least one member network.")
         self.members = tuple(members)
         self.tta = tta or TtaRecipe()
-        self._cams = [GradCam(m.model, m.gradcam_layer, method) for m in self.members]
+        self._cams: list[CamRunner] = (
+            list(cams)
+            if cams is not None
+            else [GradCam(m.model, m.gradcam_layer, method) for m in self.members]
+        )
         for member, cam in zip(self.members, self._cams, strict=True):
             cam.run(np.zeros((1, *member.preprocessing.input_shape), np.float32))  # warm up
+
+    @property
+    def runners(self) -> tuple[CamRunner, ...]:
+        """Each member's network runner (TensorFlow's or LiteRT's), in card order."""
+        return tuple(self._cams)
 
     @property
     def heatmap_kind(self) -> str:

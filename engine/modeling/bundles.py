@@ -1,7 +1,8 @@
 """Model bundles on disk: a folder with ``model.keras`` and its ``card.json``.
 
 The card (:class:`engine.modeling.card.ModelCard`) says how to feed and read the model and holds
-the sha256 of ``model.keras``. A bundle is written atomically:
+the sha256 of ``model.keras`` (and of the LiteRT exports beside it, ``member_N.tflite``:
+:mod:`engine.modeling.runtime_export`). A bundle is written atomically:
 
 1. everything is written into a hidden temporary folder beside the destination
    (``.NAME.partial-<pid>``), flushed to disk, the card last;
@@ -23,7 +24,7 @@ import ctypes.util
 import hashlib
 import os
 import shutil
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -34,6 +35,10 @@ from engine.modeling.card import CARD_FILE, ModelCard, card_error
 from engine.modeling.preprocessing import Preprocessing
 
 MODEL_FILE = "model.keras"
+
+#: Writes a bundle's networks for the light runtime into a folder and returns the card that
+#: describes them: ``export(folder, card, networks)`` (:mod:`engine.inference.network_export`).
+Exporter = Callable[[Path, ModelCard, Sequence[Any]], ModelCard]
 
 
 @dataclass(frozen=True)
@@ -145,6 +150,13 @@ def load_bundle(path: str | os.PathLike[str]) -> Bundle:
     return Bundle(model, card, folder, extra)
 
 
+def without_networks(folder: Path, card: ModelCard) -> Bundle:
+    """A bundle described by its (already read) card with no Keras network loaded
+    (``model`` and ``extra_models`` are ``None``): for a runtime that runs the networks exported
+    beside them (:mod:`engine.modeling.runtime_export`), so that Keras is never imported."""
+    return Bundle(None, card, folder, (None,) * len(card.members))
+
+
 def _load_model(folder: Path, name: str, preprocessing: Preprocessing, gradcam_layer: str) -> Any:
     """Load one network with ``safe_mode`` and check it against its card entry."""
     import keras
@@ -206,6 +218,7 @@ def write_bundle(
     overwrite: bool = False,
     extra_files: Mapping[str, str | bytes] | None = None,
     extra_models: Sequence[Any] = (),
+    export: Exporter | None = None,
 ) -> Path:
     """Save a model and its card as a bundle folder, atomically.
 
@@ -223,6 +236,9 @@ def write_bundle(
             out-of-distribution and domain references; written inside the same atomic step.
         extra_models: an ensemble's other networks, in the order of ``card.members`` (their
             ``file`` and ``sha256`` are set here).
+        export: also writes the networks for the light runtime, inside the same atomic step
+            (the card's ``runtime_export`` describes what it wrote; without it the section is
+            dropped, since it described other files).
 
     Returns:
         ``out_dir`` as a :class:`Path`.
@@ -257,8 +273,13 @@ def write_bundle(
             fsync_path(temporary / name)
             members.append(replace(spec, file=name, sha256=sha256_of(temporary / name)))
         checked = replace(
-            card, model_sha256=sha256_of(temporary / MODEL_FILE), members=tuple(members)
+            card,
+            model_sha256=sha256_of(temporary / MODEL_FILE),
+            members=tuple(members),
+            runtime_export=None,
         )
+        if export is not None:
+            checked = export(temporary, checked, [model, *extra_models])
         write_synced(temporary / CARD_FILE, checked.to_json())
         for name, text in (extra_files or {}).items():
             write_synced(temporary / name, text)

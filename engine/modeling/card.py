@@ -39,6 +39,7 @@ from engine.modeling.labelled_folders import CLASS_NAMES
 from engine.modeling.metrics import Metrics
 from engine.modeling.operating_point import MANUAL, OperatingPoint, move_operating_point
 from engine.modeling.preprocessing import Preprocessing
+from engine.modeling.runtime_export import RuntimeExport
 from engine.modeling.tta import TtaRecipe
 from engine.modeling.validation_sites import ValidatedOn
 
@@ -166,6 +167,8 @@ class ModelCard:
             (:mod:`engine.modeling.domain_reference`); ``None`` for a bundle made without one.
         validated_on: the sites, ages, views and image counts the model was trained and
             validated on (:mod:`engine.modeling.validation_sites`); ``None`` when not recorded.
+        runtime_export: the networks exported for the light runtime
+            (:mod:`engine.modeling.runtime_export`); ``None`` when not exported.
         extra: keys this Hilum does not know, kept for the round trip.
         format_version: the card format (:data:`FORMAT_VERSION` when written by this Hilum).
     """
@@ -198,6 +201,7 @@ class ModelCard:
         default=None, metadata={"section": DomainCheckSection}
     )
     validated_on: ValidatedOn | None = field(default=None, metadata={"section": ValidatedOn})
+    runtime_export: RuntimeExport | None = field(default=None, metadata={"section": RuntimeExport})
     extra: dict[str, Any] = field(default_factory=dict)
     format_version: int = FORMAT_VERSION
 

@@ -37,9 +37,10 @@ def _counts(counts: Mapping[str, Any]) -> str:
     )
 
 
-def _external_lines(card: ModelCard) -> list[str]:
+def external_lines(card: ModelCard) -> list[str]:
     """'Expected on images from elsewhere': the external figures, cross-fitted when the external
-    set also chose the calibration and threshold (then those are the honest ones)."""
+    set also chose the calibration and threshold (then those are the honest ones). Shown by the
+    card summary and quoted by the PDF report."""
     metrics = card.external.get("metrics") or {}
     if not metrics:
         return ["Expected on images from elsewhere: not measured (no external set was given)."]
@@ -113,14 +114,17 @@ def _site_words(site: Site) -> str:
     return f"{where}: {ages}, {views}, {images}"
 
 
+def validated_on_line(card: ModelCard) -> str:
+    """'Validated on: <site>: <ages>, <views>, <images>', or that the card does not say."""
+    validated = card.validated_on
+    if validated is None:
+        return "Validated on: not recorded in this card (sites, ages and views unknown)."
+    return "Validated on: " + "; ".join(_site_words(site) for site in validated.sites)
+
+
 def _lead_lines(card: ModelCard) -> list[str]:
     """Where the model was validated, when it warns, and its worst known weakness."""
-    validated = card.validated_on
-    lines = [
-        "Validated on: " + "; ".join(_site_words(site) for site in validated.sites)
-        if validated
-        else "Validated on: not recorded in this card (sites, ages and views unknown)."
-    ]
+    lines = [validated_on_line(card)]
     check = card.domain_check
     if check is None:
         lines.append("No domain check: it does not warn when an image is unlike these.")
@@ -165,7 +169,7 @@ def describe_card(card: ModelCard) -> str:
     Returns:
         Lines separated by newlines; no trailing newline.
     """
-    lines = [f"Model: {card.display_name}", *_lead_lines(card), *_external_lines(card)]
+    lines = [f"Model: {card.display_name}", *_lead_lines(card), *external_lines(card)]
     metrics = card.validation_metrics
     if metrics:
         lines.append(

@@ -24,6 +24,7 @@ from pydicom.dataset import Dataset
 from engine.atomic_files import replacing
 from engine.errors import HilumError
 from engine.imaging.radiograph import Radiograph
+from engine.inference.shown_result import ShownResult
 from engine.pacs.derived_instances import ModelIdentity, read_source
 from engine.pacs.secondary_capture import build_secondary_capture
 from engine.pacs.structured_report import build_structured_report
@@ -51,13 +52,15 @@ class ResultObjects:
 
 
 def build_results(
-    radiograph: Radiograph, prediction: Prediction, model: ModelIdentity
+    radiograph: Radiograph, prediction: Prediction | ShownResult, model: ModelIdentity
 ) -> ResultObjects:
     """The Secondary Capture and the SR of ``prediction``, made on ``radiograph``.
 
     Args:
         radiograph: the DICOM image predicted (its ``source`` is read for the header).
-        prediction: its prediction, with a heatmap at the image's size.
+        prediction: its result as on screen (the viewer's reading state: the threshold in
+            force, the heatmap faded at it), or a bare prediction, taken at the model's own
+            operating point (the command line); with a heatmap at the image's size.
         model: the model that made it.
 
     Raises:
@@ -76,11 +79,10 @@ def build_results(
             f"{radiograph.source}: the prediction has no heatmap; predict the image in the "
             "reading room (or with heatmaps) before building its results."
         )
+    shown = prediction if isinstance(prediction, ShownResult) else ShownResult.of(prediction)
     source = read_source(radiograph.source)
-    image = build_secondary_capture(
-        source, radiograph.pixels, prediction, prediction.heatmap, model
-    )
-    return ResultObjects(image, build_structured_report(source, image, prediction, model))
+    image = build_secondary_capture(source, radiograph.pixels, shown, model)
+    return ResultObjects(image, build_structured_report(source, image, shown, model))
 
 
 def export_results(results: ResultObjects, folder: Path) -> list[Path]:

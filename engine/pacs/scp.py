@@ -8,8 +8,11 @@ recognised", PS3.8 9.3.4), before any data is exchanged.
 
 Each instance is handled on its association's thread (pynetdicom runs one thread per
 association): the header is checked and the bytes are written atomically; pixel data is not
-decoded there. ``on_received`` is then called with a :class:`ReceivedInstance`; it must return
-quickly (the viewer queues the file for reading and prediction on its own worker threads).
+decoded there. ``on_received`` is then called with a :class:`ReceivedInstance`, before the
+sender hears the answer; it must return quickly (the viewer commits the file to its arrivals
+queue and predicts it on its own worker threads). It may raise :class:`RefusedInstance` when it
+cannot take charge of the instance (the arrivals queue cannot be written): the sender then hears
+that failure status and keeps its copy, instead of a "success" after which it may delete it.
 Instances arrive whole: pynetdicom calls the handler only once the last fragment is in, so a
 connection dropped mid-transfer leaves nothing on disk.
 """
@@ -54,7 +57,8 @@ def store_handler(
 
     Args:
         out_dir: the receive folder.
-        on_received: called after each instance is on disk.
+        on_received: called after each instance is on disk, before the answer; raising
+            :class:`RefusedInstance` answers its status instead of success.
         received: when given, each instance is also appended here (a C-GET's result).
     """
 
@@ -79,6 +83,9 @@ def store_handler(
             received.append(instance)
         try:
             on_received(instance)
+        except RefusedInstance as refused:  # it cannot be taken in charge: the sender keeps it
+            _log.warning("Could not take in an instance from %s: %s.", sender, refused)
+            return refused.status
         except Exception:  # the instance is stored; a failing observer must not fail the store
             _log.exception("Handling a received instance failed.")
         return 0x0000

@@ -1,9 +1,10 @@
 """The heatmap overlay as a Secondary Capture image (PS3.3 A.8.1) in the source study.
 
 The image is what the viewer shows: the radiograph at its default display, the Grad-CAM map
-blended on top (:func:`engine.inference.gradcam.overlay_rgb`) at the strength the viewer and the
-PDF report draw it (:func:`engine.inference.heatmap_strength.scaled_heatmap`: faded below the
-operating point, so a NORMAL result carries no full-strength hot spot), and above it a black
+blended on top (:func:`engine.inference.gradcam.overlay_rgb`) at the strength the screen draws
+it (:attr:`engine.inference.shown_result.ShownResult.faded_heatmap`: faded below the threshold
+in force, the one on the screen's slider, so a NORMAL result carries no full-strength hot spot),
+and above it a black
 caption band with the result and the statement that this is not a diagnosis. It is flagged as
 derived (Image Type ``DERIVED\\SECONDARY``), with burned-in annotation (Burned In Annotation
 ``YES``), and references the source image (Referenced Image and Source Image Sequences).
@@ -17,7 +18,6 @@ with every copy of the image.
 from __future__ import annotations
 
 import textwrap
-from typing import TYPE_CHECKING
 
 import numpy as np
 import numpy.typing as npt
@@ -29,7 +29,9 @@ from engine.imaging.radiograph import FloatImage
 from engine.inference.caveats import DISCLAIMER, HEATMAP_NOTE
 from engine.inference.check_verdict import OUTSIDE_LABEL, domain_line
 from engine.inference.gradcam import overlay_rgb
-from engine.inference.heatmap_strength import scaled_heatmap, strength_legend
+from engine.inference.heatmap_strength import strength_legend
+from engine.inference.prediction_fields import PredictionFields
+from engine.inference.shown_result import ShownResult
 from engine.pacs.derived_instances import (
     ModelIdentity,
     code,
@@ -37,16 +39,13 @@ from engine.pacs.derived_instances import (
     new_instance,
 )
 
-if TYPE_CHECKING:
-    from engine.inference.prediction import Prediction
-
 SERIES_NUMBER = 9901
 SERIES_DESCRIPTION = "Hilum heatmap overlay (not a diagnosis)"
 OUTSIDE_SERIES_DESCRIPTION = "Hilum: outside what the model was validated on"
 OVERLAY_OPACITY = 0.4
 
 
-def caption_lines(prediction: Prediction, model: ModelIdentity) -> list[str]:
+def caption_lines(prediction: PredictionFields, model: ModelIdentity) -> list[str]:
     """The caption burned into the image: the result (or OUTSIDE and why), the model, the
     warning, the domain check."""
     if prediction.outside is not None:
@@ -88,18 +87,17 @@ def captioned_overlay(
 def build_secondary_capture(
     source: Dataset,
     pixels: FloatImage,
-    prediction: Prediction,
-    heatmap: FloatImage,
+    result: ShownResult,
     model: ModelIdentity,
 ) -> Dataset:
-    """The Secondary Capture image of ``prediction``'s heatmap over ``source``.
+    """The Secondary Capture image of ``result``'s heatmap over ``source``, as on screen.
 
     Args:
         source: the source image's header (:func:`engine.pacs.derived_instances.read_source`).
         pixels: the source at its default display, in [0, 1] (``Radiograph.pixels``).
-        prediction: the prediction (probability, label, threshold, the checks' verdicts).
-        heatmap: its heatmap as the model made it, same shape as ``pixels``; drawn faded at
-            ``prediction``'s probability and threshold, not drawn for an image outside.
+        result: the result as on screen (probability, label at the threshold in force, the
+            checks' verdicts); its heatmap, the shape of ``pixels``, is drawn faded at that
+            threshold, and not at all for an image outside.
         model: the model's identity.
 
     Returns:
@@ -108,21 +106,21 @@ def build_secondary_capture(
     Raises:
         ValueError: ``heatmap`` and ``pixels`` differ in shape.
     """
-    if heatmap.shape != pixels.shape:
+    heatmap = result.faded_heatmap if result.outside is None else None
+    if heatmap is not None and heatmap.shape != pixels.shape:
         raise ValueError(
             f"The heatmap is {heatmap.shape} but the image is {pixels.shape}; predict the image "
             "shown (with a heatmap) before building its Secondary Capture."
         )
     ds = new_instance(source, SecondaryCaptureImageStorage, "OT", SERIES_NUMBER)
-    if prediction.outside is None:
+    if heatmap is not None:
         ds.SeriesDescription = SERIES_DESCRIPTION
         ds.DerivationDescription = (
             "Grad-CAM heatmap of the model's pneumonia output blended over the image at its "
             "default display; caption burned in."
         )
-        legend = strength_legend(prediction.probability, prediction.threshold)
+        legend = strength_legend(result.probability, result.threshold)
         ds.ImageComments = f"{DISCLAIMER} {HEATMAP_NOTE} {legend}"
-        heatmap = scaled_heatmap(heatmap, prediction.probability, prediction.threshold)
     else:
         heatmap = np.zeros_like(pixels)  # the overlay's gray, without a single colour
         ds.SeriesDescription = OUTSIDE_SERIES_DESCRIPTION
@@ -130,8 +128,8 @@ def build_secondary_capture(
             "The image at its default display, without a heatmap (the image is outside what "
             "the model was validated on); caption burned in."
         )
-        ds.ImageComments = f"{DISCLAIMER} {prediction.outside}"
-    rgb = captioned_overlay(pixels, heatmap, caption_lines(prediction, model))
+        ds.ImageComments = f"{DISCLAIMER} {result.outside}"
+    rgb = captioned_overlay(pixels, heatmap, caption_lines(result, model))
     ds.ConversionType = "WSD"  # workstation
     ds.ImageType = ["DERIVED", "SECONDARY"]
     ds.PatientOrientation = source.get("PatientOrientation", "")

@@ -4,8 +4,10 @@ The content tree (PS3.3 C.17.3), under a CONTAINER titled "Hilum AI result (not 
 
 * HAS OBS CONTEXT: Algorithm Name and Algorithm Version (DCM 111001, 111003) = the model's
   name and id; the model file's SHA-256; Hilum's software version;
-* CONTAINS: Comment (DCM 121106) = the not-a-diagnosis statement; the probability and threshold
-  (NUM, UCUM "1"); the label at that threshold (TEXT); the checks' verdicts (the
+* CONTAINS: Comment (DCM 121106) = the not-a-diagnosis statement; the probability and the
+  threshold in force on screen (NUM, UCUM "1") and who set it (TEXT: the model, or the user);
+  the label at that threshold (TEXT); the heatmap's strength as drawn (NUM, 0 to 1, see
+  :mod:`engine.inference.heatmap_strength`); the checks' verdicts (the
   chest-radiograph check and the domain check, TEXT, and the domain score, NUM); the source
   image (DCM 121112, Source of Measurement) and the heatmap overlay (IMAGE references); the
   heatmap note and every warning.
@@ -24,13 +26,12 @@ UNVERIFIED (no clinician has signed it).
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from pydicom.dataset import Dataset
 from pydicom.uid import ComprehensiveSRStorage
 
 from engine.inference.caveats import DISCLAIMER, HEATMAP_NOTE
 from engine.inference.check_verdict import chest_line, domain_line, reason
+from engine.inference.shown_result import ShownResult
 from engine.pacs.derived_instances import (
     ModelIdentity,
     code,
@@ -38,9 +39,6 @@ from engine.pacs.derived_instances import (
     new_instance,
     software_version,
 )
-
-if TYPE_CHECKING:
-    from engine.inference.prediction import Prediction
 
 SERIES_NUMBER = 9902
 SERIES_DESCRIPTION = "Hilum AI result (not a diagnosis)"
@@ -50,6 +48,8 @@ TITLE = code("RESULT", PRIVATE_SCHEME, "Hilum AI result (not a diagnosis)")
 PROBABILITY = code("PROBABILITY", PRIVATE_SCHEME, "Probability of pneumonia (model output)")
 THRESHOLD = code("THRESHOLD", PRIVATE_SCHEME, "Decision threshold (operating point)")
 LABEL = code("LABEL", PRIVATE_SCHEME, "Model label at the threshold")
+THRESHOLD_SET_BY = code("THRESHOLD-SET-BY", PRIVATE_SCHEME, "Threshold set by")
+HEATMAP_STRENGTH = code("HEATMAP-STRENGTH", PRIVATE_SCHEME, "Heatmap strength as drawn")
 HEATMAP = code("HEATMAP", PRIVATE_SCHEME, "Heatmap overlay")
 RESULT_IMAGE = code("RESULT-IMAGE", PRIVATE_SCHEME, "Result image (no heatmap)")
 OUTSIDE = code("OUTSIDE", PRIVATE_SCHEME, "Outside what the model was validated on")
@@ -96,20 +96,27 @@ def _image(concept: Dataset, instance: Dataset) -> Dataset:
     return item
 
 
-def _result(prediction: Prediction) -> list[Dataset]:
-    """The finding and the checks' verdicts: label and probability for an image inside, the
-    reason and the unvalidated output for one outside."""
+def _result(prediction: ShownResult) -> list[Dataset]:
+    """The finding and the checks' verdicts: label, probability and heatmap strength for an
+    image inside, the reason and the unvalidated output for one outside; the threshold in force
+    and who set it for both."""
+    set_by = "the user" if prediction.set_by_user else "the model (its operating point)"
+    threshold = [
+        _number(THRESHOLD, prediction.threshold),
+        _text("CONTAINS", THRESHOLD_SET_BY, set_by),
+    ]
     if prediction.outside is None:
         items = [
             _number(PROBABILITY, prediction.probability),
-            _number(THRESHOLD, prediction.threshold),
+            *threshold,
             _text("CONTAINS", LABEL, prediction.label),
+            _number(HEATMAP_STRENGTH, prediction.heatmap_strength),
         ]
     else:
         items = [
             _text("CONTAINS", OUTSIDE, prediction.outside),
             _number(UNVALIDATED, prediction.probability),
-            _number(THRESHOLD, prediction.threshold),
+            *threshold,
         ]
     items += [
         _text("CONTAINS", CHEST_CHECK, reason(chest_line(prediction))),
@@ -139,16 +146,17 @@ def _evidence(instances: list[Dataset]) -> Dataset:
 def build_structured_report(
     source: Dataset,
     secondary_capture: Dataset,
-    prediction: Prediction,
+    prediction: ShownResult,
     model: ModelIdentity,
 ) -> Dataset:
-    """The SR document of ``prediction`` of ``source``, referencing the heatmap image.
+    """The SR document of ``prediction`` of ``source`` as on screen, referencing the heatmap
+    image.
 
     Args:
         source: the source image's header.
         secondary_capture: the heatmap overlay built for it.
-        prediction: the prediction (probability, label, threshold, the checks' verdicts,
-            warnings).
+        prediction: the result as on screen (probability, threshold in force and who set it,
+            label and heatmap strength at it, the checks' verdicts, warnings).
         model: the model's identity.
 
     Returns:

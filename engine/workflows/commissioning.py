@@ -51,7 +51,8 @@ from engine.evaluation.domain_fitting import (
 )
 from engine.evaluation.operating_point import choose_operating_point
 from engine.imaging.radiograph import FloatImage
-from engine.inference.domain_features import Features
+from engine.inference.network_export import export_networks
+from engine.inference.networks import Features
 from engine.inference.predictor import Predictor
 from engine.modeling.bundles import Bundle, write_bundle
 from engine.modeling.domain_reference import (
@@ -65,6 +66,7 @@ from engine.modeling.domain_reference import (
 from engine.modeling.labelled_folders import read_labelled_set
 from engine.modeling.site_data import SiteData, read_site_data, require_enough_patients
 from engine.progress import OnProgress, ShouldStop, ignore_progress, never_stop
+from engine.runtime import TENSORFLOW
 
 #: L2 strength of the site head (inverse): chosen by cross-validation on NIH's fit images.
 HEAD_C = 0.001
@@ -245,7 +247,7 @@ def commission(
         DatasetError: the site's folder cannot be used (too few images or patients).
         Cancelled: ``should_stop()`` became true (nothing is written).
     """
-    predictor = Predictor.load(config.bundle)
+    predictor = Predictor.load(config.bundle, runtime=TENSORFLOW)  # its Keras models are copied
     bundle = predictor.bundle
     if predictor.domain is None:
         raise ConfigError(
@@ -347,14 +349,8 @@ def _write(
             "method": "stratified_group_kfold(patient_id)",
             "seed": config.seed,
             "test_fraction": config.test_fraction,
-            "fit": {
-                "NORMAL": int((labels[fit] == 0).sum()),
-                "PNEUMONIA": int((labels[fit] == 1).sum()),
-            },
-            "test": {
-                "NORMAL": int((labels[test] == 0).sum()),
-                "PNEUMONIA": int((labels[test] == 1).sum()),
-            },
+            "fit": _class_counts(labels[fit]),
+            "test": _class_counts(labels[test]),
             "refit_on_all": config.refit_on_all,
         },
         "method": (
@@ -382,7 +378,12 @@ def _write(
     if ood.is_file():
         extra[REFERENCE_FILE] = ood.read_text(encoding="utf-8")
     return write_bundle(
-        bundle.model, new_card, config.out, extra_files=extra, extra_models=bundle.extra_models
+        bundle.model,
+        new_card,
+        config.out,
+        extra_files=extra,
+        extra_models=bundle.extra_models,
+        export=export_networks,
     )
 
 

@@ -24,6 +24,7 @@ from pathlib import Path
 from engine.errors import ConfigError
 from engine.evaluation.assessment import AssessmentConfig, assess
 from engine.evaluation.domain_fitting import trained_domain_check
+from engine.inference.network_export import export_networks
 from engine.inference.ood import REFERENCE_FILE
 from engine.inference.scorer import Scorer
 from engine.modeling.bundles import Bundle, load_bundle, write_bundle
@@ -140,6 +141,7 @@ def build_ensemble(
         out_dir,
         extra_files=extra_files,
         extra_models=[member.model for member in members[1:]],
+        export=export_networks,
     )
 
 

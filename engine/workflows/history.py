@@ -30,7 +30,8 @@ import json
 import os
 import sqlite3
 import threading
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -68,6 +69,8 @@ SCHEMA_VERSION = len(MIGRATIONS)
 _COLUMNS = "id, path, sha256, model_id, probability, threshold, label, time, source, warnings, " + (
     ", ".join(name for name, _ in ADDED_COLUMNS)
 )
+#: Why an entry recorded by an older Hilum has no hash (it stored "" and no reason).
+_NO_HASH_REASON = "the file could not be read when the entry was recorded (no reason was kept)"
 _REMEDY = "Move the file aside (Hilum then starts a new history), or restore it from a backup."
 
 
@@ -92,7 +95,7 @@ def _entry(row: tuple[Any, ...]) -> HistoryEntry:
     ]
     return HistoryEntry(
         path=str(path),
-        sha256=str(sha256),
+        sha256=str(sha256) or None,
         model_id=str(model_id),
         probability=float(probability),
         threshold=float(threshold),
@@ -102,7 +105,8 @@ def _entry(row: tuple[Any, ...]) -> HistoryEntry:
         warnings=tuple(json.loads(warnings)),
         image_source=str(row[10]),
         id=int(identifier),
-        **stored_verdict(row[11:]),
+        hash_error=row[14] if row[14] is not None or sha256 else _NO_HASH_REASON,
+        **stored_verdict(row[11:14]),
     )
 
 
@@ -188,7 +192,7 @@ class History:
         checked_source(entry.source)
         values = (
             entry.path,
-            entry.sha256,
+            entry.sha256 or "",  # NOT NULL since schema 1: "" is no hash, hash_error says why
             entry.model_id,
             entry.probability,
             entry.threshold,
@@ -288,6 +292,34 @@ class History:
                 f"History {self.path}: cannot be read ({error}). {_REMEDY}"
             ) from None
         return rows
+
+    @contextmanager
+    def transaction(self, doing: str) -> Iterator[sqlite3.Connection]:
+        """One write transaction under the lock, committed (durably) when the block ends.
+
+        For the tables beside ``predictions`` (the arrivals queue, :mod:`engine.workflows.arrivals`)
+        whose changes take several statements that must happen together or not at all.
+
+        Args:
+            doing: what the block does, for the error message ("queue an arrival").
+
+        Raises:
+            HistoryError: the database cannot be written (the block's changes are rolled back).
+        """
+        try:
+            with self._lock:
+                self._db.execute("BEGIN IMMEDIATE")
+                try:
+                    yield self._db
+                except BaseException:
+                    self._db.execute("ROLLBACK")
+                    raise
+                self._db.execute("COMMIT")
+        except sqlite3.Error as error:
+            raise HistoryError(
+                f"History {self.path}: could not {doing} ({error}). Check the free disk space "
+                "and that the folder is writable."
+            ) from None
 
     def close(self) -> None:
         """Close the database (entries are already committed; this only releases the file)."""

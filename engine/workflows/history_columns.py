@@ -1,4 +1,4 @@
-"""Columns added to the history's ``predictions`` table after schema 1, each only when missing.
+"""Columns and tables added to the history after schema 1, each only when missing.
 
 Why not numbered migrations (:data:`engine.workflows.history.MIGRATIONS`): features built at the
 same time on separate branches each add columns; two numbered "version 2" steps would clash, and a
@@ -23,7 +23,10 @@ ADDED_COLUMNS: tuple[tuple[str, str], ...] = (
     ("in_domain", "INTEGER"),
     ("domain_score", "REAL"),
     ("outside", "TEXT"),
+    ("hash_error", "TEXT"),
 )
+#: ``hash_error``: why the file could not be hashed when the entry was recorded (NULL when it
+#: was; ``sha256`` is then "", schema 1 declared it NOT NULL).
 #: The added columns that hold the verdict, in the order :func:`stored_verdict` reads them.
 VERDICT_COLUMNS = ("in_domain", "domain_score", "outside")
 
@@ -32,9 +35,23 @@ ADDED_INDEXES = (
     "CREATE INDEX IF NOT EXISTS predictions_image_source ON predictions (image_source, id)",
 )
 
+#: Tables added after schema 1. ``arrivals``: the images received over the network that wait
+#: for their prediction (:mod:`engine.workflows.arrivals`); ``claimed`` names the queue that is
+#: predicting a row (NULL while it waits).
+ADDED_TABLES = (
+    """CREATE TABLE IF NOT EXISTS arrivals (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        path TEXT NOT NULL UNIQUE,
+        sender TEXT NOT NULL DEFAULT '',
+        received TEXT NOT NULL,
+        claimed TEXT
+    )""",
+)
+
 
 def add_missing_columns(db: sqlite3.Connection) -> None:
-    """Add every column of :data:`ADDED_COLUMNS` that ``predictions`` lacks, in one transaction.
+    """Add every column of :data:`ADDED_COLUMNS` that ``predictions`` lacks, and every table of
+    :data:`ADDED_TABLES` that is missing, in one transaction.
 
     Args:
         db: an open connection in autocommit mode (``isolation_level=None``) whose database has
@@ -49,7 +66,7 @@ def add_missing_columns(db: sqlite3.Connection) -> None:
         for name, declaration in ADDED_COLUMNS:
             if name not in present:
                 db.execute(f"ALTER TABLE predictions ADD COLUMN {name} {declaration}")
-        for statement in ADDED_INDEXES:
+        for statement in (*ADDED_TABLES, *ADDED_INDEXES):
             db.execute(statement)
         db.execute("COMMIT")
     except BaseException:

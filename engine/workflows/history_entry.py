@@ -21,16 +21,18 @@ def utc_now() -> str:
     return datetime.now(UTC).isoformat(timespec="milliseconds")
 
 
-def content_hash(path: str | os.PathLike[str]) -> str:
-    """sha256 of a file's bytes, or ``""`` when it cannot be read any more.
+def content_hash(path: str | os.PathLike[str]) -> tuple[str | None, str | None]:
+    """(sha256 of a file's bytes, None), or (None, why) when it cannot be read any more.
 
     Why not raise: the prediction was made and shown; failing to record it because the file was
-    moved since would lose the entry, which is worse than an entry without a hash.
+    moved since would lose the entry, which is worse than an entry without a hash. The reason is
+    kept with the entry and shown in the History tab, so the missing hash is explained.
     """
     try:
-        return sha256_of(Path(path))
-    except OSError:
-        return ""
+        return sha256_of(Path(path)), None
+    except OSError as error:
+        reason = error.strerror or type(error).__name__
+        return None, f"{path} could not be read to hash it when recorded ({reason})"
 
 
 @dataclass(frozen=True)
@@ -39,7 +41,7 @@ class HistoryEntry:
 
     Attributes:
         path: the file's absolute path as it was opened.
-        sha256: sha256 of the file's bytes ("" when it could not be read at record time).
+        sha256: sha256 of the file's bytes, ``None`` when it could not be read at record time.
         model_id: the model bundle's id.
         probability: probability of pneumonia.
         threshold: the operating point the label was decided at.
@@ -51,10 +53,11 @@ class HistoryEntry:
         id: the row id, 0 until stored.
         in_domain, domain_score, outside: the checks' verdict (``Prediction``'s fields of
             these names); ``None`` too in an entry recorded before Hilum stored them.
+        hash_error: why ``sha256`` is ``None`` (``None`` when the file was hashed).
     """
 
     path: str
-    sha256: str
+    sha256: str | None
     model_id: str
     probability: float
     threshold: float
@@ -67,6 +70,7 @@ class HistoryEntry:
     in_domain: bool | None = None
     domain_score: float | None = None
     outside: str | None = None
+    hash_error: str | None = None
 
     @classmethod
     def from_prediction(
@@ -93,9 +97,10 @@ class HistoryEntry:
                 "The prediction has no file path (it was made from an image in memory); "
                 "pass path=... to record it."
             )
+        sha256, hash_error = content_hash(file)
         return cls(
             path=os.path.abspath(file),
-            sha256=content_hash(file),
+            sha256=sha256,
             model_id=prediction.model_id,
             probability=float(prediction.probability),
             threshold=float(prediction.threshold),
@@ -106,6 +111,7 @@ class HistoryEntry:
             in_domain=prediction.in_domain,
             domain_score=prediction.domain_score,
             outside=prediction.outside,
+            hash_error=hash_error,
         )
 
 

@@ -42,6 +42,7 @@ def versions() -> dict[str, str]:
     found = {"python": platform.python_version()}
     for package in (
         "hilum",
+        "ai-edge-litert",
         "tensorflow",
         "keras",
         "numpy",
@@ -90,11 +91,12 @@ def run_checks(model_dir: str | os.PathLike[str] | None) -> list[Check]:
     """Run every check; never raises for a failed check (it is reported as ``ok=False``)."""
     from engine.imaging.images import load_image
     from engine.inference.predictor import Predictor
-    from engine.runtime import device
+    from engine.runtime import device, tensorflow_installed
 
     checks: list[Check] = []
-    checks.append(timed("device", lambda: str(device())))
     if model_dir is None:
+        if tensorflow_installed():  # what training uses; the reading room has LiteRT only
+            checks.append(timed("device", lambda: str(device())))
         checks.append(Check("default model", False, 0.0, "no default model bundle is installed"))
         return checks
     loaded: list[Predictor] = []
@@ -104,6 +106,8 @@ def run_checks(model_dir: str | os.PathLike[str] | None) -> list[Check]:
         return f"{loaded[0].model_id} ({Path(model_dir).name})"
 
     checks.append(timed("load model", load))
+    # The device and runtime the model reads images with (LiteRT needs no TensorFlow).
+    checks.append(timed("device", lambda: str(loaded[0].device if loaded else device())))
     pixels = phantom()
     with tempfile.TemporaryDirectory(prefix="hilum-selftest-") as folder:
         jpeg = Path(folder) / "phantom.jpg"

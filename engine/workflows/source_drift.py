@@ -158,7 +158,7 @@ def file_source(path: str | os.PathLike[str], calling_ae: str | None = None) -> 
     return image_source(header, path, calling_ae)
 
 
-def recorded_source(history: History, sha256: str, path: str | os.PathLike[str]) -> str:
+def recorded_source(history: History, sha256: str | None, path: str | os.PathLike[str]) -> str:
     """The source this image was recorded with before, else :func:`file_source` of ``path``.
 
     Why: an image received over the network is predicted first in the triage list, with its

@@ -33,6 +33,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from engine.inference.network_export import export_networks
 from engine.modeling import datasets, variants
 from engine.modeling.architectures import unfreeze_top
 from engine.modeling.augmentation import RECIPE
@@ -388,5 +389,6 @@ def train(
         replace(card, domain_check=domain),
         Path(config.out_dir) / model_id,
         extra_files={**reference_files(reference), **files},
+        export=export_networks,
     )
     return TrainingResult(bundle, read_card(bundle), run.history)

@@ -168,6 +168,7 @@ def triage(
     on_progress: OnProgress,
     should_stop: ShouldStop,
     calling_aes: Mapping[Path, str] | None = None,
+    on_done: Callable[[Path], None] | None = None,
 ) -> TriageSummary:
     """Predict every image under ``paths``, put each row in ``sink`` and record it; worker side.
 
@@ -180,6 +181,8 @@ def triage(
         should_stop: checked between files.
         calling_aes: the sender's AE title of each file received over the network: the
             image's source when its header names no institution or station.
+        on_done: called with each file once its row is out and its prediction, if any, is
+            recorded (not when recording failed); the arrivals queue completes it there.
 
     Returns:
         How the batch ended.
@@ -192,19 +195,32 @@ def triage(
     senders = calling_aes or {}
     for result in predict(files, should_stop=should_stop):
         source = file_source(result.path, senders.get(result.path))
-        if result.prediction is not None and history is not None:
-            try:
-                history.add(
-                    HistoryEntry.from_prediction(
-                        result.prediction, "worklist", path=result.path, image_source=source
-                    )
-                )
-            except HistoryError as error:
-                history_error = history_error or str(error)
+        error = _record(result, source, history)
         sink.put(triage_row(result, context, source))
+        if not error and on_done is not None:
+            try:
+                on_done(result.path)
+            except HistoryError as failure:
+                error = str(failure)
+        history_error = history_error or error
         done += 1
         on_progress(Progress("worklist", done, len(files), result.path.name))
     return TriageSummary(len(files), done, done < len(files) and should_stop(), history_error)
+
+
+def _record(result: FileResultLike, source: str, history: History | None) -> str:
+    """Record ``result``'s prediction (source ``"worklist"``); why it could not be, else ""."""
+    if result.prediction is None or history is None:
+        return ""
+    try:
+        history.add(
+            HistoryEntry.from_prediction(
+                result.prediction, "worklist", path=result.path, image_source=source
+            )
+        )
+    except HistoryError as error:
+        return str(error)
+    return ""
 
 
 def _flag(value: bool | None) -> str:

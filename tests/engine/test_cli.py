@@ -20,6 +20,7 @@ COMMANDS = {
     "ensemble",
     "domain-check",
     "commission",
+    "export-runtime",
     "listen",
     "pacs",
     "view",

@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from engine.workflows import history as history_module
+from engine.workflows.arrivals import ArrivalQueue
 from engine.workflows.history import History, HistoryError
 from engine.workflows.history_entry import HistoryEntry
 from tests.fakes import FakePrediction
@@ -106,9 +107,19 @@ def test_from_prediction_hashes_the_file_bytes(tmp_path: Path) -> None:
     assert made.time.endswith("+00:00")
 
 
-def test_from_prediction_of_a_vanished_file_records_an_empty_hash(tmp_path: Path) -> None:
+def test_a_vanished_file_is_recorded_without_a_hash_and_with_the_reason(
+    tmp_path: Path, db: Path
+) -> None:
     gone = FakePrediction(0.1, 0.5, "NORMAL", "cnn-1", path=tmp_path / "gone.dcm")
-    assert HistoryEntry.from_prediction(gone, "cli").sha256 == ""
+    made = HistoryEntry.from_prediction(gone, "cli")
+    assert made.sha256 is None
+    assert made.hash_error is not None and "gone.dcm could not be read" in made.hash_error
+    assert "No such file" in made.hash_error
+    with History(db) as history:
+        history.add(made)
+    with History(db) as history:  # the reason is stored, not only carried in memory
+        (stored,) = history.query()
+    assert (stored.sha256, stored.hash_error) == (None, made.hash_error)
 
 
 def test_from_prediction_needs_a_path_and_a_known_source(tmp_path: Path) -> None:
@@ -255,10 +266,17 @@ def test_a_database_without_the_verdict_columns_gains_them_and_keeps_its_entries
         (old,) = history.query()
         assert (old.path, old.label, old.warnings) == ("/x/old.png", "PNEUMONIA", ("low contrast",))
         assert (old.in_domain, old.domain_score, old.outside) == (None, None, None)
+        assert old.sha256 is None and old.hash_error is not None  # "" of an older Hilum
+        assert "could not be read" in old.hash_error
         new = history.add(entry("/x/new.png", in_domain=False, domain_score=2.0, outside="Outside"))
     with History(db) as history:  # reopening adds nothing twice
         assert history.query()[0] == new
     with closing(sqlite3.connect(db)) as raw:
         names = [row[1] for row in raw.execute("PRAGMA table_info(predictions)")]
-        assert names[-3:] == ["in_domain", "domain_score", "outside"]
+        assert names[-4:] == ["in_domain", "domain_score", "outside", "hash_error"]
         assert raw.execute("PRAGMA user_version").fetchone()[0] == history_module.SCHEMA_VERSION
+    with History(db) as history:  # and the arrivals queue, added when missing too
+        ArrivalQueue(history).enqueue("/in/new.dcm", "XRAY1")
+        assert [(a.path, a.sender) for a in ArrivalQueue(history).pending()] == [
+            (Path("/in/new.dcm"), "XRAY1")
+        ]

@@ -21,6 +21,7 @@ from engine.modeling.calibration import Calibration
 from engine.modeling.preprocessing import preprocess
 from engine.modeling.tta import make_views
 from engine.progress import Progress
+from engine.runtime import TENSORFLOW
 from tests.engine.tiny_bundles import make_bundle
 
 REPO = Path(__file__).resolve().parents[2]
@@ -30,7 +31,8 @@ TIMINGS = {"decode", "preprocess", "model_cam", "resize"}
 
 @pytest.fixture(scope="module")
 def predictor(tmp_path_factory) -> Predictor:
-    return Predictor.load(make_bundle(tmp_path_factory.mktemp("bundle") / "tiny", threshold=0.4))
+    bundle = make_bundle(tmp_path_factory.mktemp("bundle") / "tiny", threshold=0.4)
+    return Predictor.load(bundle, runtime=TENSORFLOW)  # compared with the Keras model
 
 
 @pytest.fixture(scope="module")
@@ -55,6 +57,16 @@ def test_predict_a_jpeg(predictor, jpeg):
     assert set(result.timings) == TIMINGS and result.seconds > 0
     assert result.model_id == "tiny-test" and result.device == str(predictor.device)
     assert result.path == jpeg and not result.out_of_distribution
+
+
+def test_a_prediction_of_a_multiframe_image_says_which_frame(predictor, dicom_dir):
+    path = dicom_dir / "HasFragmentSequence_XA_JPEGbaseline.dcm"
+    result = predict(predictor, load_image(path, frame=2))
+    assert (result.frame_index, result.frame_count) == (2, 96)
+    assert "A multi-frame image (96 frames): this prediction is of frame 3 only." in result.warnings
+    single = predict(predictor, dicom_dir / "CR-MONO1-10-chest.dcm")
+    assert (single.frame_index, single.frame_count) == (0, 1)
+    assert not any("multi-frame" in warning for warning in single.warnings)
 
 
 def test_predict_a_full_size_dicom_gives_a_heatmap_at_display_size(
@@ -210,7 +222,7 @@ def test_predict_many_stops_when_asked(predictor, some_jpegs):
 def default_predictor() -> Predictor:
     if not (DEFAULT_MODEL / "card.json").is_file():
         pytest.skip(f"needs the trained default model at {DEFAULT_MODEL} (not trained yet)")
-    return Predictor.load(DEFAULT_MODEL)
+    return Predictor.load(DEFAULT_MODEL, runtime=TENSORFLOW)  # compared with the Keras model
 
 
 def test_full_resolution_and_224_copy_agree(default_predictor, fullres_dir, train_dir):

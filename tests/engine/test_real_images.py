@@ -119,6 +119,21 @@ def test_multiframe_reads_first_frame_and_counts_frames(dicom_dir: Path) -> None
     np.testing.assert_array_equal(image.values, first.astype(np.float32))
 
 
+def test_any_frame_of_a_multiframe_image_reads_and_a_missing_one_is_refused(
+    dicom_dir: Path, fullres_dir: Path
+) -> None:
+    path = dicom_dir / "HasFragmentSequence_XA_JPEGbaseline.dcm"
+    image = load_image(path, frame=50)  # JPEG baseline: decoded in a decoder process
+    assert (image.frame_index, image.frame_count) == (50, 96)
+    expected = pydicom.pixels.pixel_array(pydicom.dcmread(path), index=50)
+    np.testing.assert_array_equal(image.values, expected.astype(np.float32))
+    with pytest.raises(ImageReadError, match="Frame 97 was asked for, but the image has 96"):
+        load_image(path, frame=96)
+    jpeg = sorted((fullres_dir / "NORMAL").glob("*.jpeg"))[0]
+    with pytest.raises(ImageReadError, match="has one frame"):
+        load_image(jpeg, frame=1)
+
+
 def test_dicom_metadata_is_carried(dicom_dir: Path) -> None:
     image: Radiograph = load_image(dicom_dir / "RG1_UNCR.dcm")
     ds = pydicom.dcmread(dicom_dir / "RG1_UNCR.dcm", stop_before_pixels=True)

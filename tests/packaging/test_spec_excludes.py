@@ -9,6 +9,9 @@ the bundle could not train). Two checks:
 * a fresh interpreter that imports every module of engine/ and viewer/ and every module they
   import lazily loads nothing excluded (this catches what those packages import in turn, such as
   scikit-learn's SciPy).
+
+These are the exclusions of both editions. The reading room also leaves out ``TRAINING_ONLY``;
+``tests/viewer/test_reading_room_alone.py`` runs the app with those refused.
 """
 
 from __future__ import annotations
@@ -20,21 +23,15 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from tests.conftest import REPO
+from tests.packaging.spec import SPEC, spec_list
 from tests.packaging.support import run_in_repo
 
-SPEC = REPO / "packaging" / "hilum.spec"
 PACKAGES = ("engine", "viewer")
 
 
 def spec_excludes() -> list[str]:
-    """The ``EXCLUDES = [...]`` list of the spec, read without running the spec."""
-    for node in ast.parse(SPEC.read_text(encoding="utf-8")).body:
-        if isinstance(node, ast.Assign) and any(
-            isinstance(target, ast.Name) and target.id == "EXCLUDES" for target in node.targets
-        ):
-            excludes: list[str] = ast.literal_eval(node.value)
-            return excludes
-    raise AssertionError(f"{SPEC} has no EXCLUDES list")
+    """What the spec excludes from both editions."""
+    return spec_list("EXCLUDES")
 
 
 def imported_modules(files: Iterable[Path]) -> dict[str, str]:

@@ -4,7 +4,8 @@ Run as ``python -m tests.viewer.cold_start_driver FILE`` in a fresh process (see
 ``test_cold_start.py``): it calls the console command's :func:`viewer.entry.main` with
 ``["view", FILE]`` and watches the real window from the event loop until the prediction of
 ``FILE`` is recorded in the history database, an error shows, or :data:`GIVE_UP_SECONDS` pass.
-Then it prints one :data:`VERDICT` line and quits the application.
+Then it prints one :data:`VERDICT` line and quits the application. The verdict also carries what
+the Training tab says when it is the reading room's note (``test_reading_room_alone.py``).
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import json
 import sqlite3
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +22,7 @@ from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QApplication, QMessageBox
 
 from viewer.entry import main
+from viewer.training.availability import WorkstationNote
 from viewer.window.main_window import MainWindow
 from viewer.window.triage_and_history import default_history_path
 
@@ -56,8 +59,10 @@ def observe(file: Path) -> dict[str, Any]:
     ]
     room = windows[0].reading_room if windows else None
     radiograph = room.view.radiograph if room is not None else None
+    note = windows[0].training_tab if windows else None
     return {
         "window": bool(windows),
+        "training_note": note.message.text() if isinstance(note, WorkstationNote) else None,
         "image": str(radiograph.source) if radiograph is not None else None,
         "dialogs": dialogs,
         "banner": room.banner.text() if room is not None else "",
@@ -66,13 +71,18 @@ def observe(file: Path) -> dict[str, Any]:
 
 
 def watch(file: Path) -> None:
-    """Poll the window until the verdict is known, print it and quit the application."""
+    """Poll the window until the verdict on ``file`` is known, print it and quit."""
+    watch_until(lambda: observe(file), lambda seen: bool(seen["records"]))
+
+
+def watch_until(look: Callable[[], dict[str, Any]], done: Callable[[dict[str, Any]], bool]) -> None:
+    """Poll ``look()`` from the event loop until ``done(seen)``, an error shows or
+    :data:`GIVE_UP_SECONDS` pass; then print the last ``seen`` as the verdict and quit."""
     deadline = time.monotonic() + GIVE_UP_SECONDS
 
     def poll() -> None:
-        seen = observe(file)
-        done = seen["records"] or seen["dialogs"] or seen["banner"]
-        if done or time.monotonic() > deadline:
+        seen = look()
+        if done(seen) or seen["dialogs"] or seen["banner"] or time.monotonic() > deadline:
             print(VERDICT + json.dumps(seen), flush=True)
             QApplication.quit()
             return

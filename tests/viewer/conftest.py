@@ -18,6 +18,7 @@ from pytestqt.qtbot import QtBot
 from tests.viewer.helpers import show_widget
 from viewer.jobs import JobRunner
 from viewer.settings import Settings
+from viewer.window import triage_and_history
 from viewer.window.main_window import MainWindow
 
 # The window's history database and any other per-user file go to Qt's test locations
@@ -32,8 +33,15 @@ def settings(tmp_path: Path) -> Settings:
 
 
 @pytest.fixture
-def make_window(qtbot: QtBot, settings: Settings) -> Iterator[Callable[..., MainWindow]]:
-    """Factory of shown main windows; every window is closed and its jobs joined afterwards."""
+def make_window(
+    qtbot: QtBot, settings: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[Callable[..., MainWindow]]:
+    """Factory of shown main windows; every window is closed and its jobs joined afterwards.
+
+    Their history is the test's own (not the one in ~/.qttest shared by every run): arrivals
+    a failed run left in a shared queue would be predicted in the next run's windows."""
+    history = tmp_path / "window-history.sqlite"
+    monkeypatch.setattr(triage_and_history, "default_history_path", lambda: history)
     windows: list[MainWindow] = []
 
     def factory(store: Settings | None = None) -> MainWindow:

@@ -6,7 +6,9 @@ from pathlib import Path
 from typing import TypeVar
 
 import numpy as np
-from PySide6.QtWidgets import QWidget
+from PySide6.QtCore import QPoint, QPointF, Qt
+from PySide6.QtGui import QWheelEvent
+from PySide6.QtWidgets import QApplication, QWidget
 from pytestqt.qtbot import QtBot
 
 from engine import Radiograph
@@ -60,3 +62,31 @@ def fake_prediction(
         warnings=warnings,
         heatmap_kind=heatmap_kind,
     )
+
+
+def wheel_over(widget: QWidget, notches: int = 1) -> QWidget | None:
+    """Turn the mouse wheel ``notches`` over the centre of ``widget``, delivered as Qt delivers a
+    real wheel event: to the widget, then to its parents while it is ignored. Returns the widget
+    that took it, or ``None``.
+
+    Why the walk: Qt 6 does not propagate a wheel event sent from a program (it is not
+    spontaneous; ``QApplication::notify``: "Synthesized events shouldn't propagate").
+    """
+    spot = widget.mapToGlobal(widget.rect().center())
+    target: QWidget | None = widget
+    while target is not None:
+        event = QWheelEvent(
+            QPointF(target.mapFromGlobal(spot)),
+            QPointF(spot),
+            QPoint(),
+            QPoint(0, 120 * notches),
+            Qt.MouseButton.NoButton,
+            Qt.KeyboardModifier.NoModifier,
+            Qt.ScrollPhase.NoScrollPhase,
+            False,
+        )
+        QApplication.sendEvent(target, event)
+        if event.isAccepted():
+            return target
+        target = None if target.isWindow() else target.parentWidget()
+    return None

@@ -12,8 +12,10 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -38,9 +40,8 @@ DICOM_FILES = [
 ]
 
 
-def view_cold(file: Path, home: Path) -> dict[str, Any]:
-    """Run ``hilum view file`` in a new process whose settings and data live under ``home``;
-    return the driver's verdict (what the window showed, and the history database's rows)."""
+def run_fresh(home: Path, *command: str) -> subprocess.CompletedProcess[str]:
+    """``python -m command...`` in a new process whose settings and data live under ``home``."""
     environment = {
         **os.environ,
         "HOME": str(home),
@@ -50,8 +51,8 @@ def view_cold(file: Path, home: Path) -> dict[str, Any]:
         "QT_QPA_PLATFORM": "offscreen",
         "PYTHONPATH": os.pathsep.join([str(REPO), os.environ.get("PYTHONPATH", "")]),
     }
-    done = subprocess.run(
-        [sys.executable, "-m", "tests.viewer.cold_start_driver", str(file)],
+    return subprocess.run(
+        [sys.executable, "-m", *command],
         cwd=REPO,
         env=environment,
         capture_output=True,
@@ -59,10 +60,22 @@ def view_cold(file: Path, home: Path) -> dict[str, Any]:
         timeout=300,
         check=False,
     )
+
+
+def verdict_of(done: subprocess.CompletedProcess[str]) -> dict[str, Any]:
+    """The driver's verdict line, parsed (the run must have ended well and printed one)."""
     verdicts = [line for line in done.stdout.splitlines() if line.startswith(VERDICT)]
     assert done.returncode == 0 and verdicts, f"exit {done.returncode}\n{done.stderr[-3000:]}"
     verdict: dict[str, Any] = json.loads(verdicts[-1][len(VERDICT) :])
     return verdict
+
+
+def view_cold(file: Path, home: Path, runner: Sequence[str] = ()) -> dict[str, Any]:
+    """Run ``hilum view file`` in a new process whose settings and data live under ``home``;
+    return the driver's verdict (what the window showed, and the history database's rows).
+    ``runner``: a module that runs the driver (``python -m RUNNER DRIVER FILE``), e.g.
+    :mod:`tests.without_training`."""
+    return verdict_of(run_fresh(home, *runner, "tests.viewer.cold_start_driver", str(file)))
 
 
 def assert_shown_and_recorded(file: Path, verdict: dict[str, Any]) -> None:
@@ -88,3 +101,28 @@ def test_a_cold_start_shows_a_jpeg_and_records_its_prediction(
 ) -> None:
     file = min((shared_data / "chest_xray" / "external" / "NORMAL").glob("*.jp*g"))
     assert_shown_and_recorded(file, view_cold(file, tmp_path))
+
+
+def test_arrivals_of_a_session_that_died_are_predicted_at_the_next_start(
+    dicom_dir: Path, tmp_path: Path
+) -> None:
+    """Issue 19: received images the application died before predicting were lost. Queued in
+    the history database by a session that dies (claimed, never predicted), they are predicted,
+    listed in the triage list and recorded when ``hilum`` starts again."""
+    received = tmp_path / "received"
+    received.mkdir()
+    files = []
+    for name in ("RG1_UNCR.dcm", "RG1_JLSN.dcm"):
+        files.append(received / name)
+        shutil.copyfile(dicom_dir / name, files[-1])
+    dying = run_fresh(tmp_path, "tests.viewer.arrivals_driver", "died", *map(str, files))
+    assert dying.returncode == 0, dying.stderr[-3000:]
+    verdict = verdict_of(
+        run_fresh(tmp_path, "tests.viewer.arrivals_driver", "start", *map(str, files))
+    )
+    assert (verdict["dialogs"], verdict["banner"], verdict["waiting"]) == ([], "", 0)
+    assert verdict["listed"] == sorted(str(file) for file in files)
+    model_id = read_card(default_model_dir()).model_id
+    assert sorted((r["path"], r["model_id"]) for r in verdict["records"]) == sorted(
+        (str(file), model_id) for file in files
+    )

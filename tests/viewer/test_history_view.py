@@ -8,11 +8,14 @@ from pathlib import Path
 
 import pytest
 from PySide6.QtCore import Qt
+from PySide6.QtTest import QTest
+from PySide6.QtWidgets import QToolButton
 from pytestqt.qtbot import QtBot
 
-from engine.workflows.history import History
+from engine.workflows.history import History, HistoryError
 from engine.workflows.history_entry import HistoryEntry
 from tests.viewer.helpers import show_widget
+from viewer.history import history_view
 from viewer.history.history_view import ANY, POLL_MS, HistoryView
 
 
@@ -164,3 +167,45 @@ def test_each_entry_shows_the_checks_verdict_and_no_label_when_outside(
     assert cell("hip.dcm", probability) == "0.990 (unvalidated)"
     assert (cell("dan.jpeg", verdict), cell("dan.jpeg", label)) == ("Validated", "NORMAL")
     assert cell("chest.jpeg", verdict) == "No domain check"  # recorded without the check
+
+
+def test_a_failing_check_for_new_entries_is_shown_once_then_cleared_when_it_works(
+    qtbot: QtBot, make_view: Callable[[Path], HistoryView], db: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:  # fmt: skip
+    """Issue 19: the once-a-second check hid its errors, so the list silently stopped
+    following the database. Now the banner says so, once, and the check backs off."""
+    monkeypatch.setattr(history_view, "RETRY_MS", 1500)  # 30 s in use
+    view = make_view(db)
+    newest = view.history.last_id
+    failures: list[int] = []
+
+    def unreadable() -> int:
+        failures.append(1)
+        raise HistoryError(f"History {db}: cannot be read (disk I/O error).")
+
+    monkeypatch.setattr(view.history, "last_id", unreadable)
+    qtbot.waitUntil(view.banner.isVisible, timeout=5 * POLL_MS)
+    assert "disk I/O error" in view.banner.text()
+    assert "checks again every 1 s" in view.banner.text()
+    QTest.mouseClick(view.banner.findChild(QToolButton), Qt.MouseButton.LeftButton)
+    seen = len(failures)
+    qtbot.waitUntil(lambda: len(failures) > seen + 1, timeout=10 * POLL_MS)
+    assert not view.banner.isVisible(), "the same failure is not shown again"
+
+    view.history.add(entry("/ward/dave.png", 0.4))
+    monkeypatch.setattr(view.history, "last_id", newest)
+    qtbot.waitUntil(lambda: "dave.png" in names(view), timeout=10 * POLL_MS)
+    assert not view.banner.isVisible()
+
+
+def test_an_entry_without_a_hash_says_why(
+    make_view: Callable[[Path], HistoryView], tmp_path: Path
+) -> None:
+    view = make_view(tmp_path / "unhashed.sqlite")
+    reason = "/ward/gone.png could not be read to hash it when recorded (No such file)"
+    view.history.add(replace(entry("/ward/gone.png", 0.3), sha256=None, hash_error=reason))
+    view.refresh()
+    cell = view.table.proxy.index(0, 9)
+    assert cell.data() == "not hashed"
+    assert cell.data(Qt.ItemDataRole.ToolTipRole) == f"No content hash: {reason}."

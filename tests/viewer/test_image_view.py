@@ -11,7 +11,7 @@ from PySide6.QtCore import QPoint, Qt
 from pytestqt.qtbot import QtBot
 
 from engine import Radiograph, Window, load_image
-from tests.viewer.helpers import show_widget
+from tests.viewer.helpers import show_widget, wheel_over
 from viewer.reading_room.image_view import ImageView
 from viewer.reading_room.scale_bar import nice_length
 from viewer.widgets.rendering import qimage_to_array, to_uint8
@@ -155,6 +155,22 @@ def test_scale_bar_is_drawn_only_with_a_pixel_spacing(
     yellow = (with_bar[corner][..., 0] > 200) & (with_bar[corner][..., 2] < 80)
     assert yellow.sum() > 50
     assert not ((without[corner][..., 0] > 200) & (without[corner][..., 2] < 80)).any()
+
+
+def test_the_zoom_is_shown_in_the_corner_and_follows_the_wheel(
+    view: ImageView, chest_cr: Radiograph
+) -> None:
+    assert view.zoom_text == ""
+    view.set_radiograph(chest_cr)
+    fitted = view.scale_factor
+    assert view.zoom_text == f"{100 * fitted:.0f} %"
+    assert wheel_over(view.viewport(), notches=1) is not None  # a real wheel notch zooms in
+    assert view.scale_factor == pytest.approx(fitted * 1.25)
+    assert view.zoom_text == f"{125 * fitted:.0f} %"
+    shot = qimage_to_array(view.viewport().grab().toImage())
+    h, w = shot.shape[:2]
+    corner = shot[h - 30 : h, w - 120 : w]
+    assert ((corner[..., 0] > 200) & (corner[..., 2] < 80)).sum() > 10  # drawn in yellow
 
 
 @pytest.mark.parametrize(

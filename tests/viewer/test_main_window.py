@@ -7,8 +7,9 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from PySide6.QtCore import QMimeData, QUrl
-from PySide6.QtWidgets import QLabel
+from PySide6.QtCore import QMimeData, QPointF, Qt, QUrl
+from PySide6.QtGui import QDragEnterEvent, QDropEvent
+from PySide6.QtWidgets import QApplication, QLabel
 from pytestqt.qtbot import QtBot
 
 from engine import Radiograph
@@ -90,11 +91,25 @@ def test_dropping_files_opens_them(
     mime = QMimeData()
     mime.setUrls([QUrl.fromLocalFile(str(path))])
     with qtbot.waitSignal(window.image_shown, timeout=LOAD_TIMEOUT_MS):
-        assert window.handle_drop(mime)
+        assert drop(window, mime)
     assert window.view.radiograph is not None and window.view.radiograph.source == path
     empty = QMimeData()
     empty.setText("not a file")
-    assert not window.handle_drop(empty)
+    assert not drop(window, empty)
+
+
+def drop(window: MainWindow, mime: QMimeData) -> bool:
+    """Drag ``mime`` over the middle of ``window`` and drop it, as real drag and drop events (Qt
+    delivers a drop only to a widget that accepted the drag); True when the drop was taken."""
+    spot, copy = window.rect().center(), Qt.DropAction.CopyAction
+    button, keys = Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier
+    enter = QDragEnterEvent(spot, copy, mime, button, keys)
+    QApplication.sendEvent(window, enter)
+    if not enter.isAccepted():
+        return False
+    event = QDropEvent(QPointF(spot), copy, mime, button, keys)
+    QApplication.sendEvent(window, event)
+    return event.isAccepted()
 
 
 def test_opening_a_folder_lists_it_and_shows_the_first_image(

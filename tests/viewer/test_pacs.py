@@ -13,6 +13,7 @@ from pytestqt.qtbot import QtBot
 from engine.errors import ConfigError
 from engine.inference.predictor import Predictor
 from engine.pacs.nodes import AllowedCaller, ListenerSettings, PacsNode
+from engine.workflows.history import HistoryError
 from tests.engine.tiny_bundles import make_bundle
 from tests.pacs_support import ORTHANC_AET, Orthanc, dcmtk
 from tests.viewer.helpers import LOAD_TIMEOUT_MS, MODEL_TIMEOUT_MS, open_and_wait
@@ -128,6 +129,34 @@ def test_arriving_images_are_listed_and_predicted_into_the_triage_list(
     assert window.pacs.listener is None
 
 
+def test_a_received_image_is_queued_before_the_sender_hears_success_and_outlives_a_batch(
+    qtbot: QtBot, make_window: MakeWindow, pacs_tools: None, tiny_bundle: Path,
+    chest_cr: Path, small_cr: Path, tmp_path: Path,
+) -> None:  # fmt: skip
+    """Issue 19: arrivals lived in memory and a user's batch cancelled them. Now the queue row
+    is committed before storescu hears "success" (before any model is loaded here), and a
+    folder batch asked for meanwhile does not drop it: both are predicted and listed."""
+    window = make_window()
+    received = tmp_path / "received"
+    port = listening(window, received)
+    triage_list = window.triage_history.triage_list
+    storescu(port, chest_cr)  # returns once Hilum answered "success"
+    header = pydicom.dcmread(chest_cr, stop_before_pixels=True)
+    arrival = received / header.StudyInstanceUID / f"{header.SOPInstanceUID}.dcm"
+    assert [a.path for a in triage_list.arrivals.pending()] == [arrival]
+    folder = tmp_path / "folder"
+    folder.mkdir()
+    (folder / "small.dcm").write_bytes(small_cr.read_bytes())
+    triage_list.run([folder])  # waits for the model, like the arrival
+    with_model(qtbot, window, tiny_bundle)
+    qtbot.waitUntil(
+        lambda: not triage_list.is_running and not triage_list.arrivals.pending(),
+        timeout=MODEL_TIMEOUT_MS,
+    )
+    assert sorted(row.path for row in triage_list.rows()) == sorted([arrival, folder / "small.dcm"])
+    assert all(row.probability is not None for row in triage_list.rows())
+
+
 def test_a_dicom_result_is_sent_to_the_pacs_and_exported(
     qtbot: QtBot, make_window: MakeWindow, orthanc: Orthanc, tiny_bundle: Path,
     chest_cr: Path, tmp_path: Path,
@@ -180,3 +209,51 @@ def test_query_retrieve_finds_a_study_and_opens_it(
     shown = window.view.radiograph
     assert shown is not None and shown.sop_instance_uid == header.SOPInstanceUID
     assert shown.source.parent == tmp_path / header.StudyInstanceUID
+
+
+def test_damaged_settings_are_reported_and_kept_not_silently_reset(
+    make_window: MakeWindow, settings: Settings
+) -> None:
+    """Issue 19: a damaged listener setting silently became the default. Now the user is told
+    which file and key, what is used instead and what to do, and the damaged value is kept."""
+    damaged = '{"ae_title": "HILUM", "port": "eleven", "out_dir": "/in", "allowed": ["X"],'
+    settings.store.setValue("pacs/listener", damaged)
+    settings.store.setValue(
+        "pacs/nodes", '[{"ae_title": "ARCHIVE", "host": "pacs", "port": 104}, {"ae_title": 5}]'
+    )
+    stored = PacsSettings(settings)
+    assert stored.listener == ListenerSettings()
+    assert [node.ae_title for node in stored.nodes] == ["ARCHIVE"], "the sound node is kept"
+    settings_file = Path(settings.store.fileName())
+    listener_problem = stored.problems["pacs/listener"]
+    assert f"pacs/listener in {settings_file}" in listener_problem
+    assert "not valid JSON" in listener_problem and "uses the default listener" in listener_problem
+    assert "PACS > PACS settings" in listener_problem
+    assert "node 2" in stored.problems["pacs/nodes"]
+    (copy,) = settings_file.parent.glob("damaged-pacs-listener-*.json")
+    assert copy.read_text() == damaged and str(copy) in listener_problem
+    assert sorted(PacsSettings(settings).check()) == sorted(stored.problems.values())
+    assert len(list(settings_file.parent.glob("damaged-pacs-*.json"))) == 2
+
+    window = make_window()
+    assert "pacs/listener" in window.banner.text() and "pacs/nodes" in window.banner.text()
+    window.pacs.apply_settings(ListenerSettings(allowed=(AllowedCaller("X"),)), False, [])
+    assert window.pacs.settings.check() == [], "saving replaces the damaged values"
+
+
+def test_an_image_that_cannot_be_queued_is_refused_and_the_user_told(
+    qtbot: QtBot, make_window: MakeWindow, pacs_tools: None, small_cr: Path, tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:  # fmt: skip
+    window = make_window()
+    port = listening(window, tmp_path)
+    arrivals = window.triage_history.triage_list.arrivals
+
+    def full(*_: object) -> None:
+        raise HistoryError(f"History {arrivals.history.path}: could not queue it (disk full).")
+
+    monkeypatch.setattr(arrivals, "enqueue", full)
+    sent = dcmtk("storescu", "-aet", SENDER, "-aec", "HILUM", "127.0.0.1", port, small_cr)
+    assert sent.returncode != 0, "the X-ray unit heard a failure, not success"
+    qtbot.waitUntil(lambda: "could not be queued" in window.banner.text(), timeout=LOAD_TIMEOUT_MS)
+    assert "disk full" in window.banner.text() and "send it again" in window.banner.text()

@@ -4,7 +4,7 @@ banner."""
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -16,6 +16,7 @@ from pytestqt.qtbot import QtBot
 
 from engine.progress import ShouldStop
 from tests.fakes import FakePrediction
+from tests.viewer.helpers import fake_prediction, open_and_wait
 from viewer.window import triage_and_history as triage_history_module
 from viewer.window.main_window import MainWindow
 from viewer.window.triage_and_history import TriageAndHistory
@@ -72,7 +73,9 @@ def triage(
     """Run the triage list over ``paths`` (as received from ``senders`` when given) and wait."""
     with qtbot.waitSignal(triage_history.triage_list.finished, timeout=TIMEOUT_MS):
         if senders:
-            triage_history.triage_list.enqueue(list(paths), {path: senders["ae"] for path in paths})
+            for path in paths:
+                triage_history.triage_list.arrivals.enqueue(path, senders["ae"])
+            triage_history.triage_list.predict_arrivals()
         else:
             triage_history.triage_list.run(list(paths))
 
@@ -138,8 +141,11 @@ def test_an_arrival_opened_in_the_reading_room_keeps_its_sender(
     triage(qtbot, triage_history, received, ae="CR_ROOM_2")
     history = triage_history.history
     assert history is not None and history.count() == 1
-    shown = FakePrediction(0.3, 0.4, "NORMAL", "fake-1", path=received[0], in_domain=True)
-    triage_history.parent().prediction_shown.emit(shown)  # what the reading room emits
+    window = triage_history.parent()
+    assert isinstance(window, MainWindow)
+    open_and_wait(qtbot, window, received[0])
+    shown = replace(fake_prediction(0.3, 0.4), path=received[0], in_domain=True)
+    window.reading_room.show_prediction(shown)  # as the model's result arrives
     qtbot.waitUntil(lambda: history.count() == 2, timeout=TIMEOUT_MS)
     newest = history.query(limit=1)[0]
     assert (newest.source, newest.image_source, newest.in_domain) == ("viewer", "CR_ROOM_2", True)

@@ -13,12 +13,13 @@ from PySide6.QtWidgets import QLabel
 from pytestqt.qtbot import QtBot
 
 from engine.inference.prediction import Prediction
+from engine.inference.shown_result import ShownResult
 from engine.modeling.card import ModelCard
 from engine.modeling.operating_point import OperatingPoint
 from engine.modeling.preprocessing import Preprocessing
 from tests.viewer.helpers import LOAD_TIMEOUT_MS, fake_prediction, open_and_wait
 from viewer.jobs import JobRunner
-from viewer.reading_room.report_export import ReportExporter, save_png, shown_prediction
+from viewer.reading_room.report_export import ReportExporter, save_png
 from viewer.window import triage_and_history as triage_history_module
 from viewer.window.main_window import MainWindow
 from viewer.window.triage_and_history import TriageAndHistory
@@ -74,11 +75,14 @@ def test_every_prediction_shown_is_recorded(
 ) -> None:
     window, triage_history = make_triage_history()
     assert triage_history.history is not None and triage_history.history_view is not None
-    image = next((fullres_dir / "NORMAL").iterdir())
-    window.prediction_shown.emit(prediction_for(image, 0.3))
+    image = open_and_wait(qtbot, window, next((fullres_dir / "NORMAL").iterdir())).source
+    window.reading_room.state.set_threshold(0.2)  # the user's, for the session
+    window.reading_room.show_prediction(prediction_for(image, 0.3))
     qtbot.waitUntil(lambda: triage_history.history.count() == 1, timeout=LOAD_TIMEOUT_MS)
     stored = triage_history.history.query()[0]
     assert (stored.path, stored.source, stored.model_id) == (str(image), "viewer", "fake-model")
+    assert (stored.threshold, stored.label) == (0.2, "PNEUMONIA"), "as on screen"
+    assert window.panel.label_text == "PNEUMONIA"
     assert len(stored.sha256) == 64
     assert triage_history.pdf_action.isEnabled()
     window.tabs.setCurrentWidget(triage_history.history_view)
@@ -140,9 +144,13 @@ def test_the_result_on_screen_is_of_the_image_shown_by_the_model_in_use(
     assert room.result_on_screen() is None, "no model in use: no result to act on"
     in_use = SimpleNamespace(model_id=own.model_id)
     monkeypatch.setattr(type(room.models), "predictor", property(lambda _: in_use))
-    assert room.result_on_screen() == (radiograph, own, in_use)
+    shown = room.result_on_screen()
+    assert shown is not None and (shown[0], shown[1].prediction, shown[2]) == (
+        radiograph, own, in_use
+    )  # fmt: skip
     window.show_prediction(dataclasses.replace(own, path=first))
-    assert room.result_on_screen() is None, "a prediction of an earlier image"
+    shown = room.result_on_screen()
+    assert shown is not None and shown[1].prediction is own, "an earlier image's is dropped"
     window.show_prediction(dataclasses.replace(own, model_id="replaced-model"))
     assert room.result_on_screen() is None, "a prediction by a model since replaced"
     window.triage_history.choose_pdf_report()
@@ -162,7 +170,9 @@ def test_pdf_report_of_the_image_shown_is_written_in_the_background(
     )
     target = tmp_path / "report.pdf"
     with qtbot.waitSignal(triage_history.exporter.saved, timeout=LOAD_TIMEOUT_MS) as blocker:
-        triage_history.exporter.export_pdf(target, radiograph, prediction, CARD, threshold=0.9)
+        triage_history.exporter.export_pdf(
+            target, radiograph, ShownResult(prediction, 0.9, set_by_user=True), CARD
+        )
     assert blocker.args == [target]
     assert target.read_bytes().startswith(b"%PDF-")
     assert "Saved" in window.statusBar().currentMessage()
@@ -176,15 +186,10 @@ def test_a_failed_pdf_export_is_reported(
     exporter = ReportExporter(JobRunner(parent=window), window)
     prediction = prediction_for(radiograph.source)
     with qtbot.waitSignal(exporter.failed, timeout=LOAD_TIMEOUT_MS) as blocker:
-        exporter.export_pdf(tmp_path / "missing" / "r.pdf", radiograph, prediction, CARD)
+        exporter.export_pdf(
+            tmp_path / "missing" / "r.pdf", radiograph, ShownResult.of(prediction), CARD
+        )
     assert isinstance(blocker.args[0], OSError)
-
-
-def test_shown_prediction_follows_the_users_threshold() -> None:
-    prediction = fake_prediction(0.6, threshold=0.4)
-    assert shown_prediction(prediction).label == "PNEUMONIA"
-    moved = shown_prediction(prediction, 0.7)
-    assert (moved.label, moved.threshold, moved.probability) == ("NORMAL", 0.7, 0.6)
 
 
 def test_save_png_writes_the_widget_atomically(
@@ -242,7 +247,7 @@ def test_a_pdf_export_that_fails_while_writing_keeps_the_previous_report(
 
     monkeypatch.setattr(Figure, "savefig", half_written)
     with qtbot.waitSignal(exporter.failed, timeout=LOAD_TIMEOUT_MS) as blocker:
-        exporter.export_pdf(target, radiograph, prediction_for(image), CARD)
+        exporter.export_pdf(target, radiograph, ShownResult.of(prediction_for(image)), CARD)
     assert isinstance(blocker.args[0], OSError)
     assert target.read_bytes() == b"previous report"
     assert [p.name for p in target.parent.iterdir()] == ["report.pdf"]
@@ -269,7 +274,10 @@ def test_the_pdf_of_an_image_outside_the_shipped_models_domain_gives_no_finding(
     def report_text(relative: str) -> str:
         radiograph = load_image(shared_data / relative)
         path = write_report(
-            tmp_path / "r.pdf", radiograph, predictor.predict(radiograph), card, threshold=0.2
+            tmp_path / "r.pdf",
+            radiograph,
+            ShownResult(predictor.predict(radiograph), 0.2, set_by_user=True),
+            card,
         )
         document = pdfium.PdfDocument(str(path))
         try:

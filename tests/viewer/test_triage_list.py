@@ -6,7 +6,6 @@ import csv
 import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
 
@@ -17,21 +16,15 @@ from PySide6.QtCore import Qt
 from pytestqt.qtbot import QtBot
 
 from engine.progress import ShouldStop
+from engine.workflows.arrivals import CLAIM_LIMIT, ArrivalQueue
 from engine.workflows.history import History
 from engine.workflows.triage import TriageRow, TriageSummary
-from tests.fakes import FakePrediction
+from tests.fakes import FakePrediction, FakeResult
 from viewer.resource_paths import default_model_dir
 from viewer.triage.triage_list import TriageList
 
 BATCH_TIMEOUT_MS = 30_000
 MODEL_TIMEOUT_MS = 180_000
-
-
-@dataclass(frozen=True)
-class FakeResult:
-    path: Path
-    prediction: FakePrediction | None = None
-    error: str | None = None
 
 
 def fake_probability(path: Path) -> float:
@@ -435,3 +428,66 @@ def test_real_out_of_domain_images_are_listed_apart_with_their_verdict(
     assert recorded["RG2_UNC.dcm"].outside.startswith("Not a chest radiograph")  # type: ignore[union-attr]
     assert recorded["00001300_000.png"].in_domain is False
     assert recorded["person100_bacteria_477.jpeg"].outside is None
+
+
+def receive(folder: Path, count: int, queue: ArrivalQueue) -> list[Path]:
+    """``count`` small PNGs written to ``folder`` and queued as received from XRAY1."""
+    folder.mkdir()
+    paths = [folder / f"arrival{index:02d}.png" for index in range(count)]
+    for index, path in enumerate(paths):
+        Image.fromarray(np.full((16, 16), index * 5, np.uint8)).save(path)
+        queue.enqueue(path, "XRAY1")
+    return paths
+
+
+def test_a_users_batch_neither_cancels_nor_hides_the_arrivals(
+    qtbot: QtBot, make_triage_list: Callable[..., TriageList], image_folder: Path,
+    history: History, tmp_path: Path,
+) -> None:  # fmt: skip
+    """Issue 19: a folder batch started while received images were being predicted cancelled
+    them (never predicted) and cleared their rows. Now the batch waits for the lot in hand,
+    the arrivals beyond it are predicted after it, and every arrival's row stays listed."""
+    triage_list = make_triage_list(history)
+    arrived = receive(tmp_path / "received", CLAIM_LIMIT + 6, triage_list.arrivals)
+    triage_list.set_batch_predictor(partial(fake_predict_many, delay=0.05))
+    triage_list.predict_arrivals()
+    qtbot.waitUntil(lambda: triage_list.model.rowCount() >= 1, timeout=BATCH_TIMEOUT_MS)
+    assert not triage_list.cancel_button.isEnabled(), "arrivals are not the user's to cancel"
+    triage_list.run([image_folder])
+    assert "your batch starts then" in triage_list.status.text()
+    qtbot.waitUntil(
+        lambda: not triage_list.is_running and not triage_list.arrivals.pending(),
+        timeout=BATCH_TIMEOUT_MS,
+    )
+    listed = {row.path for row in triage_list.rows()}
+    assert set(arrived) <= listed, "every arrival is listed"
+    assert {path for path in listed if path.parent == image_folder} == set(
+        image_folder.iterdir()
+    ), "and the user's batch too"
+    recorded = [Path(entry.path) for entry in reversed(history.query())]  # oldest first
+    assert set(arrived) <= set(recorded)
+    last_of_batch = max(i for i, path in enumerate(recorded) if path.parent == image_folder)
+    assert last_of_batch < recorded.index(arrived[-1]), "the lot beyond the first came after"
+    assert {entry.image_source for entry in history.query() if Path(entry.path) in arrived} == {
+        "XRAY1"
+    }
+
+
+def test_arrivals_left_by_a_session_that_died_are_predicted_once_a_model_is_ready(
+    qtbot: QtBot, make_triage_list: Callable[..., TriageList], tmp_path: Path
+) -> None:
+    database = tmp_path / "history.sqlite"
+    with History(database) as before:  # the session that died: it claimed and never predicted
+        queue = ArrivalQueue(before)
+        arrived = receive(tmp_path / "received", 3, queue)
+        assert len(queue.claim()) == 3
+    with History(database) as history:
+        triage_list = make_triage_list(history)
+        assert "3 image(s) received before Hilum last closed" in triage_list.status.text()
+        with qtbot.waitSignal(triage_list.finished, timeout=BATCH_TIMEOUT_MS) as blocker:
+            triage_list.set_batch_predictor(fake_predict_many)
+        assert blocker.args[0].done == 3
+        assert sorted(row.path for row in triage_list.rows()) == arrived
+        assert sorted(Path(entry.path) for entry in history.query()) == arrived
+        assert triage_list.arrivals.pending() == []
+        assert triage_list.shutdown()

@@ -8,7 +8,12 @@ Filtering is done by the database (:meth:`engine.workflows.history.History.query
 view stays quick with years of entries; it shows the newest :data:`ROW_LIMIT` matches. The view
 refreshes itself when entries are added, by whichever part of Hilum or another process (the
 CLI): a timer asks the database for its newest id once a second (one indexed query) and reloads
-when it changed and the tab is visible.
+when it changed and the tab is visible. When that check fails (the file was removed, the disk
+went away) the banner says so once, with what to do, and the view checks again every
+:data:`RETRY_MS` until the database answers, then clears the banner and catches up.
+
+An entry whose file could not be hashed when it was recorded shows "not hashed" in the SHA-256
+column, with the reason in its tooltip.
 """
 
 from __future__ import annotations
@@ -39,6 +44,8 @@ from viewer.widgets.verdict_columns import label_column, probability_column, ver
 ROW_LIMIT = 5000
 #: How often the view checks for new entries.
 POLL_MS = 1000
+#: How often it checks again while the database cannot be read.
+RETRY_MS = 30_000
 ANY = "Any"
 
 
@@ -67,7 +74,11 @@ COLUMNS = (
     Column("Model", lambda e: e.model_id, width=160),
     Column("Source", lambda e: e.source),
     Column("Warnings", lambda e: " ".join(e.warnings), tooltip=lambda e: "\n".join(e.warnings)),
-    Column("SHA-256", lambda e: e.sha256[:12], tooltip=lambda e: e.sha256),
+    Column(
+        "SHA-256",
+        lambda e: e.sha256[:12] if e.sha256 else "not hashed",
+        tooltip=lambda e: e.sha256 or f"No content hash: {e.hash_error}.",
+    ),
 )
 
 
@@ -90,6 +101,7 @@ class HistoryView(QWidget):
         super().__init__(parent)
         self.history = history
         self._seen_id = -1
+        self._poll_error = ""  # the check's failure shown, "" while it works
 
         self.text_filter = QLineEdit()
         self.text_filter.setPlaceholderText("Filter by file or folder name…")
@@ -180,10 +192,28 @@ class HistoryView(QWidget):
             return
         try:
             changed = self.history.last_id() != self._seen_id
-        except HistoryError:
+        except HistoryError as error:
+            self._poll_failed(error)
             return
-        if changed:
+        if self._poll_error:
+            self._poll_error = ""
+            self._timer.setInterval(POLL_MS)
+            self.refresh()  # catches up, and hides the banner
+        elif changed:
             self.refresh()
+
+    def _poll_failed(self, error: HistoryError) -> None:
+        """Say once what went wrong (not each second), and check less often until it works."""
+        self._timer.setInterval(RETRY_MS)
+        if str(error) == self._poll_error:
+            return
+        self._poll_error = str(error)
+        self.banner.show_error(
+            HistoryError(
+                f"{error} This list is not updated meanwhile: Hilum checks again every "
+                f"{RETRY_MS // 1000} s (or press Refresh once the file is back)."
+            )
+        )
 
     def showEvent(self, event: QShowEvent) -> None:
         """Catch up with entries added while the tab was hidden."""

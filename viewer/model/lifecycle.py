@@ -147,7 +147,7 @@ class ModelLifecycle(QObject):
     def _on_failed(self, error: BaseException) -> None:
         if self.sender() is not self._job:
             return
-        if isinstance(error, ImportError):
+        if isinstance(error, ImportError) and not isinstance(error, HilumError):
             error = HilumError(
                 "Predictions are not available: this build of Hilum has no "
                 f"inference engine ({error}). Images can still be viewed."

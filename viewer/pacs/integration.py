@@ -5,11 +5,15 @@ Like :mod:`viewer.window.triage_and_history`, this plugs into the window through
 :class:`viewer.pacs.host.PacsHost`) with two lines on the window's side: create
 :class:`PacsIntegration` and call its :meth:`~PacsIntegration.shutdown`.
 
-Arrivals: the listener writes each instance on its network thread and hands it to a relay
-signal; on the GUI thread, arrivals are gathered for :data:`FLUSH_MS` and then listed in the
+Arrivals: the listener writes each instance on its network thread; there too, before the
+sender hears "success", an image that is not one of Hilum's own results is put in the triage
+list's durable arrivals queue (:mod:`engine.workflows.arrivals`, in the history database), so
+that nothing received is lost if Hilum dies before predicting it (when the queue cannot be
+written, the sender hears a failure and keeps its copy). The instance then goes to a
+relay signal; on the GUI thread, arrivals are gathered for :data:`FLUSH_MS` and then listed in the
 study browser (their study folders are added to what is open, at most once per
-:data:`BROWSER_REFRESH_MS`) and, when they are images and not Hilum's own results, queued in the
-triage list, which predicts them with the active model and keeps its rows sorted by probability.
+:data:`BROWSER_REFRESH_MS`) and the triage list is told to predict the queued arrivals with the
+active model (it keeps its rows sorted by probability).
 Nothing is decoded on the network thread or the GUI thread. Queries and retrieves run as jobs;
 sending and exporting results is :mod:`viewer.pacs.result_actions`.
 """
@@ -23,8 +27,9 @@ from PySide6.QtCore import QElapsedTimer, QObject, QTimer, Signal, Slot
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QMenu
 
-from engine.errors import HilumError
+from engine.errors import ConfigError, HilumError
 from engine.pacs.nodes import PacsNode
+from engine.workflows.history import HistoryError
 from viewer.jobs import JobRunner
 from viewer.pacs.host import PacsHost, nodes_or_explain
 from viewer.pacs.result_actions import ResultActions
@@ -45,9 +50,11 @@ BROWSER_REFRESH_MS = 1000
 
 
 class _Relay(QObject):
-    """Carries received instances from network threads to the GUI thread."""
+    """Carries received instances, and failures to queue them, from network threads to the GUI
+    thread."""
 
     received = Signal(object)
+    not_queued = Signal(object)
 
 
 class PacsIntegration(QObject):
@@ -74,6 +81,7 @@ class PacsIntegration(QObject):
         self._runner = JobRunner(max_threads=2, parent=self)
         self._relay = _Relay(self)
         self._relay.received.connect(self._on_received)
+        self._relay.not_queued.connect(self._window.banner.show_error)
         self._listener: StorageListener | None = None
         self._arrived: list[ReceivedInstance] = []
         self._flush_timer = QTimer(self)
@@ -89,6 +97,9 @@ class PacsIntegration(QObject):
         self._build_menu()
         if self.settings.listener_enabled:
             self.start_listener()
+        damaged = self.settings.check()  # after: it explains a listener that could not start
+        if damaged:
+            window.banner.show_error(ConfigError(" ".join(damaged)))
 
     def _build_menu(self) -> None:
         bar = self._window.menuBar()
@@ -137,7 +148,7 @@ class PacsIntegration(QObject):
             )
             self.listener_action.setChecked(False)
             return False
-        listener = StorageListener(settings, self._relay.received.emit)
+        listener = StorageListener(settings, self._arrive)
         try:
             listener.start()
         except HilumError as error:
@@ -169,6 +180,31 @@ class PacsIntegration(QObject):
         else:
             self.stop_listener()
 
+    def _arrive(self, instance: ReceivedInstance) -> None:
+        """Queue a received image for prediction, durably, then relay it (network thread).
+
+        Raises:
+            RefusedInstance: the queue cannot be written; the sender hears "out of resources"
+                and keeps its copy (the banner says so).
+        """
+        if instance.predictable:
+            try:
+                self._window.triage_history.triage_list.arrivals.enqueue(
+                    instance.path, instance.sender
+                )
+            except HistoryError as error:
+                from engine.pacs.storage import STATUS_OUT_OF_RESOURCES, RefusedInstance
+
+                self._relay.not_queued.emit(
+                    HistoryError(
+                        f"An image from {instance.sender} could not be queued for prediction: "
+                        f"{error} {instance.sender} was answered that it failed, so it keeps "
+                        "its copy: send it again once this is fixed."
+                    )
+                )
+                raise RefusedInstance(STATUS_OUT_OF_RESOURCES, "it cannot be queued") from None
+        self._relay.received.emit(instance)
+
     @Slot(object)
     def _on_received(self, instance: ReceivedInstance) -> None:
         self._arrived.append(instance)
@@ -186,10 +222,8 @@ class PacsIntegration(QObject):
             since = self._since_refresh.elapsed() if self._since_refresh.isValid() else None
             wait = 0 if since is None else max(0, BROWSER_REFRESH_MS - since)
             self._browser_timer.start(wait)
-        predictable = [instance for instance in arrived if instance.predictable]
-        self._window.triage_history.triage_list.enqueue(
-            [i.path for i in predictable], {i.path: i.sender for i in predictable}
-        )
+        if any(instance.predictable for instance in arrived):
+            self._window.triage_history.triage_list.predict_arrivals()
         senders = ", ".join(sorted({instance.sender for instance in arrived}))
         self._window.statusBar().showMessage(
             f"Received {len(paths)} image(s) from {senders}; predicting them in the triage list.",
@@ -242,7 +276,7 @@ class PacsIntegration(QObject):
                 study_uid,
                 settings.out_dir,
                 local_ae_title=settings.ae_title,
-                on_received=self._relay.received.emit,
+                on_received=self._arrive,
                 **callbacks,
             )
         if self._listener is None or not any(

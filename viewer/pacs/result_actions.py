@@ -1,6 +1,7 @@
 """Send the result on screen to a PACS, or export it as DICOM: two PACS menu actions, as jobs.
 
-The result is the image shown, its prediction and the model that made it; the work (building
+The result is the image shown, its result as on screen (the reading state's: the label and the
+heatmap's strength at the threshold in force) and the model that made it; the work (building
 the heatmap Secondary Capture and the SR, sending or writing them) runs on a worker thread.
 """
 
@@ -22,12 +23,12 @@ from viewer.pacs.settings import PacsSettings
 
 if TYPE_CHECKING:
     from engine.imaging.radiograph import Radiograph
-    from engine.inference.prediction import Prediction
+    from engine.inference.shown_result import ShownResult
     from engine.modeling.card import ModelCard
 
 
 def send_result(
-    radiograph: Radiograph, prediction: Prediction, card: ModelCard, node: PacsNode,
+    radiograph: Radiograph, prediction: ShownResult, card: ModelCard, node: PacsNode,
     local_ae_title: str, **callbacks: Any,
 ) -> Any:  # fmt: skip
     """Build the heatmap Secondary Capture and the SR, and store both on ``node`` (worker)."""
@@ -40,7 +41,7 @@ def send_result(
 
 
 def export_result(
-    radiograph: Radiograph, prediction: Prediction, card: ModelCard, folder: Path
+    radiograph: Radiograph, prediction: ShownResult, card: ModelCard, folder: Path
 ) -> list[Path]:
     """Build both result objects and write them under ``folder`` (worker)."""
     from engine.pacs.derived_instances import ModelIdentity
@@ -99,7 +100,7 @@ class ResultActions(QObject):
         for action in (self.send_action, self.export_action):
             action.setEnabled(False)
 
-    def _current(self) -> tuple[Radiograph, Prediction, ModelCard]:
+    def _current(self) -> tuple[Radiograph, ShownResult, ModelCard]:
         current = self._window.reading_room.result_on_screen()
         if current is None:
             raise HilumError("No result to send yet: open a DICOM image and wait for its result.")

@@ -38,7 +38,7 @@ from PySide6.QtWidgets import (
 
 from engine import Radiograph, Window
 from engine.imaging.radiograph import percentile_window
-from viewer.reading_room.scale_bar import draw_scale_bar
+from viewer.reading_room.scale_bar import draw_scale_bar, draw_zoom
 from viewer.reading_room.window_presets import Preset, window_presets
 from viewer.widgets.rendering import (
     downsample,
@@ -361,12 +361,22 @@ class ImageView(QGraphicsView):
 
     # --- scale bar and export ------------------------------------------------------------------
 
+    @property
+    def zoom_text(self) -> str:
+        """The zoom shown in the bottom-right corner: "100 %" is one image pixel per screen pixel
+        ("" without an image)."""
+        return "" if self._radiograph is None else f"{100 * self.scale_factor:.0f} %"
+
     def drawForeground(self, painter: QPainter, rect: QRectF) -> None:
-        """Draw a scale bar in the bottom-left corner when the pixel spacing is known."""
+        """Draw the zoom in the bottom-right corner, and a scale bar in the bottom-left one when
+        the pixel spacing is known."""
         rad = self._radiograph
-        if rad is None or rad.pixel_spacing is None or self.scale_factor <= 0:
+        if rad is None or self.scale_factor <= 0:
             return
-        draw_scale_bar(painter, self.viewport().height(), rad.pixel_spacing[1] / self.scale_factor)
+        draw_zoom(painter, self.viewport().rect(), self.zoom_text)
+        if rad.pixel_spacing is not None:
+            spacing = rad.pixel_spacing[1] / self.scale_factor
+            draw_scale_bar(painter, self.viewport().height(), spacing)
 
     def render_image(self) -> QImage:
         """The image with its overlay at full image resolution (what an export of the image holds).

@@ -11,7 +11,7 @@ takes the label's place, and the result appears, marked unvalidated, only once r
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Protocol
+from typing import TYPE_CHECKING
 
 import numpy as np
 from PySide6.QtCore import Qt, Signal, Slot
@@ -21,9 +21,7 @@ from PySide6.QtWidgets import (
     QComboBox,
     QFormLayout,
     QGroupBox,
-    QHBoxLayout,
     QLabel,
-    QPushButton,
     QSlider,
     QVBoxLayout,
     QWidget,
@@ -37,26 +35,24 @@ from engine.inference.caveats import (
     heatmap_scale_label,
 )
 from engine.inference.heatmap_strength import strength_legend
+from engine.workflows.reading_state import ReadingState
 from viewer.disclosure import Disclosure
 from viewer.reading_room.outside_notice import OutsideNotice
-from viewer.widgets.marked_slider import MarkedSlider
+from viewer.reading_room.threshold_control import ThresholdControl, to_steps
 from viewer.widgets.rendering import COLORMAPS, heatmap_rgba, rgba_qimage
 
-SLIDER_STEPS = 1000
-
-
-class PredictionLike(Protocol):
-    """What the panel reads from ``engine.inference.predictor.Prediction``."""
-
-    probability: float
-    threshold: float
-    warnings: Sequence[str]
-    model_id: str
-    heatmap_kind: str
+if TYPE_CHECKING:
+    from engine.inference.prediction import Prediction
 
 
 class PredictionPanel(QWidget):
-    """Shows a prediction and the heatmap controls.
+    """Shows the prediction of the image on screen and the heatmap controls: a view of a
+    :class:`~engine.workflows.reading_state.ReadingState` (label, threshold and its author,
+    heatmap strength all come from it; the slider only asks it to change).
+
+    Args:
+        state: the reading state shown; a new one when ``None`` (a panel on its own).
+        parent: the Qt parent.
 
     Signals:
         heatmap_toggled(bool), opacity_changed(float in [0, 1]), colormap_changed(str),
@@ -71,10 +67,9 @@ class PredictionPanel(QWidget):
     colormap_changed = Signal(str)
     threshold_changed = Signal(float)
 
-    def __init__(self, parent: QWidget | None = None) -> None:
+    def __init__(self, state: ReadingState | None = None, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self._prediction: PredictionLike | None = None
-        self._card_threshold: float | None = None
+        self.state = state if state is not None else ReadingState()
         self._class_names: tuple[str, str] = ("NORMAL", "PNEUMONIA")
         self._disclosure = Disclosure()
         self._notice = OutsideNotice()
@@ -85,16 +80,8 @@ class PredictionPanel(QWidget):
         self._probability = QLabel("–")
         self._label = QLabel("")
         self._label.setStyleSheet("font-size: 13pt; font-weight: bold;")
-        self._slider = MarkedSlider()
-        self._slider.setRange(0, SLIDER_STEPS)
-        self._slider.setToolTip(
-            "Try another operating point: relabels this image only; the model card is not changed."
-        )
-        self._slider.valueChanged.connect(self._on_slider)
-        self._threshold_text = QLabel("")
-        self._reset_threshold = QPushButton("Card value")
-        self._reset_threshold.setToolTip("Back to the operating point stored in the model card")
-        self._reset_threshold.clicked.connect(self.reset_threshold)
+        self._threshold = ThresholdControl(self.state)
+        self._threshold.changed.connect(self.threshold_changed)
         self._warnings = QLabel("")
         self._warnings.setWordWrap(True)
         self._warnings.setStyleSheet("color: #8a4b00;")
@@ -102,18 +89,13 @@ class PredictionPanel(QWidget):
         self._model = QLabel("Model: not loaded")
         self._model.setWordWrap(True)
 
-        threshold_row = QHBoxLayout()
-        threshold_row.addWidget(self._slider, 1)
-        threshold_row.addWidget(self._reset_threshold)
         result = QGroupBox("Prediction")
         form = QVBoxLayout(result)
         form.addWidget(self._status)
         form.addWidget(self._notice)
         form.addWidget(self._probability)
         form.addWidget(self._label)
-        form.addWidget(QLabel("Threshold (operating point):"))
-        form.addLayout(threshold_row)
-        form.addWidget(self._threshold_text)
+        form.addWidget(self._threshold)
         form.addWidget(self._warnings)
         form.addWidget(self._model)
 
@@ -154,8 +136,8 @@ class PredictionPanel(QWidget):
         layout.addWidget(heat)
         layout.addStretch(1)
         layout.addWidget(disclaimer)
-        self._set_threshold_enabled(False)
         self.set_disclosure(self._disclosure)
+        self.state.subscribe(self._on_state)
 
     # --- model and prediction ------------------------------------------------------------------
 
@@ -165,14 +147,14 @@ class PredictionPanel(QWidget):
         device: str,
         threshold: float,
         class_names: Sequence[str] = ("NORMAL", "PNEUMONIA"),
+        model_id: str | None = None,
     ) -> None:
-        """Describe the active model; its card threshold becomes the slider's mark and value."""
+        """Describe the active model (``model_id``, by default ``name``); its card threshold
+        becomes the slider's mark (through the reading state)."""
         self._model.setText(f"Model: {name}\nDevice: {device}")
-        self._card_threshold = threshold
         if len(class_names) == 2:
             self._class_names = (str(class_names[0]), str(class_names[1]))
-        self._slider.set_mark(self._to_steps(threshold))
-        self.reset_threshold()
+        self.state.set_model(model_id or name, threshold)
 
     def set_model_status(self, text: str) -> None:
         """Say what the model is doing (loading, unavailable) when there is no model to describe."""
@@ -183,24 +165,38 @@ class PredictionPanel(QWidget):
         self._status.setText(text)
         self._status.setVisible(bool(text))
 
-    def show_prediction(
-        self, prediction: PredictionLike, disclosure: Disclosure | None = None
-    ) -> None:
-        """Show ``prediction`` as ``disclosure`` allows (hidden if outside, by default); the
-        slider keeps the threshold the user is trying out."""
-        self._prediction = prediction
+    def show_prediction(self, prediction: Prediction, disclosure: Disclosure | None = None) -> None:
+        """Give ``prediction`` to the reading state and show it as ``disclosure`` allows (hidden
+        if outside, by default); a threshold the user set stays in force."""
         self._disclosure = disclosure or Disclosure.of(prediction)
-        if self._card_threshold is None:
-            self._card_threshold = float(prediction.threshold)
-            self._slider.set_mark(self._to_steps(prediction.threshold))
-            self.reset_threshold()
-        self.set_status("")
-        warnings = list(prediction.warnings)
-        self._warnings.setText("\n".join(f"⚠ {w}" for w in warnings))
-        self._warnings.setVisible(bool(warnings))
-        self._set_threshold_enabled(True)
-        self._heatmap_kind = prediction.heatmap_kind
+        self.state.show_prediction(prediction)
+
+    def _show_state_prediction(self) -> None:
+        """Show the state's prediction, or clear the panel (and say why) when there is none."""
+        prediction = self.state.prediction
+        if prediction is None:
+            self._probability.setText("–")
+            self._label.setText("")
+            self._warnings.hide()
+            self._threshold.set_enabled(False)
+            self._disclosure = Disclosure()
+            if self.state.failure is not None:
+                self.set_status("No image")
+        else:
+            self.set_status("")
+            warnings = list(prediction.warnings)
+            self._warnings.setText("\n".join(f"⚠ {w}" for w in warnings))
+            self._warnings.setVisible(bool(warnings))
+            self._threshold.set_enabled(True)
+            self._heatmap_kind = prediction.heatmap_kind
         self.set_disclosure(self._disclosure)
+
+    def _on_state(self, change: str) -> None:
+        """Follow the reading state: the prediction, the slider and its mark, the label."""
+        if change in ("image", "prediction"):
+            self._show_state_prediction()
+        self._threshold.sync()
+        self._relabel()
 
     def set_disclosure(self, disclosure: Disclosure) -> None:
         """Show as much of the prediction as ``disclosure`` allows: the outside notice in the
@@ -213,9 +209,9 @@ class PredictionPanel(QWidget):
             "font-size: 22pt; font-weight: bold;"
             + ("" if disclosure.validated else " color: #6b6b6b;")
         )
-        if self._prediction is not None:
+        if self.state.prediction is not None:
             self._probability.setText(
-                disclosure.mark(f"{100 * self._prediction.probability:.1f} %")
+                disclosure.mark(f"{100 * self.state.prediction.probability:.1f} %")
             )
             self._probability.setToolTip(
                 disclosure.mark("Model probability of pneumonia (calibrated per the card)")
@@ -240,31 +236,25 @@ class PredictionPanel(QWidget):
         return self._heat_box.title()
 
     def clear_prediction(self, status: str = "") -> None:
-        """Forget the prediction shown (a new image is being read)."""
-        self._prediction = None
-        self._probability.setText("–")
-        self._label.setText("")
-        self._warnings.hide()
-        self._set_threshold_enabled(False)
-        self.set_disclosure(Disclosure())
+        """Forget the prediction shown (a new image is being read) and say ``status``."""
+        self.state.reading()
         self.set_status(status)
 
     # --- threshold -----------------------------------------------------------------------------
 
     @property
     def threshold(self) -> float:
-        """The threshold the label is computed at (the slider's value)."""
-        return self._slider.value() / SLIDER_STEPS
+        """The threshold in force (the reading state's)."""
+        return self._threshold.value
 
     def set_threshold(self, value: float) -> None:
-        """Move the slider to ``value`` in [0, 1]."""
-        self._slider.setValue(self._to_steps(value))
+        """Move the slider to ``value`` in [0, 1] (as the user would)."""
+        self._threshold.slider.setValue(to_steps(value))
 
     @Slot()
     def reset_threshold(self) -> None:
-        """Back to the card's operating point."""
-        if self._card_threshold is not None:
-            self.set_threshold(self._card_threshold)
+        """Back to the model's operating point."""
+        self.state.reset_threshold()
 
     @property
     def label_text(self) -> str:
@@ -287,20 +277,14 @@ class PredictionPanel(QWidget):
         """The model description shown."""
         return self._model.text()
 
-    @Slot(int)
-    def _on_slider(self, value: int) -> None:
-        card = self._card_threshold
-        note = " (model card)" if card is not None and self._to_steps(card) == value else ""
-        self._threshold_text.setText(
-            f"{value / SLIDER_STEPS:.3f}{note}"
-            + (f" — card: {card:.3f}" if card is not None and not note else "")
-        )
-        self._relabel()
-        self.threshold_changed.emit(value / SLIDER_STEPS)
+    @property
+    def threshold_note(self) -> str:
+        """The line under the slider: the threshold in force and who set it."""
+        return self._threshold.note.text()
 
     def _relabel(self) -> None:
-        prediction = self._prediction
-        if prediction is None:
+        result = self.state.result()
+        if result is None:
             self._strength.setText("")
             return
         disclosure = self._disclosure
@@ -309,12 +293,12 @@ class PredictionPanel(QWidget):
                 "Not drawn: the image is outside what the model was validated on."
             )
             return
-        legend = strength_legend(prediction.probability, self.threshold)
+        legend = strength_legend(result.probability, result.threshold)
         note = heatmap_kind_note(self._heatmap_kind)
         self._strength.setText(disclosure.mark(f"{note} {legend}" if note else legend))
         if self._scale.pixmap().isNull():  # drawn with the first heatmap: matplotlib loads late
             self._draw_scale(self._colormap.currentText())
-        positive = prediction.probability >= self.threshold
+        positive = result.label == "PNEUMONIA"
         negative_name, positive_name = self._class_names
         self._label.setText(disclosure.mark(positive_name if positive else negative_name))
         colour = "#b3261e;" if positive else "#1b6e20;"
@@ -322,14 +306,6 @@ class PredictionPanel(QWidget):
             "font-size: 13pt; font-weight: bold; color: "
             + (colour if disclosure.validated else "#6b6b6b;")
         )
-
-    def _set_threshold_enabled(self, enabled: bool) -> None:
-        self._slider.setEnabled(enabled)
-        self._reset_threshold.setEnabled(enabled and self._card_threshold is not None)
-
-    @staticmethod
-    def _to_steps(value: float) -> int:
-        return round(min(max(float(value), 0.0), 1.0) * SLIDER_STEPS)
 
     # --- heatmap controls ----------------------------------------------------------------------
 
@@ -347,6 +323,11 @@ class PredictionPanel(QWidget):
         self._colormap.setCurrentText(colormap)
         for widget in (self._heat_toggle, self._opacity, self._colormap):
             widget.blockSignals(False)
+
+    @property
+    def threshold_control(self) -> ThresholdControl:
+        """The threshold control (its slider sets the user's threshold in the reading state)."""
+        return self._threshold
 
     @property
     def strength_text(self) -> str:

@@ -12,6 +12,11 @@ The flow for one image:
 
 Only the newest request counts: results of an image the user already left are dropped. Images
 can be read while the model is still loading; the prediction follows when it is ready.
+
+What is on screen is one :class:`~engine.workflows.reading_state.ReadingState` (the image, its
+prediction or why there is none, the threshold in force and who set it): the panel, the
+heatmap overlay and the study list's highlight follow it, and every action on the result (PDF,
+history, PACS) reads :meth:`ReadingRoom.result_on_screen`, made from it.
 """
 
 from __future__ import annotations
@@ -25,12 +30,13 @@ from PySide6.QtWidgets import QFileDialog, QSplitter, QTabWidget, QVBoxLayout, Q
 
 from engine import Radiograph, StudyIndex, load_image
 from engine.imaging.dicom_tags import HeaderRow, header_rows
-from engine.inference.heatmap_strength import heatmap_strength, scaled_heatmap
+from engine.workflows.reading_state import ReadingState
 from viewer.disclosure import Disclosure
 from viewer.errors import ErrorBanner, describe
 from viewer.jobs import Job, JobRunner
 from viewer.model.lifecycle import ModelLifecycle
 from viewer.reading_room.dicom_tags import DicomTagsPanel
+from viewer.reading_room.frame_bar import FrameBar
 from viewer.reading_room.image_view import ImageView
 from viewer.reading_room.prediction_panel import PredictionPanel
 from viewer.reading_room.report_export import save_png
@@ -40,11 +46,13 @@ from viewer.settings import Settings
 if TYPE_CHECKING:  # imported for real on the model's thread: keeps start-up fast
     from engine.inference.prediction import Prediction
     from engine.inference.predictor import Predictor
+    from engine.inference.shown_result import ShownResult
 
 
-def read_for_display(path: Path) -> tuple[Radiograph, tuple[HeaderRow, ...]]:
-    """The image and its header rows, read together on a worker thread."""
-    radiograph = load_image(path)
+def read_for_display(path: Path, frame: int = 0) -> tuple[Radiograph, tuple[HeaderRow, ...]]:
+    """The image (frame ``frame`` of a multi-frame one) and its header rows, read together on a
+    worker thread."""
+    radiograph = load_image(path, frame)
     return radiograph, header_rows(radiograph)
 
 
@@ -84,17 +92,20 @@ class ReadingRoom(QWidget):
         self._io = JobRunner(parent=self)
         self._load_job: Job | None = None
         self._predict_job: Job | None = None
-        self._prediction: Prediction | None = None
+        self._reading: Path | None = None  # the file being read
+        #: The image on screen and what is said about it: every view follows it.
+        self.state = ReadingState()
         #: What of the prediction on screen is shown (one place decides, for every view).
         self.disclosure = Disclosure()
         self._heat_strength = -1.0  # the strength the heatmap on screen was drawn at
         self._open_first_indexed = False
         self.view = ImageView()
         self.view.setAcceptDrops(False)
+        self.frames = FrameBar()  # "Frame k / n" and its controls, for a multi-frame image
         self.banner = ErrorBanner()
         self.browser = StudyBrowser(self._io)
         self.tags = DicomTagsPanel()
-        self.panel = PredictionPanel()
+        self.panel = PredictionPanel(self.state)
         self._build()
         self._connect()
         self._restore()
@@ -106,6 +117,7 @@ class ReadingRoom(QWidget):
         center_layout.setSpacing(0)
         center_layout.addWidget(self.banner)
         center_layout.addWidget(self.view, 1)
+        center_layout.addWidget(self.frames)
         self.side_tabs = QTabWidget()
         self.side_tabs.addTab(self.panel, "Prediction")
         self.side_tabs.addTab(self.tags, "DICOM tags")
@@ -121,17 +133,18 @@ class ReadingRoom(QWidget):
 
     def _connect(self) -> None:
         self.browser.image_selected.connect(self.open_image)
+        self.frames.frame_requested.connect(self.open_frame)
         self.browser.index_ready.connect(self._on_index_ready)
         self.browser.failed.connect(self.show_error)
         self.panel.heatmap_toggled.connect(self.set_heatmap_visible)
         self.panel.opacity_changed.connect(self._on_opacity)
         self.panel.colormap_changed.connect(self._on_colormap)
-        self.panel.threshold_changed.connect(self._show_heatmap)
         self.panel.reveal_toggled.connect(self.reveal_result)
         self.models.loading.connect(self._on_model_loading)
         self.models.ready.connect(self._on_model_ready)
         self.models.failed.connect(self._on_model_failed)
         self.models.missing.connect(self._on_model_missing)
+        self.state.subscribe(self._on_state)
 
     def _restore(self) -> None:
         s = self.settings
@@ -152,17 +165,25 @@ class ReadingRoom(QWidget):
         if first.is_file():
             self.open_image(first)
 
+    @Slot(int)
+    def open_frame(self, frame: int) -> None:
+        """Show (and predict) frame ``frame`` of the multi-frame image on screen."""
+        if self.view.radiograph is not None:
+            self.open_image(self.view.radiograph.source, frame)
+
     @Slot(Path)
-    def open_image(self, path: Path) -> None:
-        """Read ``path`` in the background and show it (then predict, if a model is ready)."""
+    def open_image(self, path: Path, frame: int = 0) -> None:
+        """Read ``path`` (its frame ``frame``) in the background and show it (then predict, if a
+        model is ready)."""
         for job in (self._load_job, self._predict_job):
             if job is not None:
                 job.cancel()
                 job.withdraw()
         self._predict_job = None
+        self._reading = path
         self.message.emit(f"Reading {path.name}…", 0)
         self.panel.clear_prediction("Reading the image…")
-        job = self._io.submit(read_for_display, path, callbacks=False)
+        job = self._io.submit(read_for_display, path, frame, callbacks=False)
         job.succeeded.connect(self._on_image_loaded)
         job.failed.connect(self._on_image_failed)
         self._load_job = job
@@ -174,11 +195,11 @@ class ReadingRoom(QWidget):
             return
         radiograph, header = loaded
         self.banner.hide()
-        self._prediction = None
         self.disclosure = Disclosure()
         self.view.set_radiograph(radiograph)
+        self.frames.show_frame(radiograph.frame_index, radiograph.frame_count)
         self.tags.show_radiograph(radiograph, header)
-        self.browser.select_path(radiograph.source)
+        self.state.show_image(radiograph, radiograph.frame_index)
         message = f"{radiograph.source.name}: {radiograph.width} x {radiograph.height}"
         if radiograph.warnings:
             message += " — " + " ".join(radiograph.warnings)
@@ -191,8 +212,10 @@ class ReadingRoom(QWidget):
         if self.sender() is not self._load_job:
             return
         self.view.set_radiograph(None)
+        self.frames.show_frame(0, 1)
         self.tags.clear()
-        self.panel.clear_prediction("No image")
+        if self._reading is not None:
+            self.state.fail(self._reading, describe(error)[1])
         self.show_error(error)
         self.image_failed.emit(error)
 
@@ -230,30 +253,39 @@ class ReadingRoom(QWidget):
         if self.sender() is self._predict_job:
             self.show_prediction(prediction)
 
-    def result_on_screen(self) -> tuple[Radiograph, Prediction, Predictor] | None:
-        """The image on screen, its prediction and the model that made it, or ``None``.
+    def result_on_screen(self) -> tuple[Radiograph, ShownResult, Predictor] | None:
+        """The image on screen, its result as shown and the model that made it, or ``None``.
 
-        The one rule for "the result on screen", used by every action on it (PDF report, send to
-        PACS, export as DICOM): the prediction must be of the file shown and made by the model in
-        use. A prediction of an earlier image, or by a model since replaced, is not this image's
-        result, and no report or DICOM object is made of it.
+        The one rule for "the result on screen", used by every action on it (PDF report, history,
+        send to PACS, export as DICOM): the reading state's result (the label and heatmap
+        strength at the threshold in force), which must be of the file shown and made by the
+        model in use. A prediction of an earlier image, or by a model since replaced, is not this
+        image's result, and no report or DICOM object is made of it.
         """
-        radiograph, prediction = self.view.radiograph, self._prediction
+        radiograph, result = self.state.image, self.state.result()
         predictor = self.models.predictor
-        if radiograph is None or prediction is None or predictor is None:
+        if radiograph is None or result is None or predictor is None:
             return None
-        if prediction.path != radiograph.source or prediction.model_id != predictor.model_id:
+        if result.path != radiograph.source or result.model_id != predictor.model_id:
             return None
-        return radiograph, prediction, predictor
+        return radiograph, result, predictor
 
     def show_prediction(self, prediction: Prediction) -> None:
-        """Show ``prediction`` of the image on screen: panel, heatmap, ``prediction_shown``."""
-        self._prediction = prediction
-        self.disclosure = Disclosure.of(prediction)
+        """Show ``prediction`` of the image on screen (through the reading state: panel,
+        heatmap), then ``prediction_shown``; a prediction of another file is dropped."""
+        disclosure = Disclosure.of(prediction)
+        self.disclosure = disclosure
         self._heat_strength = -1.0
-        self.panel.show_prediction(prediction, self.disclosure)
+        self.panel.show_prediction(prediction, disclosure)
+        if self.state.prediction is prediction:
+            self.prediction_shown.emit(prediction)
+
+    def _on_state(self, change: str) -> None:
+        """Follow the reading state: the heatmap, and the study list's highlight."""
+        if change == "image":
+            self._heat_strength = -1.0
+            self.browser.follow(self.state.path)
         self._show_heatmap()
-        self.prediction_shown.emit(prediction)
 
     @Slot(bool)
     def reveal_result(self, revealed: bool) -> None:
@@ -264,23 +296,20 @@ class ReadingRoom(QWidget):
         self._heat_strength = -1.0
         self._show_heatmap()
 
-    @Slot()
     def _show_heatmap(self) -> None:
-        """Overlay the prediction's heatmap at the strength of the threshold in use
+        """Overlay the reading state's heatmap, faded at the threshold in force
         (:mod:`engine.inference.heatmap_strength`); redrawn only when that strength changes.
-        Nothing is drawn while the disclosure hides the result."""
-        prediction = self._prediction
-        if prediction is None or prediction.heatmap is None:
+        Nothing is drawn without a prediction, or while the disclosure hides the result."""
+        result = self.state.result()
+        heatmap = None if result is None else result.faded_heatmap
+        if result is None or heatmap is None or not self.disclosure.shows_result:
+            if self.view.has_heatmap:
+                self.view.set_heatmap(None)
+            self._heat_strength = -1.0
             return
-        if not self.disclosure.shows_result:
-            self.view.set_heatmap(None)
-            return
-        strength = heatmap_strength(prediction.probability, self.panel.threshold)
-        if abs(strength - self._heat_strength) >= 0.005:
-            self._heat_strength = strength
-            self.view.set_heatmap(
-                scaled_heatmap(prediction.heatmap, prediction.probability, self.panel.threshold)
-            )
+        if abs(result.heatmap_strength - self._heat_strength) >= 0.005:
+            self._heat_strength = result.heatmap_strength
+            self.view.set_heatmap(heatmap)
 
     @Slot(object)
     def _on_prediction_failed(self, error: BaseException) -> None:
@@ -297,9 +326,13 @@ class ReadingRoom(QWidget):
     def _on_model_ready(self, predictor: Predictor) -> None:
         card = predictor.bundle.card
         self.panel.set_model(
-            card.display_name, str(predictor.device), predictor.threshold, card.class_names
+            card.display_name,
+            str(predictor.device),
+            predictor.threshold,
+            card.class_names,
+            model_id=predictor.model_id,
         )
-        if self.view.radiograph is not None and self._prediction is None:
+        if self.view.radiograph is not None and self.state.prediction is None:
             self._predict()
 
     @Slot(object)

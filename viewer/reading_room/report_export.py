@@ -10,65 +10,24 @@ and takes milliseconds. matplotlib is imported with the first report, not at sta
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from PySide6.QtCore import QObject, Signal, Slot
 from PySide6.QtWidgets import QAbstractScrollArea, QFileDialog, QWidget
 
 from engine import Radiograph
 from engine.atomic_files import replacing
+from engine.inference.shown_result import ShownResult
 from engine.modeling.card import ModelCard
 from viewer.jobs import Job, JobRunner
 
 
-@dataclass(frozen=True)
-class ShownPrediction:
-    """The prediction as the user sees it: the label at the threshold set on the slider."""
-
-    probability: float
-    label: str
-    threshold: float
-    model_id: str
-    warnings: tuple[str, ...]
-    outside: str | None = None
-    in_domain: bool | None = None
-    domain_score: float | None = None
-
-
-def shown_prediction(prediction: Any, threshold: float | None = None) -> ShownPrediction:
-    """``prediction`` (``engine.inference.prediction.Prediction``) relabelled at the user's
-    threshold.
-
-    Args:
-        prediction: the model's prediction.
-        threshold: the threshold on the panel's slider; the card's when ``None``.
-    """
-    card_threshold = threshold is None or threshold == prediction.threshold
-    return ShownPrediction(
-        prediction.probability,
-        prediction.label if card_threshold else prediction.label_at(threshold),
-        prediction.threshold if threshold is None else threshold,
-        prediction.model_id,
-        tuple(prediction.warnings),
-        getattr(prediction, "outside", None),
-        getattr(prediction, "in_domain", None),
-        getattr(prediction, "domain_score", None),
-    )
-
-
-def write_report(
-    path: Path,
-    radiograph: Radiograph,
-    prediction: Any,
-    card: ModelCard,
-    threshold: float | None = None,
-) -> Path:
-    """Write the PDF report of ``prediction`` on ``radiograph``; safe on a worker thread.
+def write_report(path: Path, radiograph: Radiograph, result: ShownResult, card: ModelCard) -> Path:
+    """Write the PDF report of ``result`` on ``radiograph``; safe on a worker thread.
 
     The image is the radiograph's default display (the model's view of it), not the window the
-    user dragged to; the heatmap is the prediction's.
+    user dragged to; the label, threshold and heatmap strength are the screen's (``result`` is
+    the reading state's, :meth:`viewer.reading_room.reading_room.ReadingRoom.result_on_screen`).
 
     Raises:
         OSError: the file cannot be written.
@@ -78,13 +37,13 @@ def write_report(
     return write_pdf_report(
         path,
         radiograph.pixels,
-        prediction.heatmap,
-        shown_prediction(prediction, threshold),
+        result.heatmap,
+        result,
         card,
         file_name=radiograph.source.name,
         patient_id=radiograph.patient_id,
         study_date=radiograph.study_date,
-        heatmap_kind=prediction.heatmap_kind,
+        heatmap_kind=result.heatmap_kind,
     )
 
 
@@ -140,14 +99,12 @@ class ReportExporter(QObject):
         self,
         path: Path,
         radiograph: Radiograph,
-        prediction: Any,
+        result: ShownResult,
         card: ModelCard,
-        threshold: float | None = None,
     ) -> Job:
-        """Start writing the report; ``saved`` or ``failed`` follows. Returns the started job."""
-        job = self._runner.submit(
-            write_report, path, radiograph, prediction, card, threshold, callbacks=False
-        )
+        """Start writing the report of ``result``; ``saved`` or ``failed`` follows. Returns the
+        started job."""
+        job = self._runner.submit(write_report, path, radiograph, result, card, callbacks=False)
         job.succeeded.connect(self._on_saved)
         job.failed.connect(self.failed)
         return job.start()

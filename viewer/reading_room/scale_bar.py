@@ -1,10 +1,11 @@
-"""The image view's scale bar: a round length (1, 2 or 5 x 10^n mm) drawn in the bottom-left."""
+"""The image view's readouts: a scale bar of a round length (1, 2 or 5 x 10^n mm) in the
+bottom-left corner, the zoom percentage in the bottom-right one."""
 
 from __future__ import annotations
 
 import math
 
-from PySide6.QtCore import QPointF
+from PySide6.QtCore import QPointF, QRect, Qt
 from PySide6.QtGui import QColor, QPainter, QPen
 
 #: Screen pixels the bar aims at before rounding its length down.
@@ -37,4 +38,15 @@ def draw_scale_bar(painter: QPainter, viewport_height: int, mm_per_screen_px: fl
         painter.drawLine(QPointF(x, y - 5), QPointF(x, y + 1))
     label = f"{length_mm:g} mm" if length_mm < 10 else f"{length_mm / 10:g} cm"
     painter.drawText(QPointF(margin, y - 8), label)
+    painter.restore()
+
+
+def draw_zoom(painter: QPainter, viewport: QRect, text: str) -> None:
+    """Draw ``text`` (the zoom, e.g. "100 %") in the bottom-right corner of ``viewport``."""
+    painter.save()
+    painter.resetTransform()
+    painter.setPen(QPen(QColor(255, 255, 0)))
+    margin = 8
+    corner = viewport.adjusted(margin, margin, -margin, -margin)
+    painter.drawText(corner, int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignBottom), text)
     painter.restore()

@@ -12,16 +12,19 @@ from pathlib import Path
 
 import numpy as np
 import numpy.typing as npt
-from PySide6.QtCore import QSize, Qt, Signal, Slot
+from PySide6.QtCore import QModelIndex, QSize, Qt, Signal, Slot
 from PySide6.QtGui import QIcon, QPixmap
 from PySide6.QtWidgets import QLabel, QTreeWidget, QTreeWidgetItem, QVBoxLayout, QWidget
 
 from engine import ImageReadError, StudyIndex, find_studies, load_image
+from viewer.errors import wrapped_tip
 from viewer.jobs import Job, JobRunner
 from viewer.widgets.rendering import downsample, gray_qimage, to_uint8
 
 THUMBNAIL_SIDE = 48
 PATH_ROLE = Qt.ItemDataRole.UserRole
+#: A skipped file's row carries its path and the whole reason (the column shows the start).
+REASON_ROLE = Qt.ItemDataRole.UserRole + 1
 
 
 def make_thumbnail(path: Path, side: int = THUMBNAIL_SIDE) -> tuple[Path, npt.NDArray[np.uint8]]:
@@ -56,6 +59,7 @@ class StudyBrowser(QWidget):
         self._icons: dict[Path, QIcon] = {}
         self._items: dict[Path, QTreeWidgetItem] = {}
         self._skipped_item: QTreeWidgetItem | None = None
+        self._shown: Path | None = None  # the image on screen: its row is the highlighted one
         self._tree = QTreeWidget()
         self._tree.setHeaderLabels(["Study", "Details"])
         self._tree.setIconSize(QSize(THUMBNAIL_SIDE, THUMBNAIL_SIDE))
@@ -63,10 +67,20 @@ class StudyBrowser(QWidget):
         self._tree.currentItemChanged.connect(self._on_current_changed)
         self._summary = QLabel("Open a file or a folder (File menu, or drop it here).")
         self._summary.setWordWrap(True)
+        self._reason = QLabel()  # the whole reason of the skipped file selected, wrapped
+        self._reason.setWordWrap(True)
+        self._reason.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self._reason.hide()
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self._summary)
         layout.addWidget(self._tree, 1)
+        layout.addWidget(self._reason)
+
+    @property
+    def reason_text(self) -> str:
+        """The whole reason shown for the skipped file selected ("" when none is)."""
+        return self._reason.text() if not self._reason.isHidden() else ""
 
     @property
     def tree(self) -> QTreeWidget:
@@ -111,6 +125,32 @@ class StudyBrowser(QWidget):
             self._tree.blockSignals(True)
             self._tree.setCurrentItem(item)
             self._tree.blockSignals(False)
+
+    def follow(self, path: Path | None) -> None:
+        """Highlight ``path``, the file on screen (or the one that failed), wherever it was
+        opened from (a triage or history row too): its row when listed; otherwise no row, and a
+        file outside every folder listed is added to the list (and highlighted once indexed)."""
+        self._shown = path
+        if path is not None and path in self._items:
+            self.select_path(path)
+            return
+        self._tree.blockSignals(True)
+        self._tree.setCurrentIndex(QModelIndex())  # no current row
+        self._tree.clearSelection()
+        self._tree.blockSignals(False)
+        if path is not None and path.is_file() and not self._covers(path):
+            self.add_paths([path])
+
+    def _covers(self, path: Path) -> bool:
+        """True when ``path`` is one of the files or folders listed, or inside one."""
+        return any(root == path or root in path.parents for root in self._roots)
+
+    @property
+    def highlighted(self) -> Path | None:
+        """The file whose row is highlighted, ``None`` when none is."""
+        item = self._tree.currentItem()
+        path = item.data(0, PATH_ROLE) if item is not None and item.isSelected() else None
+        return Path(path) if path else None
 
     def image_paths(self) -> list[Path]:
         """Images listed, in browser order."""
@@ -165,7 +205,8 @@ class StudyBrowser(QWidget):
             for skipped in index.skipped:
                 row = QTreeWidgetItem(node, [skipped.path.name, skipped.reason])
                 row.setToolTip(0, str(skipped.path))
-                row.setToolTip(1, skipped.reason)
+                row.setToolTip(1, wrapped_tip(skipped.reason))
+                row.setData(1, REASON_ROLE, f"{skipped.path}: {skipped.reason}")
             self._skipped_item = node
         self._tree.expandAll()
         if self._skipped_item is not None:
@@ -184,7 +225,9 @@ class StudyBrowser(QWidget):
             job.succeeded.connect(self._set_thumbnail)
             job.failed.connect(self._mark_unreadable)
             job.start()
-        if selected:
+        if self._shown is not None and self._shown in self._items:
+            self.select_path(self._shown)
+        elif selected:
             self.select_path(Path(selected))
         self.index_ready.emit(index)
         if self._stale:
@@ -208,5 +251,8 @@ class StudyBrowser(QWidget):
     @Slot(QTreeWidgetItem, QTreeWidgetItem)
     def _on_current_changed(self, current: QTreeWidgetItem | None, _: object) -> None:
         path = current.data(0, PATH_ROLE) if current is not None else None
+        reason = current.data(1, REASON_ROLE) if current is not None else None
+        self._reason.setText(reason or "")
+        self._reason.setVisible(bool(reason))
         if path:
             self.image_selected.emit(Path(path))

@@ -60,6 +60,7 @@ class ComparisonView(QWidget):
         entries_changed(): rows were added, replaced or re-read.
         operating_point_saved(Path): a bundle's card got a new operating point.
         evaluated(Path): a bundle was re-evaluated on the data folder.
+        folder_changed(Path): the user chose another model folder.
     """
 
     promoted = Signal(Path)
@@ -67,6 +68,7 @@ class ComparisonView(QWidget):
     entries_changed = Signal()
     operating_point_saved = Signal(Path)
     evaluated = Signal(Path)
+    folder_changed = Signal(Path)
 
     def __init__(
         self, settings: TrainingSettings, tf_runner: JobRunner, parent: QWidget | None = None
@@ -192,6 +194,7 @@ class ComparisonView(QWidget):
         """Use ``folder`` and list the bundles in it."""
         self.settings.model_folder = folder
         self.folder_edit.setText(str(folder))
+        self.folder_changed.emit(folder)
         self.reload()
 
     @Slot()

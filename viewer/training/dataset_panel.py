@@ -26,7 +26,7 @@ from PySide6.QtWidgets import (
 from engine.modeling.dataset_summary import SPLITS, DatasetSummary, scan_dataset
 from engine.modeling.labelled_folders import CLASS_NAMES
 from engine.progress import Progress
-from viewer.errors import describe
+from viewer.errors import describe, wrapped_tip
 from viewer.jobs import Job, JobRunner
 from viewer.widgets.lazy_figure import LazyFigure
 
@@ -54,8 +54,10 @@ class DatasetPanel(QWidget):
         self._job: Job | None = None
 
         self.path_edit = QLineEdit()
-        self.path_edit.setReadOnly(True)
-        self.path_edit.setPlaceholderText("A folder with NORMAL/ and PNEUMONIA/, or chest_xray/")
+        self.path_edit.setPlaceholderText(
+            "Type or choose a folder with NORMAL/ and PNEUMONIA/, or chest_xray/"
+        )
+        self.path_edit.returnPressed.connect(self._use_typed_folder)
         choose = QPushButton("Choose…")
         choose.clicked.connect(self.choose_folder)
         self.progress = QProgressBar()
@@ -87,6 +89,14 @@ class DatasetPanel(QWidget):
         chosen = QFileDialog.getExistingDirectory(self, "Choose the training data folder", start)
         if chosen:
             self.set_folder(Path(chosen))
+
+    @Slot()
+    def _use_typed_folder(self) -> None:
+        typed = Path(self.path_edit.text().strip()).expanduser()
+        if typed.is_dir():
+            self.set_folder(typed)
+        else:
+            self.status.setText(f"There is no folder at {typed}: check the path, or Choose… one.")
 
     def set_folder(self, folder: Path, *, fraction: float = 0.125, seed: int = 42) -> Job:
         """Show ``folder`` and scan it in the background (validation carved with ``seed``)."""
@@ -135,7 +145,7 @@ class DatasetPanel(QWidget):
             + (" (skipped in training; hover for the list)." if unreadable else ".")
         )
         self.status.setToolTip(
-            "\n".join(f"{path}: {reason}" for path, reason in unreadable[:_SHOWN_UNREADABLE])
+            wrapped_tip(*(f"{path}: {reason}" for path, reason in unreadable[:_SHOWN_UNREADABLE]))
         )
         self._plot_balance(summary)
         self.scanned.emit(summary)

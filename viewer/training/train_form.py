@@ -60,8 +60,10 @@ class TrainForm(QWidget):
         self.image_size = _spin(0, 100_000, 0, "variant default")
         self.batch_size = _spin(-1000, 100_000, DEFAULTS["batch_size"])
         self.learning_rate = QLineEdit(f"{DEFAULTS['learning_rate']:g}")
-        self.augmentation = QCheckBox(
-            "framing (crop, zoom out, shift, rotate, mirror), exposure, blur, noise, text"
+        self.augmentation = QCheckBox("framing, exposure, blur, noise, text")
+        self.augmentation.setToolTip(
+            "Framing: crop, zoom out, shift, rotate, mirror; then exposure, blur, noise and "
+            "burned-in text, at random on each training image."
         )
         self.augmentation.setChecked(DEFAULTS["augmentation"])
         self.class_weighting = QCheckBox("balance NORMAL and PNEUMONIA in the loss")
@@ -84,7 +86,8 @@ class TrainForm(QWidget):
         browse_external = QPushButton("…")
         browse_external.clicked.connect(self.choose_external)
         self.fit_on_external = QCheckBox("fit calibration and threshold on the external images")
-        self.tta = QCheckBox("average over the image, its mirror, a tighter and a wider framing")
+        self.tta = QCheckBox("average over 4 views of each image")
+        self.tta.setToolTip("The image, its mirror, a tighter and a wider framing.")
         self.error = QLabel()
         self.error.setWordWrap(True)
         self.error.setStyleSheet("color: #a11;")
@@ -93,6 +96,7 @@ class TrainForm(QWidget):
         weights_row.addWidget(self.weights_file, 1)
         weights_row.addWidget(browse)
         layout = QFormLayout(self)
+        layout.setRowWrapPolicy(QFormLayout.RowWrapPolicy.WrapLongRows)  # narrow: labels above
         layout.addRow("Epochs", self.epochs)
         layout.addRow("Image size (px)", self.image_size)
         layout.addRow("Batch size", self.batch_size)

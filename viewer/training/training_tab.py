@@ -21,7 +21,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from PySide6.QtCore import QEvent, QObject, Signal, Slot
+from PySide6.QtCore import QEvent, QObject, Qt, Signal, Slot
 from PySide6.QtGui import QShowEvent
 from PySide6.QtWidgets import (
     QGroupBox,
@@ -46,6 +46,7 @@ from viewer.settings import Settings, TrainingSettings
 from viewer.training.commission_panel import CommissionPanel
 from viewer.training.comparison_view import ComparisonView
 from viewer.training.dataset_panel import DatasetPanel
+from viewer.training.model_folder_row import ModelFolderRow
 from viewer.training.train_form import DEFAULTS, TrainForm
 from viewer.training.training_curves import TrainingCurves
 from viewer.training.training_progress import TrainingProgress
@@ -109,6 +110,7 @@ class TrainingTab(QWidget):
         self.curves = TrainingCurves()
         self.comparison = ComparisonView(self.settings, self._tf)
         self.commissioning = CommissionPanel(self.settings, self._tf, self.comparison.promotion)
+        self.model_folder = ModelFolderRow(self.settings.model_folder)
         self._build_layout()
 
         self.dataset.folder_changed.connect(self._on_folder_changed)
@@ -120,6 +122,8 @@ class TrainingTab(QWidget):
         self.comparison.default_requested.connect(self.default_requested)
         self.commissioning.commissioned.connect(self.comparison.add_trained)
         self.commissioning.running_changed.connect(self._validate)
+        self.model_folder.change_requested.connect(self.comparison.choose_model_folder)
+        self.comparison.folder_changed.connect(self.model_folder.show_folder)
         self.variants.set_parameter_counts(self.settings.parameter_counts)
         self._shown = False
         self._validate()
@@ -133,13 +137,19 @@ class TrainingTab(QWidget):
         left_layout.addWidget(_group("Dataset", self.dataset))
         left_layout.addWidget(_group("Variants", self.variants))
         left_layout.addWidget(_group("Settings", self.form))
-        left_layout.addLayout(buttons)
-        left_layout.addWidget(self.reason)
         left_layout.addStretch(1)
         scroll = QScrollArea()
         scroll.setWidgetResizable(True)
         scroll.setWidget(left)
-        scroll.setMinimumWidth(440)
+        # The column never scrolls sideways (buttons went off-screen): it is as wide as its content.
+        scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        bar = scroll.verticalScrollBar().sizeHint().width() + 2 * scroll.frameWidth()
+        scroll.setMinimumWidth(max(440, left.minimumSizeHint().width() + bar))
+        column = QVBoxLayout()  # Start and Cancel stay in sight below the scrolled forms
+        column.addWidget(scroll, 1)
+        column.addLayout(buttons)
+        column.addWidget(self.reason)
+        column.addWidget(self.model_folder)
         running = QWidget()
         running_layout = QVBoxLayout(running)
         running_layout.addWidget(self.progress)
@@ -150,7 +160,7 @@ class TrainingTab(QWidget):
         self.pages.addTab(self.commissioning, "Commission for a site")
         self.running_page = running
         layout = QHBoxLayout(self)
-        layout.addWidget(scroll)
+        layout.addLayout(column)
         layout.addWidget(self.pages, 1)
 
     # --- data and validation -------------------------------------------------------------------

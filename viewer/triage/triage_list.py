@@ -10,6 +10,13 @@ it is made (:class:`engine.workflows.history.History` is thread-safe), so a cras
 of them.
 Images outside what the model was validated on carry their verdict and no label, and are sorted
 apart, after the others (:mod:`viewer.widgets.verdict_columns`).
+Images received over the network wait in the durable arrivals queue of the history database
+(:mod:`engine.workflows.arrivals`; written on the network thread before the sender hears
+"success"). :meth:`TriageList.predict_arrivals` predicts them after the batch running, adding
+their rows; a user's batch never cancels them and keeps their rows: asked for while arrivals are
+being predicted, it waits for the lot in hand, then runs, and the rest follow. Arrivals left by a
+session that died are predicted once a model is ready. Without a history (it could not be
+opened) the queue lives in memory: arrivals are predicted, but not after a restart.
 Double-clicking a row asks the main window to open the image (``open_requested``); the table can
 be exported as CSV (:func:`engine.workflows.triage.csv_text`, the format of ``hilum predict
 --csv``, written atomically).
@@ -18,7 +25,8 @@ be exported as CSV (:func:`engine.workflows.triage.csv_text`, the format of ``hi
 from __future__ import annotations
 
 import queue
-from collections.abc import Mapping, Sequence
+import threading
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -35,6 +43,7 @@ from PySide6.QtWidgets import (
 
 from engine.atomic_files import write_text
 from engine.progress import Progress
+from engine.workflows.arrivals import ArrivalQueue, predict_arrivals
 from engine.workflows.history import History, HistoryError
 from engine.workflows.triage import BatchPredict, TriageRow, TriageSummary, csv_text, triage
 from viewer.errors import ErrorBanner, describe
@@ -63,14 +72,20 @@ class TriageList(QWidget):
     """The batch triage tab.
 
     Args:
-        history: where each prediction is recorded, or ``None`` to record nothing.
+        history: where each prediction is recorded and arrivals wait, or ``None`` to record
+            nothing (arrivals then wait in memory).
         runner: runs the batch; by default a private one-thread runner (so that a batch never
             delays the image being read in the reading room).
         parent: the Qt parent.
 
+    Attributes:
+        arrivals: the queue of images received over the network (thread-safe: the listener
+            writes into it from its network threads).
+
     Signals:
         open_requested(Path): the user double-clicked a row.
-        finished(TriageSummary): a batch ended (completed or cancelled).
+        finished(TriageSummary): a batch ended (completed or cancelled), or the arrivals
+            waiting were predicted.
     """
 
     open_requested = Signal(Path)
@@ -88,9 +103,13 @@ class TriageList(QWidget):
         self._predict: BatchPredict | None = None
         self._job: Job | None = None
         self._sink: queue.SimpleQueue[TriageRow] = queue.SimpleQueue()
-        self._pending: list[Path] | None = None
-        self._queued: list[Path] = []  # added with enqueue(): predicted after the current batch
-        self._senders: dict[Path, str] = {}  # calling AE title of each image received
+        self._pending: list[Path] | None = None  # the user's batch waiting for its turn
+        self._own_queue = history is None
+        self.arrivals = ArrivalQueue(History(":memory:") if history is None else history)
+        self._arrivals_waiting = False
+        self._give_way = threading.Event()  # set: the arrivals job lets a user's batch run
+        self._arrivals_job = False  # the running job predicts arrivals
+        self._received: set[Path] = set()  # rows of arrivals: kept when a user's batch starts
 
         self.model = RecordTableModel(COLUMNS, self)
         # Most suspicious first: that is the point of triage. Images outside what the model was
@@ -123,6 +142,21 @@ class TriageList(QWidget):
         layout.addLayout(bar)
         layout.addWidget(self.status)
         layout.addWidget(self.table, 1)
+        self._recover_arrivals()
+
+    def _recover_arrivals(self) -> None:
+        """Find the arrivals a previous session left unpredicted (it closed or died first)."""
+        try:
+            waiting = self.arrivals.recover()
+        except HistoryError as error:
+            self.banner.show_error(error)
+            return
+        if waiting:
+            self._arrivals_waiting = True
+            self.status.setText(
+                f"{waiting} image(s) received before Hilum last closed wait for their "
+                "prediction: they are predicted once the model is ready."
+            )
 
     # --- model and runs ------------------------------------------------------------------------
 
@@ -141,7 +175,7 @@ class TriageList(QWidget):
         return self._job is not None and not self._job.is_done
 
     def rows(self) -> list[TriageRow]:
-        """The rows of the last batch, in the order they were predicted."""
+        """The rows listed (the last batch's and the arrivals'), in the order predicted."""
         return self.model.records()
 
     @Slot()
@@ -152,15 +186,23 @@ class TriageList(QWidget):
             self.run([Path(folder)])
 
     def run(self, paths: Sequence[str | Path]) -> None:
-        """Triage the images under ``paths`` (files and folders), replacing the table.
+        """Triage the images under ``paths`` (files and folders), replacing the table's rows
+        (the arrivals' rows stay).
 
-        A batch already running is cancelled first; without a model the batch waits for one.
+        A batch of the user's already running is cancelled first; arrivals being predicted are
+        not: the batch waits for the lot in hand. Without a model the batch waits for one.
         """
         chosen = [Path(path) for path in paths]
         if not chosen:
             return
         self._pending = chosen
-        if self.is_running:
+        if self.is_running and self._arrivals_job:
+            self._give_way.set()
+            self._arrivals_waiting = True  # the rest of them, after this batch
+            self.status.setText(
+                "Finishing the images received from the network… your batch starts then."
+            )
+        elif self.is_running:
             self.cancel()
             self.status.setText("Stopping the previous batch…")
         elif self._predict is None:
@@ -168,39 +210,43 @@ class TriageList(QWidget):
         else:
             self._start(chosen)
 
-    def enqueue(self, paths: Sequence[Path], senders: Mapping[Path, str] | None = None) -> None:
-        """Predict ``paths`` too, adding their rows to the table (images arriving from the
-        network). They run now, or after the batch running, or once a model is ready.
-
-        ``senders`` gives the calling AE title each image arrived from (its source when the
-        header names no institution or station)."""
-        self._queued += [Path(path) for path in paths]
-        self._senders.update(senders or {})
+    @Slot()
+    def predict_arrivals(self) -> None:
+        """Predict the arrivals waiting in :attr:`arrivals`, adding their rows to the table:
+        now, or after the batch running, or once a model is ready."""
+        self._arrivals_waiting = True
         if self._predict is not None and not self.is_running:
             self._start_next()
 
     def _start_next(self) -> None:
-        """Start the batch asked for with run(), else the enqueued images."""
+        """Start the batch asked for with run(), else predict the arrivals waiting."""
         if self._pending is not None:
             self._start(self._pending)
-        elif self._queued:
-            queued, self._queued = self._queued, []
-            self._start(queued, keep_rows=True)
+        elif self._arrivals_waiting:
+            self._start_arrivals()
 
-    def _start(self, paths: list[Path], keep_rows: bool = False) -> None:
+    def _start(self, paths: list[Path]) -> None:
         if self._predict is None:
             return
         self._pending = None
+        self.model.set_records([row for row in self.rows() if row.path in self._received])
+        self._submit(triage, paths)
+
+    def _start_arrivals(self) -> None:
+        self._arrivals_waiting = False
+        self._give_way.clear()
+        self._submit(predict_arrivals, self.arrivals, give_way=self._give_way.is_set)
+
+    def _submit(self, work: Any, what: Any, **kwargs: Any) -> None:
+        """Run ``work(what, predict, sink, history, ...)`` on the runner: :func:`triage` of
+        the user's paths, or :func:`predict_arrivals` of the queue."""
         self._sink = queue.SimpleQueue()
-        if not keep_rows:
-            self.model.set_records([])
-        self.banner.hide()
-        self.progress.setRange(0, 0)
-        self.status.setText("Finding images…")
-        senders = {path: self._senders.pop(path) for path in paths if path in self._senders}
-        job = self._runner.submit(
-            triage, paths, self._predict, self._sink, self._history, calling_aes=senders
-        )
+        arrivals = self._arrivals_job = work is predict_arrivals
+        if not arrivals:  # a pass over the arrivals may find none: it changes nothing then
+            self.banner.hide()
+            self.progress.setRange(0, 0)
+            self.status.setText("Finding images…")
+        job = self._runner.submit(work, what, self._predict, self._sink, self._history, **kwargs)
         job.progress.connect(self._on_progress)
         job.succeeded.connect(self._on_succeeded)
         job.failed.connect(self._on_failed)
@@ -211,19 +257,25 @@ class TriageList(QWidget):
 
     @Slot()
     def cancel(self) -> None:
-        """Stop the running batch after the current file (the rows so far stay)."""
-        if self._job is not None:
+        """Stop the user's batch after the current file (the rows so far stay); arrivals being
+        predicted are not the user's to cancel."""
+        if self._job is not None and not self._arrivals_job:
             self._job.cancel()
             self.cancel_button.setEnabled(False)
 
     def shutdown(self, timeout_ms: int = 15_000) -> bool:
-        """Cancel the batch and wait for its thread; True when it ended in time."""
+        """Cancel the batch and wait for its thread; True when it ended in time.
+
+        Arrivals not predicted yet stay in the queue, for the next start."""
         self._pending = None
-        self._queued, self._senders = [], {}
-        return self._runner.shutdown(timeout_ms)
+        self._arrivals_waiting = False
+        ended = self._runner.shutdown(timeout_ms)
+        if self._own_queue and ended:
+            self.arrivals.history.close()
+        return ended
 
     def _set_running(self, running: bool) -> None:
-        self.cancel_button.setEnabled(running)
+        self.cancel_button.setEnabled(running and not self._arrivals_job)
         self.export_button.setEnabled(not running and self.model.rowCount() > 0)
 
     def _drain(self) -> None:
@@ -233,6 +285,8 @@ class TriageList(QWidget):
                 rows.append(self._sink.get_nowait())
             except queue.Empty:
                 break
+        if self._arrivals_job:
+            self._received.update(row.path for row in rows)
         self.model.append(rows)
 
     @Slot(object)
@@ -252,8 +306,11 @@ class TriageList(QWidget):
         if self.sender() is not self._job:
             return
         self._drain()
+        if self._arrivals_job and summary.total == 0:
+            return  # nothing was waiting: no batch to report
         errors = sum(1 for row in self.model.records() if row.error)
         text = f"{summary.done} of {summary.total} images"
+        text += " received from the network" if self._arrivals_job else ""
         text += " — cancelled." if summary.cancelled else " done."
         if errors:
             text += f" {errors} could not be read (see the last column)."

@@ -23,7 +23,13 @@ from PySide6.QtCore import (
     Qt,
 )
 from PySide6.QtGui import QBrush, QColor
-from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QTableView, QWidget
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QHeaderView,
+    QStyleOptionHeader,
+    QTableView,
+    QWidget,
+)
 
 #: The role that carries a cell's sort key.
 SORT_ROLE = Qt.ItemDataRole.UserRole + 1
@@ -150,6 +156,24 @@ class GroupedSortProxy(QSortFilterProxyModel):
         return bool(super().lessThan(left, right))
 
 
+class SortArrowHeader(QHeaderView):
+    """A horizontal header whose sort arrow points the way the values go: up when sorted
+    ascending, down when descending (Qt's own header draws it the other way round, so a
+    "highest first" list showed an arrow pointing up)."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(Qt.Orientation.Horizontal, parent)
+        self.setSectionsClickable(True)  # as the table's own header: a click sorts
+        self.setHighlightSections(True)
+
+    def initStyleOptionForIndex(self, option: QStyleOptionHeader, logicalIndex: int) -> None:
+        """Qt's style option for a section, with the sort arrow turned the right way."""
+        super().initStyleOptionForIndex(option, logicalIndex)
+        arrow = QStyleOptionHeader.SortIndicator
+        turned = {arrow.SortUp: arrow.SortDown, arrow.SortDown: arrow.SortUp}
+        option.sortIndicator = turned.get(option.sortIndicator, option.sortIndicator)
+
+
 class RecordTable(QTableView):
     """A sortable, row-selecting view of a :class:`RecordTableModel`.
 
@@ -171,6 +195,7 @@ class RecordTable(QTableView):
         parent: QWidget | None = None,
     ) -> None:
         super().__init__(parent)
+        self.setHorizontalHeader(SortArrowHeader(self))
         self.source = model
         self.proxy = GroupedSortProxy(group, self)
         self.proxy.setSourceModel(model)

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import tomllib
+from importlib import metadata
+from pathlib import Path
+
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QDialog, QDialogButtonBox, QPlainTextEdit, QVBoxLayout, QWidget
 
@@ -9,7 +13,29 @@ from engine.inference.caveats import DISCLAIMER, HEATMAP_NOTE
 from engine.modeling.card import ModelCard
 from engine.modeling.card_summary import describe_card
 
-ABOUT = f"Hilum — offline chest X-ray workstation.\n\n{DISCLAIMER}\n\n{HEATMAP_NOTE}"
+#: The project file of a source checkout (not in the frozen app, which carries the metadata).
+PYPROJECT = Path(__file__).resolve().parents[2] / "pyproject.toml"
+
+
+def hilum_version() -> str:
+    """Hilum's version: the installed distribution's metadata (the frozen app bundles it), else
+    the version in the checkout's ``pyproject.toml``, else "unknown"."""
+    try:
+        return metadata.version("hilum")
+    except metadata.PackageNotFoundError:
+        pass
+    try:
+        return str(tomllib.loads(PYPROJECT.read_text(encoding="utf-8"))["project"]["version"])
+    except (OSError, KeyError, tomllib.TOMLDecodeError):
+        return "unknown"
+
+
+def about_text() -> str:
+    """The About box: what Hilum is (with its version) and is not."""
+    return (
+        f"Hilum {hilum_version()} — offline chest X-ray workstation.\n\n"
+        f"{DISCLAIMER}\n\n{HEATMAP_NOTE}"
+    )
 
 
 def model_card_text(card: ModelCard) -> str:

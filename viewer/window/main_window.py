@@ -2,7 +2,8 @@
 
 It owns the menus, the toolbar, the tabs, drag and drop and the status bar, and wires the parts
 together: the reading room (:class:`viewer.reading_room.reading_room.ReadingRoom`), the active
-model (:class:`viewer.model.lifecycle.ModelLifecycle`), the Training tab and the Triage and
+model (:class:`viewer.model.lifecycle.ModelLifecycle`), the Training tab
+(:mod:`viewer.training.availability`: the reading room's says what it lacks) and the Triage and
 History tabs (:class:`viewer.window.triage_and_history.TriageAndHistory`). The model loads in
 the background after the window is shown, so images can be read before it is ready.
 """
@@ -13,7 +14,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from PySide6.QtCore import QMimeData, Signal, Slot
+from PySide6.QtCore import Signal, Slot
 from PySide6.QtGui import QAction, QCloseEvent, QDragEnterEvent, QDropEvent, QKeySequence
 from PySide6.QtWidgets import (
     QFileDialog,
@@ -31,15 +32,20 @@ from viewer.model.status import ModelStatusLabel
 from viewer.pacs.integration import PacsIntegration
 from viewer.reading_room.reading_room import ReadingRoom
 from viewer.settings import Settings
-from viewer.training.training_tab import TrainingTab
-from viewer.window.dialogs import ABOUT, model_card_text, text_dialog
+from viewer.training.availability import training_page
+from viewer.widgets.input_policy import ScopedKeys, install_wheel_policy
+from viewer.window.dialogs import about_text, model_card_text, text_dialog
 from viewer.window.triage_and_history import TriageAndHistory
 
 if TYPE_CHECKING:  # imported for real on a worker thread: keeps start-up fast
     from engine.inference.prediction import Prediction
     from engine.inference.predictor import Predictor
 
-IMAGE_FILTER = "Images (*.dcm *.dicom *.dic *.jpg *.jpeg *.png);;All files (*)"
+#: The open dialog's filters; the default hides nothing (DICOM often has no extension: IM00001).
+IMAGE_FILTER = (
+    "All files: images, DICOM without an extension too (*);;"
+    "Images by extension (*.dcm *.dicom *.dic *.jpg *.jpeg *.png)"
+)
 APP_TITLE = "Hilum"
 
 
@@ -83,11 +89,12 @@ class MainWindow(QMainWindow):
         self.tabs.setDocumentMode(True)
         self.setCentralWidget(self.tabs)
         self.add_tab(room, "Reading room")
-        self.training_tab = TrainingTab(self.settings)
+        self.training_tab = training_page(
+            self.settings, self, use_model=self.use_model, use_default=self.use_default_model
+        )
         self.add_tab(self.training_tab, "Training")
-        self.training_tab.promoted.connect(self.use_model)
-        self.training_tab.default_requested.connect(self.use_default_model)
-        self.training_tab.guard_close(self)
+        install_wheel_policy()  # the wheel changes a field only when it has focus
+        self.keys = ScopedKeys(self, lambda: self.tabs.currentWidget() is room)
         self._build_status_bar()
         self._build_menus()
         self._connect()
@@ -120,9 +127,9 @@ class MainWindow(QMainWindow):
     ) -> QAction:
         action = QAction(text, self)
         action.setShortcuts([QKeySequence(s) for s in shortcuts])
+        self.keys.add([action])  # one-key shortcuts: the reading room's, and no text field's
         action.setCheckable(checkable)
-        if tip:
-            action.setStatusTip(tip)
+        action.setStatusTip(tip)
         action.triggered.connect(slot)
         menu.addAction(action)
         return action
@@ -246,22 +253,16 @@ class MainWindow(QMainWindow):
         self._rebuild_presets_menu()
         self.image_failed.emit(error)
 
-    def handle_drop(self, mime: QMimeData) -> bool:
-        """Open the local files and folders in ``mime``; False when it holds none."""
-        paths = [Path(url.toLocalFile()) for url in mime.urls() if url.isLocalFile()]
-        if not paths:
-            return False
-        self.open_paths(paths)
-        return True
-
     def dragEnterEvent(self, event: QDragEnterEvent) -> None:
         """Accept drags of local files and folders."""
         if any(url.isLocalFile() for url in event.mimeData().urls()):
             event.acceptProposedAction()
 
     def dropEvent(self, event: QDropEvent) -> None:
-        """Open what was dropped."""
-        if self.handle_drop(event.mimeData()):
+        """Open the local files and folders dropped."""
+        paths = [Path(url.toLocalFile()) for url in event.mimeData().urls() if url.isLocalFile()]
+        if paths:
+            self.open_paths(paths)
             event.acceptProposedAction()
 
     @Slot()
@@ -368,7 +369,7 @@ class MainWindow(QMainWindow):
     @Slot()
     def show_about(self) -> None:
         """Say what Hilum is and is not."""
-        text_dialog(self, "About Hilum", ABOUT).open()
+        text_dialog(self, "About Hilum", about_text()).open()
 
     # --- messages and closing ------------------------------------------------------------------
 

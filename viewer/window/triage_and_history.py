@@ -204,11 +204,13 @@ class TriageAndHistory(QObject):
         self.triage_list.set_batch_predictor(partial(predict_many, predictor))
 
     @Slot(object)
-    def _on_prediction_shown(self, prediction: Prediction) -> None:
+    def _on_prediction_shown(self, _: Prediction) -> None:
+        """Record the result as the screen shows it (the label at the threshold in force)."""
         self.pdf_action.setEnabled(True)
-        if self.history is None or prediction.path is None:
+        result = self._window.reading_room.state.result()
+        if self.history is None or result is None or result.path is None:
             return
-        job = self._writer.submit(record_shown, self.history, prediction, callbacks=False)
+        job = self._writer.submit(record_shown, self.history, result, callbacks=False)
         job.failed.connect(self._window.banner.show_error)
         job.start()
 
@@ -221,12 +223,10 @@ class TriageAndHistory(QObject):
                 HilumError("Nothing to report yet: open an image and wait for its prediction.")
             )
             return
-        radiograph, prediction, predictor = current
+        radiograph, result, predictor = current
         path = self.exporter.choose_pdf_path(radiograph, self._window.settings.last_folder)
         if path is not None:
-            self.exporter.export_pdf(
-                path, radiograph, prediction, predictor.bundle.card, self._window.panel.threshold
-            )
+            self.exporter.export_pdf(path, radiograph, result, predictor.bundle.card)
 
     @Slot(Path)
     def _on_saved(self, path: Path) -> None:

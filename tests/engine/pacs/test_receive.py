@@ -19,7 +19,7 @@ from pynetdicom.pdu import P_DATA_TF
 from engine import load_image
 from engine.pacs.nodes import AllowedCaller, ListenerSettings
 from engine.pacs.scp import StorageListener
-from engine.pacs.storage import ReceivedInstance
+from engine.pacs.storage import STATUS_OUT_OF_RESOURCES, ReceivedInstance, RefusedInstance
 from tests.pacs_support import dcmtk
 
 SENDER = "XRAY1"
@@ -162,3 +162,21 @@ def test_logs_hold_no_patient_data(
     assert "Received a Computed Radiography Image Storage from XRAY1" in text
     for value in (str(header.PatientName), str(header.PatientID)):
         assert value not in text
+
+
+def test_an_instance_the_receiver_cannot_take_in_charge_is_answered_with_a_failure(
+    tmp_path: Path, pacs_tools: None, small_cr: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """When ``on_received`` cannot queue the image durably, the sender must not hear
+    "success" (it may delete its copy then): it hears Out of Resources and keeps it."""
+
+    def cannot_queue(instance: ReceivedInstance) -> None:
+        raise RefusedInstance(STATUS_OUT_OF_RESOURCES, "the arrivals queue cannot be written")
+
+    settings = ListenerSettings(
+        port=0, out_dir=tmp_path / "received", allowed=(AllowedCaller(SENDER),)
+    )
+    with StorageListener(settings, cannot_queue) as listener:
+        output = storescu(listener, small_cr)
+    assert not output.startswith("status 0"), "storescu heard a failure"
+    assert "the arrivals queue cannot be written" in caplog.text
