@@ -3,8 +3,9 @@
 Why: the runtime the reading room ships is chosen by measurement. One graph — every test-time
 view in, probability and class activation map out (what the engine serves for a
 global-average-pooling head, :mod:`benchmarks.runtime_graphs`) — runs in one process on
-TensorFlow (``tf.function``, as ``HILUM_RUNTIME=tensorflow`` serves it), LiteRT (XNNPACK), ONNX Runtime (tf2onnx) and OpenVINO
-(``convert_model``), all in the served path's chunks of rows, 2 threads. Per runtime:
+TensorFlow (``tf.function``, as ``HILUM_RUNTIME=tensorflow`` serves it), LiteRT (XNNPACK),
+ONNX Runtime (tf2onnx) and OpenVINO (``convert_model``), all in the served path's chunks of
+rows, 2 threads. Per runtime:
 
 * images/s with all views batched, inputs in memory (``--batch`` external images);
 * single-image latency: one image's views in one call, median of ``--latency-runs``;
