@@ -13,8 +13,9 @@ TensorFlow sees one; :func:`device` says which device runs.
 
 **Which runtime reads images** (:func:`choose_runtime`): TensorFlow on a GPU it sees; otherwise
 LiteRT with XNNPACK (``ai-edge-litert``, no TensorFlow needed) when every network of the bundle
-was exported for it, since it runs the shipped 4-view MobileNetV2 2.3x faster on the CPU with the
-same probabilities (``benchmarks/tflite_vs_tf.py``: 36 vs 15.5 images/s, |dp| <= 3e-7); otherwise
+was exported for it, since it runs the shipped 4-view MobileNetV2 2-3.5x faster on the CPU with
+the same probabilities (``benchmarks/runtimes.py``, side by side with ONNX Runtime and OpenVINO:
+28.8 vs 8.1 images/s under load, |dp| <= 3.1e-6 on the external set); otherwise
 TensorFlow. ``HILUM_RUNTIME=tensorflow|litert`` forces one (tests, benchmarks). Looking for a GPU
 never imports TensorFlow when it is not installed (the reading-room installation).
 
