@@ -13,10 +13,8 @@ The flow for one image:
 Only the newest request counts: results of an image the user already left are dropped. Images
 can be read while the model is still loading; the prediction follows when it is ready.
 
-What is on screen is one :class:`~engine.workflows.reading_state.ReadingState` (the image, its
-prediction or why there is none, the threshold in force and who set it): the panel, the
-heatmap overlay and the study list's highlight follow it, and every action on the result (PDF,
-history, PACS) reads :meth:`ReadingRoom.result_on_screen`, made from it.
+What is on screen is one :class:`~engine.workflows.reading_state.ReadingState`: the panel, the
+overlay and the study list follow it; the PDF, history and PACS read :meth:`result_on_screen`.
 """
 
 from __future__ import annotations
