@@ -30,11 +30,12 @@ import importlib.util
 import os
 import sys
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 from types import ModuleType
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 import numpy.typing as npt
@@ -47,6 +48,8 @@ from engine.errors import ConfigError, TrainingUnavailableError
 #: calls of 128 rows (32 files x 4 test-time views) raised the peak resident memory from 1.0 to
 #: 3.3 GB and kept it there; over 128 rows in calls of 32, 16 and 8 rows the peak grew by 0.45,
 #: 0.21 and 0.08 GB, at the same images per second on the CPU (53 and 52 at 32 and 8 rows).
+T = TypeVar("T")
+
 FORWARD_ROWS = 8
 
 TENSORFLOW = "tensorflow"
@@ -208,24 +211,56 @@ def require_training(what: str) -> None:
         raise TrainingUnavailableError(what, missing)
 
 
-def start_compute_threads(niceness: int) -> None:
-    """Start TensorFlow's runtime, and with it its pool of compute threads, ``niceness`` lower.
+#: How much lower (POSIX ``nice``) the model's compute threads run than the thread that calls
+#: the model: a process-wide policy, set once by the application (the viewer lowers them so that
+#: its window gets a core first during a burst); 0 leaves them as they are.
+_compute_niceness = 0
 
-    Why: on Linux a thread inherits its creator's niceness, so the pool started from a helper
-    thread that lowered its own priority runs lower, while the thread that calls the model keeps
-    its priority. Only threads that never hold Python's lock are lowered (TensorFlow is imported
-    first, by the caller): a lowered Python thread, preempted while holding the lock, makes every
-    other thread wait (:mod:`engine.workflows.training_process`). Elsewhere, or once the runtime
-    runs, this changes nothing.
+
+def set_compute_niceness(niceness: int) -> None:
+    """Run compute threads started from now on ``niceness`` lower (see :func:`lowered`)."""
+    global _compute_niceness
+    _compute_niceness = max(0, int(niceness))
+
+
+def lowered(make: Callable[[], T]) -> T:
+    """``make()``, run on a helper thread whose priority is lowered by the compute niceness
+    (:func:`set_compute_niceness`), so that the threads it starts (a runtime's pool of compute
+    threads) inherit the lower priority, and its result.
+
+    Why: on Linux a thread inherits its creator's niceness, so a pool started from a lowered
+    helper runs lower, while the thread that calls the model keeps its priority. Only threads
+    that never hold Python's lock are lowered: a lowered Python thread, preempted while holding
+    the lock, makes every other thread wait (:mod:`engine.workflows.training_process`). With no
+    niceness set, or elsewhere than Linux, ``make`` runs here.
+
+    Raises:
+        Exception: whatever ``make`` raised.
     """
-    tf = tensorflow()
-    if sys.platform != "linux":
-        return
+    niceness = _compute_niceness
+    if niceness <= 0 or sys.platform != "linux":
+        return make()
+    done: list[T] = []
+    failed: list[BaseException] = []
 
-    def start() -> None:
+    def run() -> None:
         os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), niceness)
-        tf.constant(0)  # the first operation starts the runtime and its thread pools
+        try:
+            done.append(make())
+        except BaseException as error:  # handed to the caller's thread
+            failed.append(error)
 
-    helper = threading.Thread(target=start, name="hilum-compute-start")
+    helper = threading.Thread(target=run, name="hilum-compute-start")
     helper.start()
     helper.join()
+    if failed:
+        raise failed[0]
+    return done[0]
+
+
+def start_compute_threads() -> None:
+    """Start TensorFlow's runtime, and with it its pool of compute threads, at the compute
+    niceness (:func:`lowered`; TensorFlow is imported first, by the caller's thread). Once the
+    runtime runs, this changes nothing."""
+    tf = tensorflow()
+    lowered(lambda: tf.constant(0))  # the first operation starts the runtime and its pools

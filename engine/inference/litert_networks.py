@@ -28,7 +28,7 @@ from engine.modeling.card import ModelCard
 from engine.modeling.domain_reference import STATISTICS, Entry
 from engine.modeling.preprocessing import preprocess
 from engine.modeling.runtime_export import CAM, PROBABILITY, ExportedNetwork, RuntimeExport
-from engine.runtime import LITERT, in_row_chunks, litert_threads, runtime_device
+from engine.runtime import LITERT, in_row_chunks, litert_threads, lowered, runtime_device
 
 
 class LiteNetwork:
@@ -46,8 +46,14 @@ class LiteNetwork:
         from ai_edge_litert.interpreter import Interpreter
 
         self.exported = exported
+
+        def start() -> Interpreter:
+            interpreter = Interpreter(model_path=str(path), num_threads=threads)
+            interpreter.allocate_tensors()  # starts XNNPACK's pool of compute threads
+            return interpreter
+
         try:
-            self._interpreter = Interpreter(model_path=str(path), num_threads=threads)
+            self._interpreter = lowered(start)  # the pool at the compute niceness
         except ValueError as error:
             raise ModelFileError(
                 f"LiteRT cannot read {path} ({error}). Export the bundle's networks again with "

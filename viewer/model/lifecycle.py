@@ -38,18 +38,19 @@ def load_predictor(bundle: Path) -> Predictor:
     """
     from engine.inference.bundle_runtime import planned_runtime
     from engine.inference.predictor import Predictor
-    from engine.runtime import TENSORFLOW, start_compute_threads
+    from engine.runtime import TENSORFLOW, set_compute_niceness, start_compute_threads
 
+    set_compute_niceness(COMPUTE_NICENESS)  # LiteRT's pool starts lowered with its interpreter
     if planned_runtime(bundle) == TENSORFLOW:  # LiteRT needs no TensorFlow (the reading room)
-        start_compute_threads(COMPUTE_NICENESS)
+        start_compute_threads()
     predictor = Predictor.load(bundle)
     settle_objects()
     return predictor
 
 
-#: How much lower TensorFlow's compute threads run than the window (POSIX ``nice``): when a burst
-#: of received images keeps both cores busy, the GUI thread gets a core before the model's
-#: arithmetic (:func:`engine.runtime.start_compute_threads`).
+#: How much lower the model's compute threads (TensorFlow's or LiteRT's) run than the window
+#: (POSIX ``nice``): when a burst of received images keeps both cores busy, the GUI thread gets a
+#: core before the model's arithmetic (:func:`engine.runtime.lowered`).
 COMPUTE_NICENESS = 10
 
 
