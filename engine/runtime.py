@@ -31,6 +31,7 @@ import os
 import sys
 import threading
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -221,6 +222,32 @@ def set_compute_niceness(niceness: int) -> None:
     """Run compute threads started from now on ``niceness`` lower (see :func:`lowered`)."""
     global _compute_niceness
     _compute_niceness = max(0, int(niceness))
+
+
+def _lower_this_thread() -> None:
+    """Lower the calling thread by the compute niceness (Linux; elsewhere nothing)."""
+    if sys.platform == "linux":
+        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), _compute_niceness)
+
+
+@cache
+def _compute_thread() -> ThreadPoolExecutor:
+    return ThreadPoolExecutor(1, "hilum-compute", initializer=_lower_this_thread)
+
+
+def on_compute_thread(work: Callable[[], T]) -> T:
+    """``work()`` — a call into a runtime that releases Python's lock while it computes (LiteRT's
+    ``invoke``) — run on one process-wide thread at the compute niceness, when one is set; here
+    otherwise.
+
+    Why: XNNPACK's pool computes on the thread that invokes it too, so with the model's owner
+    thread invoking, half the arithmetic ran at the window's priority and a burst of received
+    images kept the GUI thread waiting for a core. The compute thread holds Python's lock only
+    to pick up work and hand back results, so lowering it risks no long priority inversion.
+    """
+    if _compute_niceness <= 0:
+        return work()
+    return _compute_thread().submit(work).result()
 
 
 def lowered(make: Callable[[], T]) -> T:

@@ -28,7 +28,14 @@ from engine.modeling.card import ModelCard
 from engine.modeling.domain_reference import STATISTICS, Entry
 from engine.modeling.preprocessing import preprocess
 from engine.modeling.runtime_export import CAM, PROBABILITY, ExportedNetwork, RuntimeExport
-from engine.runtime import LITERT, in_row_chunks, litert_threads, lowered, runtime_device
+from engine.runtime import (
+    LITERT,
+    in_row_chunks,
+    litert_threads,
+    lowered,
+    on_compute_thread,
+    runtime_device,
+)
 
 
 class LiteNetwork:
@@ -71,8 +78,13 @@ class LiteNetwork:
         self._lock = threading.Lock()
 
     def _invoke(self, images: npt.NDArray[np.float32]) -> list[npt.NDArray[np.float32]]:
-        """Every output of one chunk of rows, under the lock."""
+        """Every output of one chunk of rows, computed on the compute thread
+        (:func:`engine.runtime.on_compute_thread`)."""
         batch = np.ascontiguousarray(images, dtype=np.float32)
+        return on_compute_thread(lambda: self._run(batch))
+
+    def _run(self, batch: npt.NDArray[np.float32]) -> list[npt.NDArray[np.float32]]:
+        """Every output of one chunk of rows, under the lock."""
         with self._lock:
             if len(batch) != self._rows:
                 self._interpreter.resize_tensor_input(self._input, list(batch.shape))

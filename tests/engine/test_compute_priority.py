@@ -1,5 +1,6 @@
-"""The model's compute threads (TensorFlow's pool, LiteRT's XNNPACK pool) run at a lower
-priority than the thread that calls the model, once the application asked for it."""
+"""The model's compute threads (TensorFlow's pool, LiteRT's XNNPACK pool and the thread that
+invokes LiteRT) run at a lower priority than the thread that calls the model, once the
+application asked for it."""
 
 from __future__ import annotations
 
@@ -29,6 +30,9 @@ else:
     from engine.inference.predictor import Predictor
     predictor = Predictor.load("resources/models/default", runtime="litert")
     predictor.scorer.runners[0].probabilities(np.zeros((2, 224, 224, 3), np.float32))
+    from engine.runtime import on_compute_thread
+    invoker = on_compute_thread(lambda: os.getpriority(os.PRIO_PROCESS, threading.get_native_id()))
+    print("invoker", invoker, False, False)
 for task in Path("/proc/self/task").iterdir():
     fields = (task / "stat").read_text().rsplit(")", 1)[1].split()
     caller = int(task.name) == threading.get_native_id()
@@ -55,4 +59,6 @@ def test_compute_threads_are_lowered_and_the_calling_thread_is_not(runtime: str)
         assert compute and set(compute) == {"7"}
     else:  # XNNPACK's workers are unnamed: the new threads the interpreter started
         assert "7" in {nice for _, nice, _, new in threads if new == "True"}
+        # LiteRT computes on the thread that invokes it too: that one is lowered as well.
+        assert ["invoker", "7", "False", "False"] in threads
     assert [nice for _, nice, caller, _ in threads if caller == "True"] == ["0"]
