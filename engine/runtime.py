@@ -224,10 +224,18 @@ def set_compute_niceness(niceness: int) -> None:
     _compute_niceness = max(0, int(niceness))
 
 
-def _lower_this_thread() -> None:
-    """Lower the calling thread by the compute niceness (Linux; elsewhere nothing)."""
+def lower_this_thread(niceness: int) -> None:
+    """Make the calling thread at least ``niceness`` nice (Linux, where niceness belongs to a
+    thread; elsewhere nothing). Never raises it: a process started nicer stays so (raising needs
+    privileges)."""
     if sys.platform == "linux":
-        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), _compute_niceness)
+        thread = threading.get_native_id()
+        current = os.getpriority(os.PRIO_PROCESS, thread)
+        os.setpriority(os.PRIO_PROCESS, thread, max(current, niceness))
+
+
+def _lower_this_thread() -> None:
+    lower_this_thread(_compute_niceness)
 
 
 @cache
@@ -250,39 +258,48 @@ def on_compute_thread(work: Callable[[], T]) -> T:
     return _compute_thread().submit(work).result()
 
 
-def lowered(make: Callable[[], T]) -> T:
-    """``make()``, run on a helper thread whose priority is lowered by the compute niceness
-    (:func:`set_compute_niceness`), so that the threads it starts (a runtime's pool of compute
-    threads) inherit the lower priority, and its result.
-
-    Why: on Linux a thread inherits its creator's niceness, so a pool started from a lowered
-    helper runs lower, while the thread that calls the model keeps its priority. Only threads
-    that never hold Python's lock are lowered: a lowered Python thread, preempted while holding
-    the lock, makes every other thread wait (:mod:`engine.workflows.training_process`). With no
-    niceness set, or elsewhere than Linux, ``make`` runs here.
+def in_lowered_thread(make: Callable[[], T], niceness: int) -> T:
+    """``make()``, run on a short-lived helper thread at least ``niceness`` nice, and its result:
+    the threads and processes it starts inherit the lower priority (Linux) while the caller keeps
+    its own.
 
     Raises:
         Exception: whatever ``make`` raised.
     """
-    niceness = _compute_niceness
-    if niceness <= 0 or sys.platform != "linux":
-        return make()
     done: list[T] = []
     failed: list[BaseException] = []
 
     def run() -> None:
-        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), niceness)
         try:
+            lower_this_thread(niceness)
             done.append(make())
         except BaseException as error:  # handed to the caller's thread
             failed.append(error)
 
-    helper = threading.Thread(target=run, name="hilum-compute-start")
+    helper = threading.Thread(target=run, name="hilum-lowered-start")
     helper.start()
     helper.join()
     if failed:
         raise failed[0]
     return done[0]
+
+
+def lowered(make: Callable[[], T]) -> T:
+    """``make()``, run at the compute niceness (:func:`set_compute_niceness`) so that the threads
+    it starts (a runtime's pool of compute threads) inherit the lower priority, and its result.
+
+    Why: on Linux a thread inherits its creator's niceness, so a pool started from a lowered
+    helper runs lower, while the thread that calls the model keeps its priority. Only threads
+    that never hold Python's lock for long are lowered: a lowered Python thread, preempted while
+    holding the lock, makes every other thread wait (:mod:`engine.workflows.training_process`).
+    With no niceness set, or elsewhere than Linux, ``make`` runs here.
+
+    Raises:
+        Exception: whatever ``make`` raised.
+    """
+    if _compute_niceness <= 0 or sys.platform != "linux":
+        return make()
+    return in_lowered_thread(make, _compute_niceness)
 
 
 def start_compute_threads() -> None:

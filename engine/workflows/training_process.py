@@ -32,6 +32,7 @@ from typing import Any
 from engine.errors import HilumError
 from engine.modeling.train_config import TrainConfig
 from engine.progress import OnProgress, ShouldStop, ignore_progress, never_stop
+from engine.runtime import in_lowered_thread
 from engine.workflows.training import TrainingResult
 
 #: Seconds between two looks at ``should_stop`` and the child's messages.
@@ -75,20 +76,7 @@ def _start_with_low_priority(child: Any) -> None:
     if sys.platform != "linux":
         child.start()
         return
-    errors: list[BaseException] = []
-
-    def start() -> None:
-        try:
-            lower_priority()
-            child.start()
-        except BaseException as error:
-            errors.append(error)
-
-    helper = threading.Thread(target=start, name="hilum-train-start")
-    helper.start()
-    helper.join()
-    if errors:
-        raise errors[0]
+    in_lowered_thread(child.start, NICENESS)
 
 
 def become_background_process() -> None:
