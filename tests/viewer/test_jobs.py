@@ -81,12 +81,20 @@ def test_cancel_stops_the_work_cooperatively(qtbot: QtBot, runner: JobRunner) ->
 
 def test_cancel_all_withdraws_queued_jobs(qtbot: QtBot) -> None:
     runner = JobRunner(max_threads=1)
-    gate = threading.Event()
-    first = runner.submit(lambda: gate.wait(5), callbacks=False)
+    running, gate = threading.Event(), threading.Event()
+
+    def hold_the_thread() -> None:
+        running.set()
+        gate.wait(5)
+
+    first = runner.submit(hold_the_thread, callbacks=False)
     queued = [runner.submit(count_to, 3) for _ in range(3)]
     first.start()
     for job in queued:
         job.start()
+    # The only thread is busy: else it could pick up a queued job while cancel_all withdraws the
+    # others (the order it visits them is a set's).
+    assert running.wait(5)
     runner.cancel_all()
     gate.set()
     assert runner.wait(5_000)
