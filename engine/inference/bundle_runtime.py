@@ -28,6 +28,7 @@ from engine.runtime import (
     TENSORFLOW,
     choose_runtime,
     runtime_device,
+    start_compute_threads,
     tensorflow_installed,
 )
 
@@ -47,13 +48,6 @@ def exported(card: ModelCard) -> bool:
     """Whether the card's export holds every network with what the domain check reads."""
     section = card.runtime_export
     return section is not None and section.covers(1 + len(card.members), domain_layers(card))
-
-
-def planned_runtime(bundle_dir: str | os.PathLike[str], method: Method = "gradcam") -> str:
-    """The runtime :func:`open_networks` will choose for ``bundle_dir`` (reads only its card):
-    lets a caller prepare that runtime first (the viewer lowers TensorFlow's compute threads,
-    and must not import TensorFlow for a bundle LiteRT reads)."""
-    return choose_runtime(method == "gradcam" and exported(read_card(Path(bundle_dir))))
 
 
 def open_networks(
@@ -89,6 +83,7 @@ def open_networks(
                 f"Grad-CAM++ needs the backward pass, so reading model bundle {folder.name} with it"
             )
         raise TrainingUnavailableError(why, ["TensorFlow"])
+    start_compute_threads()  # TensorFlow's pools at the compute niceness, before the model loads
     bundle = load_bundle(folder)
     if runtime is None and not exported(card):
         from engine.inference.network_export import export_on_first_load

@@ -14,15 +14,11 @@ REPO = Path(__file__).resolve().parents[2]
 DEFAULT_MODEL = REPO / "resources" / "models" / "default"
 
 SCRIPT = """
-import importlib.abc, json, sys
+import json, sys
+from tests.packaging.spec import spec_list
+from tests.without_training import Refuse
 
-class Refuse(importlib.abc.MetaPathFinder):
-    def find_spec(self, name, path=None, target=None):
-        if name.split(".")[0] in ("tensorflow", "keras", "tf_keras"):
-            raise ModuleNotFoundError(f"No module named '{name}' (refused by the test)")
-        return None
-
-sys.meta_path.insert(0, Refuse())
+sys.meta_path.insert(0, Refuse(spec_list("TRAINING_ONLY")))
 from engine.inference.predictor import Predictor
 
 predictor = Predictor.load(sys.argv[1])

@@ -36,13 +36,10 @@ def load_predictor(bundle: Path) -> Predictor:
         HilumError: the bundle cannot be used.
         ImportError: this build has no inference engine.
     """
-    from engine.inference.bundle_runtime import planned_runtime
     from engine.inference.predictor import Predictor
-    from engine.runtime import TENSORFLOW, set_compute_niceness, start_compute_threads
+    from engine.runtime import set_compute_niceness
 
-    set_compute_niceness(COMPUTE_NICENESS)  # LiteRT's pool starts lowered with its interpreter
-    if planned_runtime(bundle) == TENSORFLOW:  # LiteRT needs no TensorFlow (the reading room)
-        start_compute_threads()
+    set_compute_niceness(COMPUTE_NICENESS)  # the runtime's compute threads start lowered
     predictor = Predictor.load(bundle)
     settle_objects()
     return predictor
